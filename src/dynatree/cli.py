@@ -1,0 +1,48 @@
+"""The `dynatree` command: one entry point for every pipeline step, so each rule also runs by hand.
+
+Each stage owns a ``cli`` module with ``register(subparsers)``; handlers import heavy libraries
+(torch, transformers, pandas) lazily so ``dynatree --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from dynatree import __version__
+from dynatree.errors import UsageError
+
+_STAGES = (
+    "dynatree.bench.cli",
+    "dynatree.models.cli",
+    "dynatree.data.cli",
+    "dynatree.aggregate.cli",
+    "dynatree.figures.cli",
+    "dynatree.paper.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, every stage's subcommands included."""
+    parser = argparse.ArgumentParser(prog="dynatree", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"dynatree {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in _STAGES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; a :class:`UsageError` becomes one line on stderr and exit status 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"dynatree {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Model loading, Hub download and the offline embedded model pair."""
