@@ -1,4 +1,4 @@
-"""Autoregressive greedy decoding with a KV cache: the baseline every speedup is measured against."""
+"""Autoregressive greedy decoding with a KV cache: the baseline of every speedup."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from typing import Any
 
 import torch
 
-from dynatree.decoding.base import Clock, DecodeOutput, DecodeStats, Decoder
+from dynatree.decoding.base import Clock, DecodeOutput, Decoder, DecodeStats
 from dynatree.decoding.params import ARParams
 
 
 class ARDecoder(Decoder):
-    """One target forward per new token; argmax on device, one host sync per token for EOS/output."""
+    """One target forward per new token; one host sync per token (output and EOS check)."""
 
     name = "ar"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 from dynatree.decoding.base import Decoder
@@ -14,21 +15,37 @@ METHODS: tuple[str, ...] = tuple(PARAMS)
 _CLASSES = {
     "ar": "dynatree.decoding.ar:ARDecoder",
     "linear": "dynatree.decoding.linear:LinearDecoder",
-    "fixed_tree": "dynatree.decoding.tree_decoders:FixedTreeDecoder",
-    "dynatree": "dynatree.decoding.tree_decoders:DynaTreeDecoder",
+    "fixed_tree": "dynatree.decoding.fixed_tree:FixedTreeDecoder",
+    "dynatree": "dynatree.decoding.dynatree:DynaTreeDecoder",
     "hf_assisted": "dynatree.decoding.hf_assisted:HFAssistedDecoder",
 }
 
 NEEDS_DRAFT: frozenset[str] = frozenset(METHODS) - {"ar"}
 
 
-def decoder_source_module(method: str) -> str:
-    """The module implementing ``method`` (the pipeline hashes its source to trigger reruns)."""
-    return _CLASSES[method].split(":")[0]
+# Modules every decoder depends on besides its own (interface, parameters, tree machinery).
+_SHARED = ("dynatree.decoding.base", "dynatree.decoding.params")
+_TREE = (
+    "dynatree.decoding.tree",
+    "dynatree.decoding.kv",
+    "dynatree.decoding.drafting",
+    "dynatree.decoding.speculative",
+)
+
+
+def decoder_source_files(method: str) -> list[Path]:
+    """Source files whose change must rerun ``method``'s benchmark jobs (pipeline inputs)."""
+    own = _CLASSES[method].split(":")[0]
+    modules = [*_SHARED, own]
+    if method in ("linear", "fixed_tree", "dynatree"):
+        modules += list(_TREE)
+    root = Path(__file__).resolve().parents[1]
+    paths = [root.joinpath(*m.split(".")[1:]).with_suffix(".py") for m in modules]
+    return [p for p in paths if p.exists()]
 
 
 def build_decoder(method: str, params: Any, target: Any, draft: Any | None = None) -> Decoder:
-    """Instantiate the decoder for ``method`` with validated ``params`` (see :func:`parse_params`)."""
+    """Instantiate ``method``'s decoder with validated ``params`` (see :func:`parse_params`)."""
     module, cls = _CLASSES[method].split(":")
     decoder_cls = getattr(importlib.import_module(module), cls)
     if method in NEEDS_DRAFT:
@@ -38,4 +55,4 @@ def build_decoder(method: str, params: Any, target: Any, draft: Any | None = Non
     return decoder_cls(target, params)
 
 
-__all__ = ["METHODS", "NEEDS_DRAFT", "build_decoder", "decoder_source_module", "parse_params"]
+__all__ = ["METHODS", "NEEDS_DRAFT", "build_decoder", "decoder_source_files", "parse_params"]

@@ -52,7 +52,8 @@ def load_causal_lm(
     _check_exists(name_or_path, what)
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            str(Path(name_or_path).expanduser()) if Path(name_or_path).expanduser().exists()
+            str(Path(name_or_path).expanduser())
+            if Path(name_or_path).expanduser().exists()
             else name_or_path,
             dtype=dtype,
             attn_implementation="eager",
@@ -71,9 +72,11 @@ def load_tokenizer(name_or_path: str, what: str = "--target") -> Any:
 
     _check_exists(name_or_path, what)
     try:
-        return AutoTokenizer.from_pretrained(str(Path(name_or_path).expanduser())
-                                             if Path(name_or_path).expanduser().exists()
-                                             else name_or_path)
+        return AutoTokenizer.from_pretrained(
+            str(Path(name_or_path).expanduser())
+            if Path(name_or_path).expanduser().exists()
+            else name_or_path
+        )
     except OSError as exc:
         raise UsageError(
             f"{what} {name_or_path!r}: cannot load its tokenizer ({str(exc).splitlines()[0]})"

@@ -1,0 +1,107 @@
+"""The draft token tree: nodes in breadth-first order, ancestor matrix, masks and positions.
+
+Node 0 is the root: the last committed token, not yet in either model's cache. Every other node
+is a drafted candidate with a parent, a depth (root = 0), and a cumulative draft probability. The
+ancestor matrix is grown level by level with tensor ops, so masks cost no per-node host work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class TokenTree:
+    """Host-side structure (small: at most N_max + 1 nodes) plus the device ancestor matrix."""
+
+    capacity: int
+    device: torch.device
+    tokens: list[int] = field(default_factory=list)
+    parents: list[int] = field(default_factory=list)
+    depths: list[int] = field(default_factory=list)
+    probs: list[float] = field(default_factory=list)
+    children: list[dict[int, int]] = field(default_factory=list)
+    ancestors: torch.Tensor = field(init=False)
+
+    def __post_init__(self) -> None:
+        # ancestors[i, j]: node j is node i or one of its ancestors.
+        self.ancestors = torch.zeros(
+            self.capacity, self.capacity, dtype=torch.bool, device=self.device
+        )
+
+    @classmethod
+    def with_root(cls, root_token: int, max_nodes: int, device: torch.device) -> TokenTree:
+        tree = cls(capacity=max_nodes + 1, device=device)
+        tree._append(root_token, -1, 0, 1.0)
+        tree.ancestors[0, 0] = True
+        return tree
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def max_depth(self) -> int:
+        return max(self.depths)
+
+    def _append(self, token: int, parent: int, depth: int, prob: float) -> int:
+        index = len(self.tokens)
+        self.tokens.append(token)
+        self.parents.append(parent)
+        self.depths.append(depth)
+        self.probs.append(prob)
+        self.children.append({})
+        if parent >= 0:
+            self.children[parent][token] = index
+        return index
+
+    def add_level(self, parents: list[int], tokens: list[int], probs: list[float]) -> list[int]:
+        """Append one level of children (same depth) and extend the ancestor matrix."""
+        first = len(self.tokens)
+        for parent, token, prob in zip(parents, tokens, probs, strict=True):
+            self._append(token, parent, self.depths[parent] + 1, prob)
+        new = list(range(first, len(self.tokens)))
+        if new:
+            rows = torch.arange(first, len(self.tokens), device=self.device)
+            self.ancestors[rows] = self.ancestors[torch.tensor(parents, device=self.device)]
+            self.ancestors[rows, rows] = True
+        return new
+
+    def token_tensor(self, nodes: list[int] | None = None) -> torch.Tensor:
+        """Token ids of ``nodes`` (all nodes by default) as a ``(1, n)`` tensor."""
+        ids = self.tokens if nodes is None else [self.tokens[i] for i in nodes]
+        return torch.tensor([ids], dtype=torch.long, device=self.device)
+
+    def position_ids(self, root_position: int, nodes: list[int] | None = None) -> torch.Tensor:
+        """Positions = root position + depth: siblings share a position, as sequentially."""
+        depths = self.depths if nodes is None else [self.depths[i] for i in nodes]
+        return torch.tensor([depths], dtype=torch.long, device=self.device) + root_position
+
+    def accept(self, target_argmax: list[int]) -> list[int]:
+        """Longest root-to-node path whose tokens equal the target's greedy choices.
+
+        ``target_argmax[i]`` is the target's argmax after node ``i`` (in its tree context).
+        Returns the accepted nodes (root excluded) in path order.
+        """
+        path: list[int] = []
+        node = 0
+        while (child := self.children[node].get(target_argmax[node])) is not None:
+            path.append(child)
+            node = child
+        return path
+
+
+def additive_mask(allowed_tree: torch.Tensor, prefix_len: int, dtype: torch.dtype) -> torch.Tensor:
+    """4D additive mask ``(1, 1, q, prefix_len + k)``: 0 where attention is allowed, else -inf-ish.
+
+    Every query attends to the whole committed prefix plus the tree entries ``allowed_tree``
+    (``(q, k)`` bool). A float mask in the model's dtype is required: eager attention adds the
+    mask to the scores, so a boolean mask would be silently wrong.
+    """
+    q = allowed_tree.shape[0]
+    blocked = torch.finfo(dtype).min
+    tree_part = torch.zeros(allowed_tree.shape, dtype=dtype, device=allowed_tree.device)
+    tree_part.masked_fill_(~allowed_tree, blocked)
+    prefix_part = torch.zeros(q, prefix_len, dtype=dtype, device=allowed_tree.device)
+    return torch.cat([prefix_part, tree_part], dim=1)[None, None]
