@@ -106,3 +106,16 @@ def test_tree_hits_node_budget(pair) -> None:  # type: ignore[no-untyped-def]
     assert result.tokens == ar_tokens(target, ids, 30)
     assert result.stats.drafted_tokens <= 5 * result.stats.iterations
     assert result.stats.drafted_tokens == 5 * result.stats.iterations or result.stats.iterations < 3
+
+
+def test_hf_assisted_ignores_the_models_default_eos(pair) -> None:  # type: ignore[no-untyped-def]
+    """Without --stop-at-eos the model's own EOS must neither stop nor be suppressed."""
+    target, draft = pair
+    ids = torch.randint(0, VOCAB, (1, 4), generator=torch.Generator().manual_seed(8))
+    expected = ar_tokens(target, ids, 30)
+    saved = target.generation_config.eos_token_id
+    target.generation_config.eos_token_id = expected[3]
+    try:
+        assert decoder("hf_assisted", target, draft).generate(ids, 30).tokens == expected
+    finally:
+        target.generation_config.eos_token_id = saved

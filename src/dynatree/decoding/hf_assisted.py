@@ -45,12 +45,22 @@ class HFAssistedDecoder(Decoder):
         self.params = params
         self.clock = Clock(next(target.parameters()).device)
 
-    def _assistant_config(self) -> Any:
-        config = copy.deepcopy(self.draft.generation_config)
-        config.num_assistant_tokens = self.params.num_assistant_tokens
-        config.num_assistant_tokens_schedule = self.params.schedule
-        config.assistant_confidence_threshold = self.params.confidence_threshold
-        return config
+    def _configs(self, eos_token_id: int | None) -> tuple[Any, Any]:
+        """Generation configs for target and assistant with OUR stopping rule.
+
+        They replace the models' own for the call: passing ``eos_token_id=None`` to ``generate``
+        falls back to the model's default EOS, and ``min_new_tokens`` would suppress EOS logits
+        (changing greedy choices), so only swapping the configs keeps the output equal to AR.
+        """
+        target = copy.deepcopy(self.target.generation_config)
+        target.eos_token_id = eos_token_id
+        target.pad_token_id = eos_token_id if eos_token_id is not None else 0
+        assistant = copy.deepcopy(self.draft.generation_config)
+        assistant.eos_token_id = eos_token_id
+        assistant.num_assistant_tokens = self.params.num_assistant_tokens
+        assistant.num_assistant_tokens_schedule = self.params.schedule
+        assistant.assistant_confidence_threshold = self.params.confidence_threshold
+        return target, assistant
 
     @torch.inference_mode()
     def generate(
@@ -69,8 +79,8 @@ class HFAssistedDecoder(Decoder):
             draft_forwards += 1
             stats.draft_time_s += self.clock.now() - draft_started
 
-        saved = self.draft.generation_config
-        self.draft.generation_config = self._assistant_config()
+        saved = self.target.generation_config, self.draft.generation_config
+        self.target.generation_config, self.draft.generation_config = self._configs(eos_token_id)
         hooks = [
             self.draft.register_forward_pre_hook(before),
             self.draft.register_forward_hook(after),
@@ -84,15 +94,12 @@ class HFAssistedDecoder(Decoder):
                 assistant_model=self.draft,
                 do_sample=False,
                 max_new_tokens=max_new_tokens,
-                min_new_tokens=0 if eos_token_id is not None else max_new_tokens,
-                eos_token_id=eos_token_id,
-                pad_token_id=eos_token_id if eos_token_id is not None else 0,
                 streamer=probe,
             )
         finally:
             for hook in hooks:
                 hook.remove()
-            self.draft.generation_config = saved
+            self.target.generation_config, self.draft.generation_config = saved
         elapsed = self.clock.now() - start
         tokens = output[0, input_ids.shape[1] :].tolist()
         stats.ttft_s = probe.ttft_s
