@@ -103,11 +103,12 @@ class HFAssistedDecoder(Decoder):
         elapsed = self.clock.now() - start
         tokens = output[0, input_ids.shape[1] :].tolist()
         stats.ttft_s = probe.ttft_s
-        # puts: the prompt, then one chunk per target forward (the first is the prefill's token)
+        # puts: the prompt, then one chunk per target forward. HF's first target forward is the
+        # prefill and a verification at once; counting it as the prefill keeps L̄ comparable.
         stats.iterations = max(probe.puts - 2, 0)
-        prefill_drafts = 1 if stats.iterations else 0  # the draft's own prompt prefill
-        stats.drafted_tokens = stats.drafted_depth = max(draft_forwards - prefill_drafts, 0)
-        # each iteration commits its accepted drafted tokens plus one target token
+        # every draft forward (the first one catches up on the prompt) yields one candidate
+        stats.drafted_tokens = stats.drafted_depth = draft_forwards
+        # each target forward commits its accepted candidates plus one target token
         stats.accepted_tokens = max(len(tokens) - 1 - stats.iterations, 0)
         stats.verify_time_s = max(elapsed - stats.ttft_s - stats.draft_time_s, 0.0)
         return DecodeOutput(tokens=tokens, stats=stats)

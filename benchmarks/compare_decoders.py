@@ -1,0 +1,176 @@
+"""Run every decoder on the same prompts in one process and print how they compare.
+
+A quick look (not a pipeline step, not a test): speedup over AR, tokens per target forward,
+acceptance, and where the wall time goes (drafting, verification, the rest), plus whether each
+method reproduced AR's tokens. AR runs first and is the exactness reference.
+
+    python benchmarks/compare_decoders.py                      # models/embedded/{target,draft}
+    python benchmarks/compare_decoders.py --target T --draft D --prompts prompts.jsonl
+    python benchmarks/compare_decoders.py --random             # tiny random GPT-NeoX pair
+    python benchmarks/compare_decoders.py --random --draft-is-target   # everything accepted
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dynatree.bench.harness import decode_prompts, load_models
+from dynatree.bench.metrics import summarize
+from dynatree.bench.options import check_model_path, default_threads, parse_pairs
+from dynatree.bench.prompts import Prompt, ids_sha256, load_prompts
+from dynatree.decoding.registry import METHODS, NEEDS_DRAFT, build_decoder, parse_params
+from dynatree.errors import UsageError
+from dynatree.models.loading import resolve_device, resolve_dtype
+
+EMBEDDED = Path("models/embedded")
+
+
+def random_pair(device: torch.device, dtype: torch.dtype, vocab: int) -> tuple[Any, Any]:
+    """A random GPT-NeoX target (6 layers, width 256) and draft (2 layers, width 64)."""
+    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
+
+    def build(layers: int, width: int, seed: int) -> Any:
+        torch.manual_seed(seed)
+        config = GPTNeoXConfig(
+            vocab_size=vocab,
+            hidden_size=width,
+            num_hidden_layers=layers,
+            num_attention_heads=4,
+            intermediate_size=4 * width,
+            max_position_embeddings=4096,
+        )
+        return GPTNeoXForCausalLM(config).to(device=device, dtype=dtype).eval()
+
+    return build(6, 256, seed=0), build(2, 64, seed=1)
+
+
+def random_prompts(n: int, length: int, vocab: int, seed: int) -> list[Prompt]:
+    gen = torch.Generator().manual_seed(seed)
+    prompts = []
+    for index in range(n):
+        ids = tuple(torch.randint(0, vocab, (length,), generator=gen).tolist())
+        prompts.append(Prompt(id=f"random-{index:03d}", input_ids=ids, sha256=ids_sha256(ids)))
+    return prompts
+
+
+def method_params(method: str, settings: dict[str, str]) -> Any:
+    """``--set method.key=value`` entries that concern ``method``, parsed and validated."""
+    own = {k.split(".", 1)[1]: v for k, v in settings.items() if k.split(".", 1)[0] == method}
+    return parse_params(method, own)
+
+
+def format_table(summaries: dict[str, dict[str, Any]]) -> str:
+    """One line per method; times are shares of the mean wall time."""
+
+    def num(value: float | None, fmt: str) -> str:
+        return "-" if value is None else format(value, fmt)
+
+    ar_tps = summaries["ar"]["tps_mean"]
+    head = (
+        f"{'method':<12} {'tok/s':>8} {'speedup':>7} {'L_bar':>6} {'l_bar':>6} {'accept':>6} "
+        f"{'draft':>6} {'verify':>6} {'overhd':>6} {'(ttft)':>6} {'exact':>6}"
+    )
+    lines = [head, "-" * len(head)]
+    for method, s in summaries.items():
+        wall = s["wall_time_s_mean"]
+        overhead = wall - s["draft_time_s_mean"] - s["verify_time_s_mean"]
+        lines.append(
+            f"{method:<12} {s['tps_mean']:>8.1f} {s['tps_mean'] / ar_tps:>6.2f}x "
+            f"{s['tokens_per_iter_mean']:>6.2f} {num(s['accepted_len_mean'], '.2f'):>6} "
+            f"{num(s['acceptance_rate_mean'], '.1%'):>6} "
+            f"{s['draft_time_s_mean'] / wall:>6.1%} {s['verify_time_s_mean'] / wall:>6.1%} "
+            f"{overhead / wall:>6.1%} {s['ttft_s_mean'] / wall:>6.1%} "
+            f"{num(s['exact_match_rate'], '.0%'):>6}"
+        )
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--target", default=str(EMBEDDED / "target"))
+    parser.add_argument("--draft", default=str(EMBEDDED / "draft"))
+    parser.add_argument("--random", action="store_true", help="tiny random GPT-NeoX pair")
+    parser.add_argument("--vocab", type=int, default=512, help="vocabulary of --random")
+    parser.add_argument(
+        "--draft-is-target", action="store_true", help="draft with the target (all accepted)"
+    )
+    parser.add_argument("--prompts", help="prompts JSONL (default: random ids)")
+    parser.add_argument("--n-prompts", type=int, default=4)
+    parser.add_argument("--prompt-len", type=int, default=64)
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument(
+        "--set", action="append", metavar="METHOD.KEY=VALUE", help="e.g. linear.K=4"
+    )
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--threads", type=int, default=default_threads())
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    device = resolve_device(args.device)
+    dtype = resolve_dtype(args.dtype, device)
+    torch.set_num_threads(args.threads)
+    settings = parse_pairs(args.set, "--set")
+    params = {m: method_params(m, settings) for m in args.methods}
+
+    if args.random:
+        target, draft = random_pair(device, dtype, args.vocab)
+        vocab = args.vocab
+    else:
+        check_model_path(args.target, "--target (or use --random)")
+        check_model_path(args.draft, "--draft (or use --random)")
+        target, _, draft = load_models(args.target, args.draft, device, dtype)
+        vocab = int(target.get_input_embeddings().weight.shape[0])
+    if args.draft_is_target:
+        draft = target
+    if args.prompts:
+        prompts = load_prompts(args.prompts)
+    else:
+        prompts = random_prompts(args.n_prompts, args.prompt_len, vocab, seed=0)
+    if not 0 <= args.warmup < len(prompts):
+        raise UsageError(f"--warmup {args.warmup}: must be in [0, {len(prompts)})")
+
+    summaries: dict[str, dict[str, Any]] = {}
+    reference = None
+    for method in ["ar", *(m for m in args.methods if m != "ar")]:
+        decoder = build_decoder(
+            method, params.get(method, parse_params(method, {})), target,
+            draft if method in NEEDS_DRAFT else None,
+        )  # fmt: skip
+        rows = decode_prompts(
+            decoder, prompts, args.max_new_tokens, args.warmup, None, reference, device
+        )
+        if reference is None:
+            reference = {p.id: row["tokens"] for p, row in zip(prompts, rows, strict=True)}
+        summaries[method] = summarize(rows)
+
+    print(
+        f"device={device.type} dtype={str(dtype).removeprefix('torch.')} threads={args.threads} "
+        f"prompts={len(prompts)} (warm-up {args.warmup}) T={args.max_new_tokens} "
+        f"target={sum(p.numel() for p in target.parameters()):,} params "
+        f"draft={sum(p.numel() for p in draft.parameters()):,} params"
+    )
+    print(format_table(summaries))
+    print(
+        "L_bar = new tokens / target forwards (prefill included); l_bar = accepted drafted "
+        "tokens / iteration;\naccept = accepted / drafted depth; draft/verify/overhd = shares "
+        "of wall time, overhd = wall - draft - verify (includes ttft, shown alone)."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except UsageError as exc:
+        print(f"compare_decoders: error: {exc}", file=sys.stderr)
+        sys.exit(2)

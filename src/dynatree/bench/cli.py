@@ -1,0 +1,83 @@
+"""`dynatree bench` (one decoder over a prompt set) and `dynatree select` (a sweep's winner)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``bench`` and ``select`` subcommands to the top-level parser."""
+    bench = subparsers.add_parser(
+        "bench",
+        help="benchmark one decoder on a prompts file; writes one result JSON",
+        description="Decode every prompt greedily with one method; per-prompt rows, summary "
+        "and provenance go to --out (docs/formats.md, 'Benchmark result JSON').",
+    )
+    bench.add_argument("--target", required=True, help="target model directory (or Hub id)")
+    bench.add_argument("--draft", help="draft model directory (or Hub id); not used by ar")
+    bench.add_argument("--method", required=True, help="ar, linear, fixed_tree, dynatree, ...")
+    bench.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="decoder parameter (repeatable)"
+    )
+    bench.add_argument(
+        "--params-file",
+        metavar="JSON",
+        help="selected setting from `dynatree select`; "
+        "its params are the base that --set overrides",
+    )
+    bench.add_argument("--prompts", required=True, metavar="JSONL", help="prompts file")
+    bench.add_argument("--max-new-tokens", type=int, required=True, metavar="T")
+    bench.add_argument(
+        "--warmup",
+        type=int,
+        required=True,
+        metavar="W",
+        help="the first W prompts are run but left out of the summary",
+    )
+    bench.add_argument("--reference", metavar="AR_JSON", help="AR result to check exactness")
+    bench.add_argument(
+        "--tag", action="append", metavar="KEY=VALUE", help="free-form label (repeatable)"
+    )
+    bench.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
+    bench.add_argument(
+        "--dtype",
+        default="auto",
+        help="auto (fp32 on CPU, fp16 on CUDA), float32, float16, bfloat16",
+    )
+    bench.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
+    bench.add_argument(
+        "--stop-at-eos", action="store_true", help="stop a prompt after the EOS token"
+    )
+    bench.add_argument("--out", required=True, metavar="JSON", help="result file")
+    bench.set_defaults(func=_bench)
+
+    select = subparsers.add_parser(
+        "select",
+        help="pick the fastest exact setting among results of one method",
+        description="Writes the selected-setting JSON (docs/formats.md), usable as "
+        "`dynatree bench --params-file`.",
+    )
+    select.add_argument("--inputs", nargs="+", required=True, metavar="RESULT_JSON")
+    select.add_argument("--out", required=True, metavar="JSON")
+    select.set_defaults(func=_select)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from dynatree.bench.harness import run_benchmark
+    from dynatree.bench.options import build_options
+    from dynatree.io import write_json_atomic
+
+    options = build_options(args)
+    result = run_benchmark(options, sys.argv)
+    write_json_atomic(options.out, result)
+    return 0
+
+
+def _select(args: argparse.Namespace) -> int:
+    from dynatree.bench.selection import select_best
+    from dynatree.io import write_json_atomic
+
+    write_json_atomic(args.out, select_best(args.inputs))
+    return 0

@@ -1,0 +1,155 @@
+"""Run one decoder over a prompt set and assemble the benchmark result (docs/formats.md).
+
+The harness owns the timing of a whole ``generate`` call (CUDA synchronised on both sides) and
+peak memory; decoders report their own phase split and counters in :class:`DecodeStats`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from tqdm import tqdm
+from transformers.utils.logging import disable_progress_bar
+
+from dynatree.bench import compat, memory, provenance
+from dynatree.bench.metrics import prompt_row, summarize
+from dynatree.bench.options import BenchOptions
+from dynatree.bench.prompts import Prompt, file_sha256
+from dynatree.bench.reference import SCHEMA
+from dynatree.decoding.base import Decoder
+from dynatree.decoding.params import params_dict
+from dynatree.decoding.registry import build_decoder
+from dynatree.errors import UsageError
+from dynatree.models.loading import load_causal_lm, load_tokenizer, resolve_device, resolve_dtype
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _n_params(model: Any | None) -> int | None:
+    return None if model is None else sum(p.numel() for p in model.parameters())
+
+
+def timed_generate(
+    decoder: Decoder,
+    input_ids: torch.Tensor,
+    max_new_tokens: int,
+    eos_token_id: int | None,
+) -> tuple[Any, float, int]:
+    """One ``generate`` call: its output, wall time (s) and peak memory (bytes)."""
+    device = input_ids.device
+    memory.reset_peak(device)
+    _sync(device)
+    start = time.perf_counter()
+    output = decoder.generate(input_ids, max_new_tokens, eos_token_id=eos_token_id)
+    _sync(device)
+    wall = time.perf_counter() - start
+    if not 1 <= len(output.tokens) <= max_new_tokens:
+        raise RuntimeError(
+            f"decoder {decoder.name} returned {len(output.tokens)} tokens for "
+            f"max_new_tokens={max_new_tokens}"
+        )
+    return output, wall, memory.peak_bytes(device)
+
+
+def decode_prompts(
+    decoder: Decoder,
+    prompts: list[Prompt],
+    max_new_tokens: int,
+    warmup: int,
+    eos_token_id: int | None,
+    reference: dict[str, list[int]] | None,
+    device: torch.device,
+) -> list[dict[str, Any]]:
+    """One result row per prompt, in order; the first ``warmup`` rows are flagged as warm-up."""
+    rows = []
+    bar = tqdm(prompts, desc=f"bench {decoder.name}", unit="prompt")
+    for index, prompt in enumerate(bar):
+        input_ids = torch.tensor([prompt.input_ids], dtype=torch.long, device=device)
+        output, wall, peak = timed_generate(decoder, input_ids, max_new_tokens, eos_token_id)
+        row = prompt_row(
+            prompt_id=prompt.id,
+            prompt_sha256=prompt.sha256,
+            prompt_tokens=len(prompt.input_ids),
+            warmup=index < warmup,
+            output=output,
+            wall_time_s=wall,
+            peak_memory_bytes=peak,
+            reference=None if reference is None else reference[prompt.id],
+            max_new_tokens=max_new_tokens,
+        )
+        rows.append(row)
+        bar.set_postfix(tps=row["tps"], exact=row["exact_match"])
+    return rows
+
+
+def load_models(
+    target_path: str, draft_path: str | None, device: torch.device, dtype: torch.dtype
+) -> tuple[Any, Any, Any | None]:
+    """Target, its tokenizer and the draft (None without one), checked to share a vocabulary."""
+    disable_progress_bar()  # transformers' per-load bars would bury the one bar that matters
+    target = load_causal_lm(target_path, device, dtype, what="--target")
+    tokenizer = load_tokenizer(target_path, what="--target")
+    draft = None
+    if draft_path is not None:
+        draft = load_causal_lm(draft_path, device, dtype, what="--draft")
+        compat.check_pair(target, tokenizer, draft, load_tokenizer(draft_path, what="--draft"))
+    return target, tokenizer, draft
+
+
+def run_benchmark(options: BenchOptions, argv: list[str]) -> dict[str, Any]:
+    """Load the models, decode every prompt (warm-up first) and return the result object."""
+    device = resolve_device(options.device)
+    dtype = resolve_dtype(options.dtype, device)
+    torch.set_num_threads(options.threads)
+    target, tokenizer, draft = load_models(options.target, options.draft, device, dtype)
+    compat.check_prompt_ids(options.prompts, target, options.prompts_path)
+    eos = None
+    if options.stop_at_eos:
+        eos = tokenizer.eos_token_id
+        if eos is None:
+            raise UsageError("--stop-at-eos: the target's tokenizer defines no EOS token")
+
+    decoder = build_decoder(options.method, options.params, target, draft)
+    rows = decode_prompts(
+        decoder,
+        options.prompts,
+        options.max_new_tokens,
+        options.warmup,
+        eos,
+        options.reference,
+        device,
+    )
+
+    return {
+        "schema": SCHEMA,
+        "method": options.method,
+        "params": params_dict(options.params),
+        "tags": options.tags,
+        "protocol": {
+            "max_new_tokens": options.max_new_tokens,
+            "warmup": options.warmup,
+            "n_prompts": len(options.prompts),
+            "n_measured": len(options.prompts) - options.warmup,
+            "device": device.type,
+            "dtype": str(dtype).removeprefix("torch."),
+            "threads": options.threads,
+            "stop_at_eos": options.stop_at_eos,
+            "prompts_path": options.prompts_path,
+            "prompts_sha256": file_sha256(options.prompts_path),
+            "l_max": max(len(p.input_ids) for p in options.prompts),
+        },
+        "models": {
+            "target": options.target,
+            "draft": options.draft,
+            "target_params": _n_params(target),
+            "draft_params": _n_params(draft),
+        },
+        "rows": rows,
+        "summary": summarize(rows),
+        "provenance": provenance.collect(device, argv),
+    }

@@ -1,0 +1,106 @@
+"""Per-prompt metrics and their summary: one formula for every method (docs/formats.md).
+
+Kept free of torch and of timing so the formulas can be unit-tested on hand-made statistics.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+from dynatree.decoding.base import DecodeOutput
+
+# Row fields that are numbers (or null) and get a mean and sample std in the summary.
+NUMERIC_METRICS: tuple[str, ...] = (
+    "prompt_tokens",
+    "new_tokens",
+    "wall_time_s",
+    "tps",
+    "ttft_s",
+    "tpot_s",
+    "iterations",
+    "drafted_tokens",
+    "drafted_depth",
+    "accepted_tokens",
+    "acceptance_rate",
+    "tokens_per_iter",
+    "accepted_len",
+    "draft_time_s",
+    "verify_time_s",
+    "peak_memory_bytes",
+)
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den > 0 else None
+
+
+def prompt_row(
+    prompt_id: str,
+    prompt_sha256: str,
+    prompt_tokens: int,
+    warmup: bool,
+    output: DecodeOutput,
+    wall_time_s: float,
+    peak_memory_bytes: int,
+    reference: list[int] | None,
+    max_new_tokens: int,
+) -> dict[str, Any]:
+    """The result row of one prompt (docs/formats.md, "Benchmark result JSON").
+
+    ``tokens_per_iter`` (L̄) counts the prefill forward as an iteration: new_tokens /
+    (iterations + 1), so every target forward that committed tokens is in the denominator and AR
+    gets exactly 1.0. ``acceptance_rate`` and ``accepted_len`` are null when nothing was drafted
+    (AR); ``tpot_s`` is null for a single new token.
+    """
+    stats = output.stats
+    new_tokens = len(output.tokens)
+    drafted = stats.drafted_depth > 0
+    exact = None
+    if reference is not None:
+        exact = output.tokens[:max_new_tokens] == reference[:max_new_tokens]
+    return {
+        "prompt_id": prompt_id,
+        "prompt_sha256": prompt_sha256,
+        "warmup": warmup,
+        "prompt_tokens": prompt_tokens,
+        "new_tokens": new_tokens,
+        "wall_time_s": wall_time_s,
+        "tps": _ratio(new_tokens, wall_time_s),
+        "ttft_s": stats.ttft_s,
+        "tpot_s": _ratio(wall_time_s - stats.ttft_s, new_tokens - 1),
+        "iterations": stats.iterations,
+        "drafted_tokens": stats.drafted_tokens,
+        "drafted_depth": stats.drafted_depth,
+        "accepted_tokens": stats.accepted_tokens,
+        "acceptance_rate": _ratio(stats.accepted_tokens, stats.drafted_depth),
+        "tokens_per_iter": new_tokens / (stats.iterations + 1),
+        "accepted_len": _ratio(stats.accepted_tokens, stats.iterations) if drafted else None,
+        "draft_time_s": stats.draft_time_s,
+        "verify_time_s": stats.verify_time_s,
+        "peak_memory_bytes": peak_memory_bytes,
+        "exact_match": exact,
+        "tokens": list(output.tokens),
+    }
+
+
+def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    mean = math.fsum(values) / len(values)
+    std = statistics.stdev(values) if len(values) > 1 else None
+    return mean, std
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and sample std of every numeric metric over measured rows (null values skipped)."""
+    measured = [row for row in rows if not row["warmup"]]
+    summary: dict[str, Any] = {"n": len(measured)}
+    for name in NUMERIC_METRICS:
+        values = [float(row[name]) for row in measured if row[name] is not None]
+        summary[f"{name}_mean"], summary[f"{name}_std"] = _mean_std(values)
+    matches = [row["exact_match"] for row in measured if row["exact_match"] is not None]
+    summary["exact_match_rate"] = sum(matches) / len(matches) if matches else None
+    summary["peak_memory_bytes"] = max((row["peak_memory_bytes"] for row in measured), default=0)
+    return summary
