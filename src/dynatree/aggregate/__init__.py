@@ -1,0 +1,1 @@
+"""Aggregation: benchmark result JSONs → tidy per-experiment CSVs → ``results/numbers.json``."""

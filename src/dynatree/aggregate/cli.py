@@ -1,0 +1,65 @@
+"""`dynatree aggregate table|numbers`: result JSONs → tidy CSV → numbers.json."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from dynatree.errors import UsageError
+
+_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("aggregate", help="tidy tables and numbers.json from results")
+    sub = parser.add_subparsers(dest="aggregate_command", required=True)
+
+    table = sub.add_parser("table", help="one tidy CSV row per benchmark result")
+    table.add_argument("--experiment", required=True, help="experiment name, e.g. main")
+    table.add_argument(
+        "--inputs",
+        required=True,
+        nargs="+",
+        metavar="JSON",
+        help="the experiment's results plus the AR results they compare with",
+    )
+    table.add_argument("--out", required=True, metavar="CSV")
+    table.set_defaults(func=_table)
+
+    numbers = sub.add_parser("numbers", help="every number the paper uses, with its sources")
+    numbers.add_argument("--tables", required=True, nargs="+", metavar="CSV")
+    numbers.add_argument("--out", required=True, metavar="JSON")
+    numbers.add_argument(
+        "--embedded-report",
+        metavar="JSON",
+        help="models build report; its scalar fields become embedded.* facts",
+    )
+    numbers.add_argument(
+        "--config",
+        metavar="JSON",
+        help="the resolved run config; its scalar fields become config.* facts",
+    )
+    numbers.set_defaults(func=_numbers)
+
+
+def _table(args: argparse.Namespace) -> int:
+    from dynatree.aggregate.table import build_table
+    from dynatree.io import atomic_path
+
+    if not _NAME.match(args.experiment):
+        raise UsageError(f"--experiment {args.experiment!r}: use letters, digits and underscores")
+    frame = build_table(args.experiment, args.inputs)
+    with atomic_path(args.out) as tmp:
+        frame.to_csv(tmp, index=False)
+    return 0
+
+
+def _numbers(args: argparse.Namespace) -> int:
+    from dynatree.aggregate.numbers import build_numbers
+    from dynatree.aggregate.table import read_tables
+    from dynatree.io import write_json_atomic
+
+    table = read_tables(args.tables)
+    doc = build_numbers(table, args.tables, args.embedded_report, args.config)
+    write_json_atomic(args.out, doc)
+    return 0

@@ -1,0 +1,460 @@
+"""``results/numbers.json``: every number the paper prints, each with the result files behind it.
+
+Layout (docs/formats.md, "Numbers JSON"): ``{"schema": "dynatree.numbers/1", "numbers": {KEY:
+ENTRY}}`` where KEY is a dotted path (``main.wikitext.dynatree.tps_mean``) and ENTRY is
+``{"value": ..., "unit": str|null, "digits": int|null, "sources": [path, ...]}``. Values are
+stored in the unit the paper shows (ms, MiB, %), and ``digits`` is the precision it prints them
+with, so the paper only formats and never computes, and an audit can recompute every printed
+literal from this file alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from dynatree.errors import UsageError
+
+SCHEMA = "dynatree.numbers/1"
+METHOD_ORDER = ("ar", "linear", "fixed_tree", "dynatree", "hf_assisted")
+DATASET_ORDER = ("wikitext", "pg19")
+ABLATION_ORDER = ("fixed", "breadth_depth", "history")
+
+# (column in the aggregate table, key suffix, unit, digits, scale)
+_RESULT_METRICS = (
+    ("tps_mean", "tps_mean", "tok/s", 1, 1.0),
+    ("tps_std", "tps_std", "tok/s", 1, 1.0),
+    ("speedup", "speedup", "x", 2, 1.0),
+    ("ttft_s_mean", "ttft_ms_mean", "ms", 1, 1e3),
+    ("ttft_s_std", "ttft_ms_std", "ms", 1, 1e3),
+    ("tpot_s_mean", "tpot_ms_mean", "ms", 2, 1e3),
+    ("tpot_s_std", "tpot_ms_std", "ms", 2, 1e3),
+    ("acceptance_rate_mean", "acceptance_pct_mean", "%", 1, 100.0),
+    ("acceptance_rate_std", "acceptance_pct_std", "%", 1, 100.0),
+    ("tokens_per_iter_mean", "tokens_per_iter_mean", "tokens", 2, 1.0),
+    ("tokens_per_iter_std", "tokens_per_iter_std", "tokens", 2, 1.0),
+    ("accepted_len_mean", "accepted_len_mean", "tokens", 2, 1.0),
+    ("accepted_len_std", "accepted_len_std", "tokens", 2, 1.0),
+    ("iterations_mean", "iterations_mean", "count", 1, 1.0),
+    ("iterations_std", "iterations_std", "count", 1, 1.0),
+    ("peak_memory_bytes", "peak_memory_mib", "MiB", 0, 1.0 / 2**20),
+    ("exact_match_rate", "exact_match_pct", "%", 1, 100.0),
+    ("n", "n", "count", 0, 1.0),
+    ("max_new_tokens", "max_new_tokens", "tokens", 0, 1.0),
+    ("l_max", "l_max", "tokens", 0, 1.0),
+)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe scalar: NaN becomes null, numpy scalars become Python ones."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)  # CSV round trips turn integer columns with gaps into floats
+    return value
+
+
+def _param_digits(value: Any) -> int | None:
+    """Print a parameter as written in the config: integers bare, floats with their decimals."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int) or float(value).is_integer():
+        return 0
+    text = repr(float(value))
+    return min(4, len(text.split(".")[1])) if "." in text and "e" not in text else 4
+
+
+class Numbers:
+    """The growing numbers.json document."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[str, Any]] = {}
+
+    def add(
+        self,
+        key: str,
+        value: Any,
+        sources: Iterable[str] = (),
+        unit: str | None = None,
+        digits: int | None = None,
+    ) -> None:
+        if isinstance(value, list | tuple):
+            value = [_clean(v) for v in value]
+        else:
+            value = _clean(value)
+        if digits is None and not isinstance(value, list):
+            digits = _param_digits(value)
+        elif digits is None and value:
+            digits = max((_param_digits(v) or 0) for v in value)
+        self.entries[key] = {
+            "value": value,
+            "unit": unit,
+            "digits": digits,
+            "sources": sorted({str(s) for s in sources if s}),
+        }
+
+    def add_comparison(self, key: str, ours: float, theirs: float, sources: Iterable[str]) -> None:
+        """Signed % difference of ``ours`` over ``theirs``, its magnitude, and the verb to use."""
+        sources = list(sources)
+        if ours is None or theirs is None or not theirs or math.isnan(ours * theirs):
+            pct = float("nan")
+        else:
+            pct = (ours / theirs - 1.0) * 100.0
+        self.add(f"{key}.pct", pct, sources, "%", 1)
+        self.add(f"{key}.pct_abs", abs(pct), sources, "%", 1)
+        verb = "improves on" if pct > 0 else "trails" if pct < 0 else "matches"
+        self.add(f"{key}.verb", verb if not math.isnan(pct) else "cannot be compared with", sources)
+
+    def add_result(self, prefix: str, row: Any) -> None:
+        """All per-result metrics and decoder parameters of one table row under ``prefix``."""
+        src = [row["source"]] + ([row["ar_source"]] if _clean(row.get("ar_source")) else [])
+        for column, suffix, unit, digits, scale in _RESULT_METRICS:
+            if column in row.index:
+                value = _clean(row[column])
+                self.add(
+                    f"{prefix}.{suffix}",
+                    None if value is None else value * scale,
+                    src,
+                    unit,
+                    digits,
+                )
+        for column in row.index:
+            if column.startswith("param_") and _clean(row[column]) is not None:
+                self.add(f"{prefix}.param.{column[6:]}", row[column], [row["source"]])
+        self.add(f"{prefix}.setting", str(row.get("setting", "")), [row["source"]])
+
+    def document(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "numbers": dict(sorted(self.entries.items()))}
+
+
+def _ordered(values: Iterable[str], order: Sequence[str]) -> list[str]:
+    present = list(dict.fromkeys(values))
+    return [v for v in order if v in present] + sorted(v for v in present if v not in order)
+
+
+def _one(frame: Any, what: str) -> Any:
+    """The single row of ``frame``; two rows for one table cell is a pipeline error."""
+    if len(frame) != 1:
+        paths = ", ".join(frame["source"].astype(str)) or "none"
+        raise UsageError(f"--tables: expected one result for {what}, found {len(frame)} ({paths})")
+    return frame.iloc[0]
+
+
+def _speculative(frame: Any) -> Any:
+    return frame[frame["method"] != "ar"]
+
+
+def _ar_rows(frame: Any) -> Any:
+    return frame[frame["method"] == "ar"]
+
+
+def _main(nb: Numbers, main: Any) -> None:
+    datasets = _ordered(main["dataset"], DATASET_ORDER)
+    methods = _ordered(main["method"], METHOD_ORDER)
+    all_src = list(main["source"])
+    nb.add("main.datasets", datasets, all_src)
+    nb.add("main.methods", methods, all_src)
+    for ds in datasets:
+        part = main[main["dataset"] == ds]
+        rows = {
+            m: _one(part[part["method"] == m], f"main/{ds}/{m}") for m in part["method"].unique()
+        }
+        for m, row in rows.items():
+            nb.add_result(f"main.{ds}.{m}", row)
+        spec = _speculative(part)
+        if len(spec):
+            best = spec.loc[spec["tps_mean"].idxmax()]
+            nb.add(f"main.{ds}.best_method", best["method"], spec["source"])
+            nb.add(f"main.{ds}.best_speedup", best["speedup"], spec["source"], "x", 2)
+        # The best value of each table column, so the templates can bold it without comparing.
+        for column, suffix, higher in (
+            ("tps_mean", "tps_mean", True),
+            ("speedup", "speedup", True),
+            ("ttft_s_mean", "ttft_ms_mean", False),
+            ("tpot_s_mean", "tpot_ms_mean", False),
+            ("acceptance_rate_mean", "acceptance_pct_mean", True),
+            ("tokens_per_iter_mean", "tokens_per_iter_mean", True),
+            ("accepted_len_mean", "accepted_len_mean", True),
+            ("iterations_mean", "iterations_mean", False),
+        ):
+            valid = part.dropna(subset=[column])
+            if column == "acceptance_rate_mean" or column == "accepted_len_mean":
+                valid = _speculative(valid)
+            if len(valid):
+                idx = valid[column].idxmax() if higher else valid[column].idxmin()
+                nb.add(f"main.{ds}.best.{suffix}", valid.loc[idx, "method"], valid["source"])
+        if "dynatree" in rows:
+            dyn = rows["dynatree"]
+            for other, row in rows.items():
+                if other != "dynatree":
+                    nb.add_comparison(
+                        f"main.{ds}.dynatree_vs.{other}",
+                        dyn["tps_mean"],
+                        row["tps_mean"],
+                        [dyn["source"], row["source"]],
+                    )
+    _memory(nb, main, datasets, methods)
+
+
+def _memory(nb: Numbers, main: Any, datasets: list[str], methods: list[str]) -> None:
+    """Table 5: peak memory averaged over datasets, and its change relative to AR."""
+    avg: dict[str, float] = {}
+    for m in methods:
+        part = main[main["method"] == m]
+        values = part["peak_memory_bytes"].astype(float) / 2**20
+        avg[m] = float(values.mean())
+        nb.add(f"main.memory.{m}.avg_mib", avg[m], part["source"], "MiB", 0)
+    if "ar" in avg:
+        ar_src = list(_ar_rows(main)["source"])
+        for m in methods:
+            src = list(main[main["method"] == m]["source"]) + ar_src
+            nb.add_comparison(f"main.memory.{m}.vs_ar", avg[m], avg["ar"], src)
+
+
+def _ablation(nb: Numbers, table: Any) -> None:
+    spec = table[table["method"] != "ar"]
+    if "tag_variant" not in spec.columns:
+        raise UsageError("--tables ablation: results lack the `variant` tag (--tag variant=...)")
+    datasets = _ordered(spec["dataset"], DATASET_ORDER)
+    nb.add("ablation.datasets", datasets, spec["source"])
+    for ds in datasets:
+        part = spec[spec["dataset"] == ds]
+        variants = _ordered(part["tag_variant"].astype(str), ABLATION_ORDER)
+        nb.add(f"ablation.{ds}.variants", variants, part["source"])
+        rows = {v: _one(part[part["tag_variant"] == v], f"ablation/{ds}/{v}") for v in variants}
+        for v, row in rows.items():
+            nb.add_result(f"ablation.{ds}.{v}", row)
+        if "fixed" in rows:
+            base = rows["fixed"]
+            for v, row in rows.items():
+                nb.add_comparison(
+                    f"ablation.{ds}.{v}.vs_fixed",
+                    row["tps_mean"],
+                    base["tps_mean"],
+                    [row["source"], base["source"]],
+                )
+
+
+def _values(nb: Numbers, key: str, series: Any, sources: Any) -> list[Any]:
+    values = sorted({_clean(v) for v in series.dropna()})
+    nb.add(key, values, sources)
+    return values
+
+
+def _extremes(nb: Numbers, key: str, part: Any, by: str, column: str = "speedup") -> None:
+    """Min and max of ``column`` over a sweep, and the sweep value where each occurs."""
+    valid = part.dropna(subset=[column])
+    if not len(valid):
+        return
+    unit, digits = ("x", 2) if column == "speedup" else ("tok/s", 1)
+    for name, idx in (("min", valid[column].idxmin()), ("max", valid[column].idxmax())):
+        row = valid.loc[idx]
+        src = [row["source"], row.get("ar_source", "")]
+        nb.add(f"{key}.{column}_{name}", row[column], src, unit, digits)
+        nb.add(f"{key}.{column}_{name}_at", row[by], [row["source"]])
+
+
+def _sweep_best(nb: Numbers, key: str, part: Any, params: Sequence[str]) -> None:
+    best = part.loc[part["tps_mean"].idxmax()]
+    nb.add_result(f"{key}.best", best)
+    nb.add(f"{key}.n_settings", len(part), part["source"], "count", 0)
+    for p in params:
+        _values(nb, f"{key}.{p}_values", part[f"param_{p}"], part["source"])
+    _extremes(nb, key, part, "setting")
+
+
+def _fixed_tree_sweep(nb: Numbers, table: Any, main: Any | None) -> None:
+    spec = table[table["method"] == "fixed_tree"]
+    datasets = _ordered(spec["dataset"], DATASET_ORDER)
+    nb.add("fixed_tree_sweep.datasets", datasets, spec["source"])
+    for ds in datasets:
+        part = spec[spec["dataset"] == ds]
+        _sweep_best(nb, f"fixed_tree_sweep.{ds}", part, ("D", "B", "tau"))
+        if main is not None:
+            chosen = main[(main["dataset"] == ds) & (main["method"] == "fixed_tree")]
+            if len(chosen) == 1:
+                best = part.loc[part["tps_mean"].idxmax()]
+                same = all(
+                    _clean(chosen.iloc[0][f"param_{p}"]) == _clean(best[f"param_{p}"])
+                    for p in ("D", "B", "tau")
+                )
+                nb.add(
+                    f"main.{ds}.fixed_tree.is_sweep_best",
+                    same,
+                    [chosen.iloc[0]["source"], best["source"]],
+                )
+
+
+def _linear_sweep(nb: Numbers, table: Any) -> None:
+    spec = table[table["method"] == "linear"]
+    datasets = _ordered(spec["dataset"], DATASET_ORDER)
+    nb.add("linear_sweep.datasets", datasets, spec["source"])
+    for ds in datasets:
+        _sweep_best(nb, f"linear_sweep.{ds}", spec[spec["dataset"] == ds], ("K",))
+
+
+def _by_axis(nb: Numbers, name: str, table: Any, axis: str, label: str) -> None:
+    """Length scaling (axis max_new_tokens) and prompt length (axis l_max): one key per point."""
+    datasets = _ordered(table["dataset"], DATASET_ORDER)
+    nb.add(f"{name}.datasets", datasets, table["source"])
+    nb.add(f"{name}.methods", _ordered(table["method"], METHOD_ORDER), table["source"])
+    for ds in datasets:
+        part = table[table["dataset"] == ds]
+        points = _values(nb, f"{name}.{ds}.{label}_values", part[axis], part["source"])
+        for point in points:
+            at = part[part[axis] == point]
+            for m in at["method"].unique():
+                row = _one(at[at["method"] == m], f"{name}/{ds}/{label}={point}/{m}")
+                nb.add_result(f"{name}.{ds}.{label}{int(point)}.{m}", row)
+        for m in _speculative(part)["method"].unique():
+            _extremes(nb, f"{name}.{ds}.{m}", part[part["method"] == m], axis)
+
+
+def _sensitivity(nb: Numbers, table: Any) -> None:
+    spec = table[table["method"] == "dynatree"]
+    if "tag_variant" not in spec.columns:
+        raise UsageError("--tables sensitivity: results lack the `variant` tag (--tag variant=...)")
+    datasets = _ordered(spec["dataset"], DATASET_ORDER)
+    nb.add("sensitivity.datasets", datasets, spec["source"])
+    swept = {
+        "threshold": ("tau_h", "tau_l"),
+        "breadth": ("B_max", "B_mid", "B_min"),
+        "depth": ("D_max", "D_0"),
+    }
+    for ds in datasets:
+        part = spec[spec["dataset"] == ds]
+        for variant, params in swept.items():
+            sub = part[part["tag_variant"] == variant]
+            if len(sub):
+                key = f"sensitivity.{ds}.{variant}"
+                _sweep_best(nb, key, sub, params)
+                _extremes(nb, key, sub, "setting", "tps_mean")
+
+
+def _exactness(nb: Numbers, table: Any) -> None:
+    """The honesty check: how often each method reproduced AR's tokens, per experiment."""
+    spec = _speculative(table)
+    experiments = sorted(spec["experiment"].unique())
+    nb.add("exact.experiments", experiments, spec["source"])
+    for exp in experiments:
+        part = spec[spec["experiment"] == exp]
+        methods = _ordered(part["method"], METHOD_ORDER)
+        nb.add(f"exact.{exp}.methods", methods, part["source"])
+        for m in methods:
+            rows = part[part["method"] == m]
+            rates = rows["exact_match_rate"].astype(float) * 100.0
+            nb.add(f"exact.{exp}.{m}.runs", len(rows), rows["source"], "count", 0)
+            nb.add(f"exact.{exp}.{m}.checked", int(rates.notna().sum()), rows["source"], "count", 0)
+            nb.add(f"exact.{exp}.{m}.min_pct", rates.min(), rows["source"], "%", 1)
+            nb.add(f"exact.{exp}.{m}.mean_pct", rates.mean(), rows["source"], "%", 1)
+    rates = spec["exact_match_rate"].astype(float) * 100.0
+    nb.add("exact.all.runs", len(spec), spec["source"], "count", 0)
+    nb.add("exact.all.checked", int(rates.notna().sum()), spec["source"], "count", 0)
+    nb.add("exact.all.min_pct", rates.min(), spec["source"], "%", 1)
+    nb.add("exact.all.all_exact", bool((rates == 100.0).all()), spec["source"])
+
+
+def _unique(nb: Numbers, key: str, frame: Any, column: str, **kw: Any) -> None:
+    """A protocol/provenance fact; several distinct values are kept as a list, never hidden."""
+    if column not in frame.columns:
+        return
+    values = [_clean(v) for v in frame[column].dropna().unique()]
+    values = sorted(values, key=str)
+    if values:
+        nb.add(key, values[0] if len(values) == 1 else values, frame["source"], **kw)
+
+
+def _protocol(nb: Numbers, table: Any, main: Any | None) -> None:
+    ref = main if main is not None else table
+    for column, kw in (
+        ("max_new_tokens", {"unit": "tokens", "digits": 0}),
+        ("warmup", {"unit": "count", "digits": 0}),
+        ("n_prompts", {"unit": "count", "digits": 0}),
+        ("n_measured", {"unit": "count", "digits": 0}),
+        ("device", {}),
+        ("dtype", {}),
+        ("threads", {"unit": "count", "digits": 0}),
+    ):
+        _unique(nb, f"protocol.{column}", ref, column, **kw)
+    for ds in ref["dataset"].unique():
+        _unique(
+            nb, f"protocol.{ds}.l_max", ref[ref["dataset"] == ds], "l_max", unit="tokens", digits=0
+        )
+    for column in ("target", "draft"):
+        _unique(nb, f"models.{column}", table, column)
+        if f"{column}_params" in table.columns:
+            frame = table.assign(_m=table[f"{column}_params"].astype(float) / 1e6)
+            _unique(nb, f"models.{column}_params_m", frame, "_m", unit="M", digits=2)
+    for column in ("device_name", "cpu_model", "hostname"):
+        _unique(nb, f"hardware.{column}", table, column)
+    for column in ("dynatree_version", "torch", "transformers", "python"):
+        _unique(nb, f"versions.{column}", table, column)
+    _unique(nb, "provenance.git_commit", table, "git_commit")
+    dirty = table["git_dirty"].astype(str).str.lower().eq("true").any()
+    nb.add("provenance.git_dirty", bool(dirty), table["source"])
+    synthetic = table.get("tag_synthetic")
+    is_synth = synthetic is not None and synthetic.astype(str).str.lower().eq("true").any()
+    nb.add("provenance.synthetic", bool(is_synth), table["source"])
+    nb.add("provenance.n_results", int(table["source"].nunique()), table["source"], "count", 0)
+
+
+def _flatten(nb: Numbers, prefix: str, obj: Any, source: str, depth: int = 0) -> None:
+    """Scalar leaves of a JSON document (config, build report) as facts the paper may quote."""
+    if isinstance(obj, dict) and depth < 5:
+        for k, v in obj.items():
+            _flatten(nb, f"{prefix}.{k}", v, source, depth + 1)
+    elif isinstance(obj, list) and all(isinstance(v, str | int | float | bool) for v in obj):
+        nb.add(prefix, list(obj), [source])
+    elif isinstance(obj, str | int | float | bool) or obj is None:
+        nb.add(prefix, obj, [source])
+
+
+def _read_json(path: str, option: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{option} {path}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{option} {path}: not valid JSON ({exc})") from None
+
+
+def build_numbers(
+    table: Any,
+    table_paths: Sequence[str],
+    embedded_report: str | None = None,
+    config: str | None = None,
+) -> dict[str, Any]:
+    """Compute numbers.json from the concatenated aggregate tables (``read_tables``)."""
+    nb = Numbers()
+    experiments = {exp: table[table["experiment"] == exp] for exp in table["experiment"].unique()}
+    main = experiments.get("main")
+    nb.add("experiments", sorted(experiments), table["source"])
+    for exp, frame in experiments.items():
+        nb.add(f"sources.{exp}", sorted(frame["source"].unique()), frame["source"])
+    nb.add("tables", sorted(table_paths), table_paths)
+    if main is not None:
+        _main(nb, main)
+    if "ablation" in experiments:
+        _ablation(nb, experiments["ablation"])
+    if "fixed_tree_sweep" in experiments:
+        _fixed_tree_sweep(nb, experiments["fixed_tree_sweep"], main)
+    if "linear_sweep" in experiments:
+        _linear_sweep(nb, experiments["linear_sweep"])
+    if "length_scaling" in experiments:
+        _by_axis(nb, "length_scaling", experiments["length_scaling"], "max_new_tokens", "T")
+    if "prompt_length" in experiments:
+        _by_axis(nb, "prompt_length", experiments["prompt_length"], "l_max", "L")
+    if "sensitivity" in experiments:
+        _sensitivity(nb, experiments["sensitivity"])
+    _exactness(nb, table)
+    _protocol(nb, table, main)
+    if embedded_report:
+        _flatten(nb, "embedded", _read_json(embedded_report, "--embedded-report"), embedded_report)
+    if config:
+        _flatten(nb, "config", _read_json(config, "--config"), config)
+    return nb.document()

@@ -1,0 +1,1 @@
+"""Figures: one module per figure (``draw(table) -> Figure``), one shared style, one CLI."""

@@ -1,0 +1,62 @@
+"""`dynatree figure NAME --tables CSV ... --out figures/NAME.pdf` (also writes NAME.png)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+from dynatree.errors import UsageError
+
+# figure name → does it read aggregate tables? (schematics are drawn from code alone)
+FIGURES = {
+    "main_results": True,
+    "ablation": True,
+    "length_scaling": True,
+    "fixed_tree_sweep": True,
+    "sensitivity": True,
+    "prompt_length": True,
+    "schematic_paradigms": False,
+    "schematic_iteration": False,
+    "schematic_adaptive": False,
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("figure", help="draw one paper figure (PDF + PNG)")
+    parser.add_argument(
+        "name", choices=sorted(FIGURES), metavar="NAME", help="one of: " + ", ".join(FIGURES)
+    )
+    parser.add_argument(
+        "--tables",
+        nargs="+",
+        default=[],
+        metavar="CSV",
+        help="aggregate tables the figure reads (not needed for schematics)",
+    )
+    parser.add_argument(
+        "--out", required=True, metavar="PDF", help="NAME.pdf; NAME.png is written next to it"
+    )
+    parser.set_defaults(func=_figure)
+
+
+def render(name: str, tables: list[str], out: str) -> None:
+    """Draw figure ``name`` from ``tables`` and save it as PDF + PNG."""
+    from dynatree.figures import style
+
+    if not out.endswith(".pdf"):
+        raise UsageError(f"--out {out}: must end in .pdf (the .png is written next to it)")
+    table = None
+    if FIGURES[name]:
+        if not tables:
+            raise UsageError(f"--tables: figure {name} needs aggregate CSVs (see docs/formats.md)")
+        from dynatree.aggregate.table import read_tables
+
+        table = read_tables(tables)
+    style.apply()
+    module = importlib.import_module(f"dynatree.figures.{name}")
+    style.save(module.draw(table), out)
+
+
+def _figure(args: argparse.Namespace) -> int:
+    render(args.name, args.tables, args.out)
+    return 0

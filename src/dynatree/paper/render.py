@@ -1,0 +1,105 @@
+"""Render ``paper/main.tex.j2`` (and its includes) from numbers.json into a buildable LaTeX tree.
+
+The templates use LaTeX-safe jinja2 delimiters (``\\VAR{...}``, ``\\BLOCK{...}``, ``\\#{...}``)
+so they stay readable LaTeX. The rendered body is audited before it is written: a numeric
+literal that numbers.json cannot account for stops the render.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from dynatree.errors import UsageError
+from dynatree.io import atomic_path, write_text_atomic
+from dynatree.paper.audit import audit_marked
+from dynatree.paper.values import Values, load_numbers, strip_marks
+
+# figure → (experiments whose aggregate tables it reads, needed when that experiment ran)
+FIGURES: dict[str, tuple[str, ...]] = {
+    "schematic_paradigms": (),
+    "schematic_iteration": (),
+    "schematic_adaptive": (),
+    "main_results": ("main",),
+    "ablation": ("ablation",),
+    "length_scaling": ("length_scaling",),
+    "fixed_tree_sweep": ("fixed_tree_sweep",),
+    "sensitivity": ("sensitivity", "main"),
+    "prompt_length": ("prompt_length",),
+}
+
+
+def environment(templates: str | Path) -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        block_start_string=r"\BLOCK{",
+        block_end_string="}",
+        variable_start_string=r"\VAR{",
+        variable_end_string="}",
+        comment_start_string=r"\#{",
+        comment_end_string="}",
+        line_comment_prefix="%#",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def _figures(values: Values, figures_dir: Path, out_dir: Path) -> tuple[list[str], str]:
+    """The figures this paper shows (those whose experiments ran), checked to exist."""
+    ran = set(values.v("experiments"))
+    wanted = [name for name, needs in FIGURES.items() if not needs or needs[0] in ran]
+    missing = [n for n in wanted if not (figures_dir / f"{n}.pdf").is_file()]
+    if missing:
+        raise UsageError(
+            f"--figures-dir {figures_dir}: missing {', '.join(m + '.pdf' for m in missing)}; "
+            "run `dynatree figure NAME` for each"
+        )
+    rel = os.path.relpath(figures_dir.resolve(), out_dir.resolve()).replace(os.sep, "/")
+    return wanted, rel + "/"
+
+
+def render(
+    numbers_path: str | Path,
+    figures_dir: str | Path,
+    out_dir: str | Path,
+    templates: str | Path = "paper",
+) -> Path:
+    """Write ``out_dir/main.tex`` and ``out_dir/refs.bib``; return the .tex path."""
+    import jinja2
+
+    templates, out_dir, figures_dir = Path(templates), Path(out_dir), Path(figures_dir)
+    if not (templates / "main.tex.j2").is_file():
+        raise UsageError(f"--templates {templates}: no main.tex.j2 there (the repo's paper/)")
+    numbers = load_numbers(numbers_path)
+    values = Values(numbers, mark=True)
+    figures, graphics_path = _figures(values, figures_dir, out_dir)
+    context = values.context()
+    context.update(
+        figures=figures,
+        figure_inputs={name: FIGURES[name] for name in figures},
+        graphics_path=graphics_path,
+        numbers_path=str(numbers_path),
+    )
+    try:
+        tex = environment(templates).get_template("main.tex.j2").render(**context)
+    except jinja2.TemplateError as exc:
+        where = f" ({exc.filename}:{exc.lineno})" if hasattr(exc, "lineno") else ""
+        raise UsageError(f"--templates {templates}: {exc}{where}") from None
+    unexplained = audit_marked(tex, numbers)
+    if unexplained:
+        raise UsageError(
+            f"--templates {templates}: numbers in the text that numbers.json does not contain: "
+            f"{', '.join(unexplained)}; print them with \\VAR{{n(key)}} instead of typing them"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out_dir / "main.tex", strip_marks(tex))
+    with atomic_path(out_dir / "refs.bib") as tmp:
+        shutil.copyfile(templates / "refs.bib", tmp)
+    return out_dir / "main.tex"

@@ -1,0 +1,165 @@
+"""numbers.json as the template sees it: every printed number is formatted here, nowhere else.
+
+Templates call ``n(key)`` (a number at its declared precision), ``s(key)`` (a string fact,
+LaTeX-escaped), ``pm(prefix)`` (``mean ± std``) and friends; a key that is not in numbers.json
+is an error naming the key, never a silent blank.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from dynatree.errors import UsageError
+
+SCHEMA = "dynatree.numbers/1"
+METHOD_LABELS = {
+    "ar": "AR",
+    "linear": "Linear SD",
+    "fixed_tree": "Fixed Tree",
+    "dynatree": "DynaTree",
+    "hf_assisted": "HF Assisted",
+}
+DATASET_LABELS = {"wikitext": "WikiText-2", "pg19": "PG-19"}
+VARIANT_LABELS = {
+    "fixed": "Fixed Tree",
+    "breadth_depth": "+ breadth \\& depth",
+    "history": "+ history",
+}
+EXPERIMENT_LABELS = {
+    "main": "main comparison",
+    "ablation": "ablation",
+    "length_scaling": "length scaling",
+    "fixed_tree_sweep": "fixed-tree sweep",
+    "linear_sweep": "linear $K$ sweep",
+    "sensitivity": "parameter sensitivity",
+    "prompt_length": "prompt-length sensitivity",
+}
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+_TEX_RE = re.compile("|".join(re.escape(k) for k in _TEX_SPECIAL))
+
+
+def tex_escape(text: Any) -> str:
+    """Plain text (model paths, CPU names) made safe for LaTeX."""
+    return _TEX_RE.sub(lambda m: _TEX_SPECIAL[m.group(0)], str(text))
+
+
+def format_value(value: Any, digits: int | None) -> str:
+    """The one formatting rule shared by the renderer and the audit."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "--"
+    if isinstance(value, list):
+        return ", ".join(format_value(v, digits) for v in value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return f"{value:.{digits or 0}f}"
+
+
+def load_numbers(path: str | Path) -> dict[str, dict[str, Any]]:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(
+            f"--numbers {path}: file not found; run `dynatree aggregate numbers`"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--numbers {path}: not valid JSON ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise UsageError(f"--numbers {path}: not a numbers file (expected schema {SCHEMA!r})")
+    return doc["numbers"]
+
+
+# Markers around every value the formatter prints, so the audit can tell a served number from
+# a typed one; ``strip_marks`` removes them before the LaTeX is written.
+MARK_OPEN, MARK_CLOSE = "\x1e", "\x1f"
+
+
+def strip_marks(text: str) -> str:
+    return text.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
+
+
+class Values:
+    """Accessors the templates use; each records the keys it served."""
+
+    def __init__(self, numbers: dict[str, dict[str, Any]], mark: bool = False) -> None:
+        self.numbers = numbers
+        self.used: set[str] = set()
+        self.mark = mark
+
+    def _out(self, text: str) -> str:
+        return f"{MARK_OPEN}{text}{MARK_CLOSE}" if self.mark else text
+
+    def entry(self, key: str) -> dict[str, Any]:
+        if key not in self.numbers:
+            raise UsageError(f"template asks for {key!r}, which numbers.json does not contain")
+        self.used.add(key)
+        return self.numbers[key]
+
+    def has(self, key: str) -> bool:
+        return key in self.numbers and self.numbers[key]["value"] is not None
+
+    def v(self, key: str) -> Any:
+        return self.entry(key)["value"]
+
+    def n(self, key: str) -> str:
+        e = self.entry(key)
+        return self._out(format_value(e["value"], e["digits"]))
+
+    def n_abs(self, key: str) -> str:
+        e = self.entry(key)
+        value = e["value"]
+        shown = abs(value) if isinstance(value, int | float) else value
+        return self._out(format_value(shown, e["digits"]))
+
+    def signed(self, key: str) -> str:
+        """A change with its sign written out (+3.1 / $-$6.2), for Δ columns."""
+        e = self.entry(key)
+        value, text = e["value"], format_value(e["value"], e["digits"])
+        if text == "--" or not isinstance(value, int | float):
+            return self._out(text)
+        return f"$-${self._out(text[1:])}" if text.startswith("-") else f"+{self._out(text)}"
+
+    def s(self, key: str) -> str:
+        return self._out(tex_escape(format_value(self.v(key), self.entry(key)["digits"])))
+
+    def pm(self, prefix: str) -> str:
+        """``mean $\\pm$ std`` from ``prefix_mean``, ``prefix_std``; the mean alone without std."""
+        mean, std = self.n(f"{prefix}_mean"), self.n(f"{prefix}_std")
+        missing = self._out("--")
+        return mean if missing in (mean, std) else f"{mean} $\\pm$ {std}"
+
+    def sources(self, key: str) -> list[str]:
+        return list(self.entry(key)["sources"])
+
+    def context(self) -> dict[str, Any]:
+        """Everything a template may call."""
+        return {
+            "n": self.n,
+            "n_abs": self.n_abs,
+            "signed": self.signed,
+            "s": self.s,
+            "v": self.v,
+            "has": self.has,
+            "pm": self.pm,
+            "sources": self.sources,
+            "tex": tex_escape,
+            "method": lambda m: METHOD_LABELS.get(m, tex_escape(m)),
+            "dataset": lambda d: DATASET_LABELS.get(d, tex_escape(d)),
+            "variant": lambda v: VARIANT_LABELS.get(v, tex_escape(v)),
+            "experiment": lambda e: EXPERIMENT_LABELS.get(e, tex_escape(e)),
+            "bold": lambda text, cond: f"\\textbf{{{text}}}" if cond else text,
+        }

@@ -1,0 +1,130 @@
+"""`dynatree aggregate table`: one row per result, flattened params, speedup vs the right AR."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from dynatree.aggregate import cli
+from dynatree.aggregate.synthetic import SyntheticSuite, write_suite
+from dynatree.aggregate.table import build_table
+from dynatree.errors import UsageError
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    return write_suite(tmp_path_factory.mktemp("synthetic-results"))
+
+
+def test_one_row_per_result_with_flattened_params(suite, tmp_path):
+    out = tmp_path / "main.csv"
+    assert (
+        run(
+            [
+                "aggregate",
+                "table",
+                "--experiment",
+                "main",
+                "--inputs",
+                *suite["main"],
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    table = pd.read_csv(out)
+    assert len(table) == len(suite["main"])
+    assert set(table["experiment"]) == {"main"}
+    assert set(table["tag_experiment"]) == {"main", "baseline"}
+    linear = table[(table["method"] == "linear") & (table["dataset"] == "wikitext")].iloc[0]
+    assert linear["param_K"] == 4
+    for column in (
+        "tps_mean",
+        "tps_std",
+        "exact_match_rate",
+        "git_commit",
+        "source",
+        "n",
+        "max_new_tokens",
+        "setting",
+        "tag_synthetic",
+    ):
+        assert column in table.columns
+
+
+def test_speedup_uses_the_ar_result_on_the_same_prompts_and_length(suite):
+    table = build_table("length_scaling", suite["length_scaling"])
+    for _, row in table.iterrows():
+        ar = table[(table["method"] == "ar") & (table["max_new_tokens"] == row["max_new_tokens"])]
+        assert len(ar) == 1
+        assert row["ar_source"] == ar.iloc[0]["source"]
+        assert row["speedup"] == pytest.approx(row["tps_mean"] / ar.iloc[0]["tps_mean"])
+    assert (table[table["method"] == "ar"]["speedup"] == 1.0).all()
+
+
+def test_missing_ar_leaves_speedup_empty_and_warns(suite, capsys):
+    spec = [p for p in suite["main"] if "-ar-" not in p]
+    table = build_table("main", spec)
+    assert table["speedup"].isna().all()
+    assert "no AR result" in capsys.readouterr().err
+
+
+def test_two_ar_results_for_one_key_are_rejected(tmp_path):
+    s = SyntheticSuite(tmp_path)
+    first = s.result("main", "wikitext", "ar", "ar")
+    second = str(tmp_path / "copy.json")
+    (tmp_path / "copy.json").write_text((tmp_path / first.split("/")[-1]).read_text())
+    with pytest.raises(UsageError, match="both AR results"):
+        build_table("main", [first, second])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        (json.dumps({"schema": "other"}), "not a benchmark result"),
+        (json.dumps({"schema": "dynatree.bench/1", "method": "ar"}), "missing"),
+    ],
+)
+def test_bad_inputs_name_the_file(tmp_path, content, message):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    with pytest.raises(UsageError, match=message) as err:
+        build_table("main", [str(bad)])
+    assert str(bad) in str(err.value)
+
+
+def test_bad_experiment_name_writes_nothing(suite, tmp_path):
+    out = tmp_path / "x.csv"
+    with pytest.raises(UsageError, match="--experiment"):
+        run(
+            [
+                "aggregate",
+                "table",
+                "--experiment",
+                "a/b",
+                "--inputs",
+                *suite["main"],
+                "--out",
+                str(out),
+            ]
+        )
+    assert not out.exists()
+
+
+def test_nan_free_speedups_for_the_whole_suite(suite):
+    for experiment, paths in suite.items():
+        table = build_table(experiment, paths)
+        assert not any(math.isnan(x) for x in table["speedup"]), experiment

@@ -1,0 +1,118 @@
+"""The paper renders from a SYNTHETIC result set; every number in its body traces to numbers.json.
+
+The result files generated here are fake test data (dynatree.aggregate.synthetic), tagged
+synthetic=true; nothing in them is a measurement.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dynatree.aggregate.numbers import build_numbers
+from dynatree.aggregate.synthetic import write_suite
+from dynatree.aggregate.table import build_table, read_tables
+from dynatree.errors import UsageError
+from dynatree.figures.cli import FIGURES
+from dynatree.paper import audit as audit_mod
+from dynatree.paper.compile import compile_pdf
+from dynatree.paper.render import render
+from dynatree.paper.values import format_value
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "paper"
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """numbers.json from synthetic results, and stand-in figure PDFs (rendering is tested in
+    tests/figures; here only their presence matters)."""
+    root = tmp_path_factory.mktemp("paper")
+    tables = []
+    for experiment, paths in write_suite(root / "results").items():
+        out = root / "aggregate" / f"{experiment}.csv"
+        out.parent.mkdir(exist_ok=True)
+        build_table(experiment, paths).to_csv(out, index=False)
+        tables.append(str(out))
+    numbers = root / "numbers.json"
+    numbers.write_text(json.dumps(build_numbers(read_tables(tables), tables)))
+    figures = root / "figures"
+    figures.mkdir()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for name in FIGURES:
+        fig, ax = plt.subplots(figsize=(2, 1))
+        ax.plot([0, 1], [0, 1])
+        fig.savefig(figures / f"{name}.pdf")
+        plt.close(fig)
+    return root, numbers, figures
+
+
+def test_rendered_numbers_all_come_from_numbers_json(inputs, tmp_path):
+    root, numbers, figures = inputs
+    tex = render(numbers, figures, tmp_path / "build", TEMPLATES).read_text()
+    nums = json.loads(numbers.read_text())["numbers"]
+    literals = audit_mod.numeric_literals(tex)
+    assert len(literals) > 150  # the tables and prose really are full of numbers
+    assert nums["main.wikitext.dynatree.tps_mean"]["value"] is not None
+    assert format_value(nums["main.wikitext.dynatree.tps_mean"]["value"], 1) in tex
+    assert audit_mod.audit(tex, nums) == []
+    assert "\x1e" not in tex and "\x1f" not in tex
+    assert "SYNTHETIC TEST DATA" in tex
+    assert (tmp_path / "build" / "refs.bib").is_file()
+
+
+@pytest.mark.parametrize("typed", ["219.5", "we saw a 1.64\\x{} speedup", "+9.4\\%", "0.75"])
+def test_hand_typed_number_fails_the_render(inputs, tmp_path, typed):
+    _, numbers, figures = inputs
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    conclusion = templates / "sections" / "conclusion.tex.j2"
+    conclusion.write_text(conclusion.read_text() + f"\nIn the paper, {typed} tokens/s.\n")
+    with pytest.raises(UsageError, match="numbers.json does not contain"):
+        render(numbers, figures, tmp_path / "build", templates)
+    assert not (tmp_path / "build" / "main.tex").exists()
+
+
+def test_literal_extraction_skips_markup():
+    tex = r"""\documentclass[10pt]{article}\begin{document}
+    See Table~\ref{tab:x2} \citep{leviathan2023fast}.
+    \includegraphics[width=0.5\linewidth]{fig1}
+    \begin{tabular}{lrr} \cmidrule(lr){2-3} \multicolumn{2}{c}{A} & 7.25 \\[2pt] \end{tabular}
+    % a comment 99
+    \end{document}"""
+    assert audit_mod.numeric_literals(tex) == ["7.25"]
+
+
+def test_missing_key_and_missing_figure_are_named(inputs, tmp_path):
+    _, numbers, figures = inputs
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    conclusion = templates / "sections" / "conclusion.tex.j2"
+    conclusion.write_text(conclusion.read_text() + '\n\\VAR{n("main.nowhere.tps_mean")}\n')
+    with pytest.raises(UsageError, match="main.nowhere.tps_mean"):
+        render(numbers, figures, tmp_path / "build", templates)
+    partial = tmp_path / "figs"
+    shutil.copytree(figures, partial)
+    (partial / "ablation.pdf").unlink()
+    with pytest.raises(UsageError, match="ablation.pdf"):
+        render(numbers, partial, tmp_path / "build", TEMPLATES)
+
+
+@pytest.mark.skipif(shutil.which("latexmk") is None, reason="TeX not installed")
+def test_compile_produces_a_pdf(inputs, tmp_path):
+    _, numbers, figures = inputs
+    tex = render(numbers, figures, tmp_path / "build", TEMPLATES)
+    pdf = compile_pdf(tex, tmp_path / "out" / "paper.pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    broken = tmp_path / "broken" / "main.tex"
+    broken.parent.mkdir()
+    broken.write_text("\\documentclass{article}\\begin{document}\\undefinedmacro\\end{document}\n")
+    with pytest.raises(UsageError, match="Undefined control sequence"):
+        compile_pdf(broken, tmp_path / "broken.pdf")
+    assert not (tmp_path / "broken.pdf").exists()
