@@ -1,0 +1,39 @@
+"""Every config plans (the paper's without GPU or network) and the workflow lints clean."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import yaml
+from pipeline_helpers import CONFIGS, REPO, job_counts, snakemake
+from snakemake.utils import validate
+
+sys.path.insert(0, str(REPO / "workflow" / "lib"))
+from pipeline_plan import FIGURE_TABLES, build_plan  # noqa: E402
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_dry_run_plans_the_whole_paper(name: str, monkeypatch) -> None:
+    # No GPU and no network needed to plan (the paper config targets CUDA and the Hub).
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    run = snakemake(["-n", "-F", "--configfile", name], cwd=REPO)
+    assert run.returncode == 0, run.stderr[-2000:]
+    counts = job_counts(run.stdout)
+    config = yaml.safe_load((REPO / name).read_text(encoding="utf-8"))
+    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    plan = build_plan(config)
+    assert counts["bench"] == len(plan.jobs)
+    assert counts["figure"] == len(FIGURE_TABLES)
+    assert counts["prompts"] == len(plan.prompt_sets)
+    assert counts["select_setting"] == len(plan.selections)
+    assert counts["compile_paper"] == 1
+    models = "fetch_model" if config["models"]["source"] == "hub" else "build_embedded"
+    assert counts[models] == (2 if models == "fetch_model" else 1)
+
+
+def test_lint_is_clean() -> None:
+    run = snakemake(["--lint"], cwd=REPO)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "Lints for" not in run.stdout + run.stderr

@@ -1,0 +1,119 @@
+"""The benchmark plan: AR sharing, selection wiring, tags and job counts for every config."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+import pytest
+import yaml
+from pipeline_helpers import CONFIGS, REPO
+from snakemake.utils import validate
+
+sys.path.insert(0, str(REPO / "workflow" / "lib"))
+from pipeline_plan import BASELINE, EXPERIMENTS, PlanError, build_plan  # noqa: E402
+
+from dynatree.decoding.params import parse_params  # noqa: E402
+
+SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def _config(name: str) -> dict:
+    config = yaml.safe_load((REPO / name).read_text(encoding="utf-8"))
+    validate(config, SCHEMA)
+    return config
+
+
+@pytest.fixture(params=CONFIGS)
+def config(request) -> dict:
+    return _config(request.param)
+
+
+def test_one_ar_job_per_prompt_set_and_length(config) -> None:
+    plan = build_plan(config, lambda m, p: parse_params(m, p))
+    ar = [j for j in plan.jobs.values() if j.method == "ar"]
+    assert all(j.experiment == BASELINE for j in ar)
+    keys = Counter(j.ar_key for j in ar)
+    assert max(keys.values()) == 1
+    # Every speculative job is checked against the AR run on its own prompts and T.
+    for job in plan.jobs.values():
+        if job.method != "ar":
+            ref = plan.reference(job)
+            assert ref is not None and ref.ar_key == job.ar_key
+    # ... and nothing else: no AR job without a speculative job using it.
+    used = {plan.reference(j).key for j in plan.jobs.values() if j.method != "ar"}
+    assert used == {j.key for j in ar}
+
+
+def test_main_table_settings_come_from_the_sweeps(config) -> None:
+    plan = build_plan(config)
+    main = {(j.dataset, j.method): j for j in plan.experiments["main"]}
+    for dataset in config["experiments"]["main"]["datasets"]:
+        for method in ("linear", "fixed_tree"):
+            job = main[(dataset, method)]
+            assert job.selected and job.params == {}
+            sweep = plan.sweeps[(dataset, method)]
+            assert sweep and all(j.method == method and j.dataset == dataset for j in sweep)
+        assert not main[(dataset, "dynatree")].selected
+
+
+def test_tables_include_their_baselines_once(config) -> None:
+    plan = build_plan(config)
+    for name in EXPERIMENTS:
+        paths = plan.table_inputs(name)
+        assert len(paths) == len(set(paths))
+        ar = [p for p in paths if f"/{BASELINE}/" in p]
+        assert ar, f"{name}: no AR baseline among the table's inputs"
+
+
+def test_tags_name_the_variant_and_prompt_length(config) -> None:
+    plan = build_plan(config)
+    ablation = {j.tags["variant"] for j in plan.experiments["ablation"]}
+    assert ablation == {"fixed", "breadth_depth", "history"}
+    assert {j.tags["variant"] for j in plan.experiments["sensitivity"]} == {
+        "threshold",
+        "breadth",
+        "depth",
+    }
+    lengths = {j.tags["l_max"] for j in plan.experiments["prompt_length"]}
+    assert lengths == set(config["experiments"]["prompt_length"]["l_max"])
+    for job in plan.jobs.values():
+        assert {"dataset", "experiment", "setting"} <= set(job.tags)
+
+
+def _expected_jobs(config: dict) -> int:
+    """Benchmark jobs computed from the config by hand (the plan must agree)."""
+    e = config["experiments"]
+    spec = lambda methods: len([m for m in methods if m != "ar"])  # noqa: E731
+    n = spec(e["main"]["methods"]) * len(e["main"]["datasets"])
+    n += 3 * len(e["ablation"]["datasets"])
+    n += spec(e["length_scaling"]["methods"]) * len(e["length_scaling"]["max_new_tokens"])
+    ft = e["fixed_tree_sweep"]
+    n += len(ft["D"]) * len(ft["B"]) * len(ft["tau"]) * len(ft["datasets"])
+    n += len(e["linear_sweep"]["K"]) * len(e["linear_sweep"]["datasets"])
+    s = e["sensitivity"]
+    n += len(s["thresholds"]) + len(s["B_max"]) + len(s["D_max"])
+    n += spec(e["prompt_length"]["methods"]) * len(e["prompt_length"]["l_max"])
+    return n
+
+
+def test_job_count_matches_the_config(config) -> None:
+    plan = build_plan(config)
+    speculative = [j for j in plan.jobs.values() if j.method != "ar"]
+    assert len(speculative) == _expected_jobs(config)
+
+
+def test_impossible_setting_stops_planning() -> None:
+    from dynatree.errors import UsageError
+
+    config = _config("config/smoke.yaml")
+    config["experiments"]["sensitivity"]["D_max"] = [2]  # D_0 = 2 in smoke: needs D_max > D_0
+    with pytest.raises(UsageError, match="D_0"):
+        build_plan(config, lambda m, p: parse_params(m, p))
+
+
+def test_selection_needs_the_sweep_on_that_dataset() -> None:
+    config = _config("config/smoke.yaml")
+    config["experiments"]["linear_sweep"]["datasets"] = ["wikitext"]
+    with pytest.raises(PlanError, match="linear_sweep"):
+        build_plan(config)

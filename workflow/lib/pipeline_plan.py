@@ -1,0 +1,359 @@
+"""Every benchmark job the pipeline runs, expanded once from the validated config.
+
+The Snakemake rules stay declarative: a job is named by its wildcards (experiment, dataset,
+method, setting) and everything else (decoder parameters, prompts, the AR reference, whether its
+parameters come from a selection) is looked up here. Keeping the expansion in plain Python lets
+the tests check the plan itself (job counts, AR sharing, selection wiring) without Snakemake.
+
+Conventions (docs/formats.md has the file formats):
+
+- One AR job per (dataset, L_max, T), experiment ``baseline``; every speculative job with the same
+  prompts and T takes it as ``--reference`` and every table that shows such a job includes it, so
+  speedups and exactness always refer to the same greedy run.
+- The main table's ``linear`` K and ``fixed_tree`` setting are *selected* per dataset from the
+  sweeps by the ``select_setting`` rule; jobs marked ``selected`` read that file via
+  ``--params-file`` (the same selected setting serves length scaling and prompt length).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+BASELINE = "baseline"
+SELECTABLE = ("linear", "fixed_tree")  # methods whose main setting comes from a sweep
+SWEEP_OF = {"linear": "linear_sweep", "fixed_tree": "fixed_tree_sweep"}
+EXPERIMENTS = (
+    "main",
+    "ablation",
+    "length_scaling",
+    "fixed_tree_sweep",
+    "linear_sweep",
+    "sensitivity",
+    "prompt_length",
+)
+# Figures (DESIGN.md §3) and the tables each one reads; schematics are drawn from code alone.
+FIGURE_TABLES: dict[str, tuple[str, ...]] = {
+    "main_results": ("main",),
+    "ablation": ("ablation",),
+    "length_scaling": ("length_scaling",),
+    "fixed_tree_sweep": ("fixed_tree_sweep", "main"),
+    "sensitivity": ("sensitivity", "main"),
+    "prompt_length": ("prompt_length",),
+    "schematic_paradigms": (),
+    "schematic_iteration": (),
+    "schematic_adaptive": (),
+}
+
+
+def fmt(value: Any) -> str:
+    """A parameter value as the CLI and the file names spell it (``true``, ``0.1``, ``8``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class BenchJob:
+    """One ``dynatree bench`` run: one method, one setting, one prompt set, one T."""
+
+    experiment: str
+    dataset: str
+    method: str
+    setting: str
+    l_max: int
+    max_new_tokens: int
+    params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    selected: bool = False
+    extra_tags: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.experiment, self.dataset, self.method, self.setting)
+
+    @property
+    def path(self) -> str:
+        return bench_path(*self.key)
+
+    @property
+    def ar_key(self) -> tuple[str, int, int]:
+        return (self.dataset, self.l_max, self.max_new_tokens)
+
+    @property
+    def tags(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "experiment": self.experiment,
+            "setting": self.setting,
+            **self.extra_tags,
+        }
+
+
+def bench_path(experiment: str, dataset: str, method: str, setting: str) -> str:
+    return f"results/bench/{experiment}/{dataset}/{method}/{setting}.json"
+
+
+def prompts_path(dataset: str, l_max: int) -> str:
+    return f"results/prompts/{dataset}_L{l_max}.jsonl"
+
+
+def select_path(dataset: str, method: str) -> str:
+    return f"results/select/{dataset}/{method}.json"
+
+
+def table_path(experiment: str) -> str:
+    return f"results/aggregate/{experiment}.csv"
+
+
+class PlanError(ValueError):
+    """The config is valid against the schema but describes an impossible plan."""
+
+
+@dataclass
+class Plan:
+    """All benchmark jobs, indexed the ways the rules need them."""
+
+    jobs: dict[tuple[str, str, str, str], BenchJob] = field(default_factory=dict)
+    experiments: dict[str, list[BenchJob]] = field(default_factory=dict)
+    sweeps: dict[tuple[str, str], list[BenchJob]] = field(default_factory=dict)
+
+    def add(self, job: BenchJob) -> BenchJob:
+        """Register ``job`` (AR baselines once, however many experiments share them)."""
+        existing = self.jobs.get(job.key)
+        if existing is not None:
+            if job.experiment != BASELINE:
+                raise PlanError(f"two settings of {job.experiment} are both labelled {job.key}")
+            return existing
+        self.jobs[job.key] = job
+        return job
+
+    def ar(self, dataset: str, l_max: int, max_new_tokens: int) -> BenchJob:
+        """The shared AR baseline for these prompts and this T."""
+        return self.add(
+            BenchJob(
+                BASELINE,
+                dataset,
+                "ar",
+                f"L{l_max}_T{max_new_tokens}",
+                l_max,
+                max_new_tokens,
+                extra_tags={"l_max": l_max},
+            )
+        )
+
+    def reference(self, job: BenchJob) -> BenchJob | None:
+        """The AR result ``job`` is checked against (None for AR jobs themselves)."""
+        if job.method == "ar":
+            return None
+        return self.jobs[bench_key_of_ar(*job.ar_key)]
+
+    @property
+    def prompt_sets(self) -> list[tuple[str, int]]:
+        return sorted({(j.dataset, j.l_max) for j in self.jobs.values()})
+
+    @property
+    def selections(self) -> list[tuple[str, str]]:
+        return sorted({(j.dataset, j.method) for j in self.jobs.values() if j.selected})
+
+    def table_inputs(self, experiment: str) -> list[str]:
+        """Result files of one experiment plus the AR baselines its speedups refer to."""
+        jobs = self.experiments[experiment]
+        refs = [self.reference(j) for j in jobs]
+        paths = [j.path for j in jobs] + [r.path for r in refs if r is not None]
+        return list(dict.fromkeys(paths))
+
+
+def bench_key_of_ar(dataset: str, l_max: int, max_new_tokens: int) -> tuple[str, str, str, str]:
+    return (BASELINE, dataset, "ar", f"L{l_max}_T{max_new_tokens}")
+
+
+class _Builder:
+    """Expands each experiment section of the config into jobs."""
+
+    def __init__(self, config: dict[str, Any], check: Callable[[str, dict[str, Any]], None]):
+        self.config = config
+        self.check = check
+        self.plan = Plan()
+        self.T = int(config["protocol"]["max_new_tokens"])
+
+    def l_max(self, dataset: str) -> int:
+        return int(self.config["datasets"][dataset]["l_max"])
+
+    def params(self, method: str, dataset: str, **override: Any) -> dict[str, Any]:
+        """Config parameters: method defaults < dataset overrides < experiment overrides."""
+        merged = {
+            **self.config["methods"].get(method, {}),
+            **self.config["datasets"][dataset].get("params", {}).get(method, {}),
+            **override,
+        }
+        self.check(method, merged)
+        return merged
+
+    def job(
+        self,
+        experiment: str,
+        dataset: str,
+        method: str,
+        setting: str,
+        *,
+        l_max: int | None = None,
+        T: int | None = None,
+        params: dict[str, Any] | None = None,
+        selected: bool = False,
+        tags: dict[str, Any] | None = None,
+    ) -> BenchJob:
+        """Register one job; an ``ar`` method maps to the shared baseline instead."""
+        if dataset not in self.config["datasets"]:
+            raise PlanError(
+                f"experiments.{experiment}: dataset {dataset!r} is not configured under datasets"
+            )
+        l_max = self.l_max(dataset) if l_max is None else l_max
+        T = self.T if T is None else T
+        if method == "ar":
+            job = self.plan.ar(dataset, l_max, T)
+        else:
+            if selected:
+                sweep = SWEEP_OF[method]
+                if dataset not in self.config["experiments"][sweep]["datasets"]:
+                    raise PlanError(
+                        f"experiments.{experiment}: the {method} setting for {dataset} is selected "
+                        f"from experiments.{sweep}, which does not cover {dataset}; add it there"
+                    )
+                params = {}
+            elif params is None:
+                params = self.params(method, dataset)
+            job = self.plan.add(
+                BenchJob(
+                    experiment,
+                    dataset,
+                    method,
+                    setting,
+                    l_max,
+                    T,
+                    params=params,
+                    selected=selected,
+                    extra_tags=tags or {},
+                )
+            )
+            self.plan.ar(dataset, l_max, T)
+        self.plan.experiments.setdefault(experiment, []).append(job)
+        return job
+
+    def methods_row(
+        self, experiment: str, dataset: str, methods: Iterable[str], setting: str, **kwargs: Any
+    ) -> None:
+        """The standard comparison: AR, selected linear/fixed tree, configured others."""
+        for method in methods:
+            self.job(experiment, dataset, method, setting, selected=method in SELECTABLE, **kwargs)
+
+    def build(self) -> Plan:
+        exps = self.config["experiments"]
+        for name in EXPERIMENTS:
+            getattr(self, name)(exps[name])
+        for sweep_method, sweep in SWEEP_OF.items():
+            for job in self.plan.experiments.get(sweep, []):
+                self.plan.sweeps.setdefault((job.dataset, sweep_method), []).append(job)
+        return self.plan
+
+    def main(self, spec: dict[str, Any]) -> None:
+        for dataset in spec["datasets"]:
+            for method in spec["methods"]:
+                selected = method in SELECTABLE
+                label = "selected" if selected else "default"
+                self.job("main", dataset, method, label, selected=selected)
+
+    def ablation(self, spec: dict[str, Any]) -> None:
+        T = spec.get("max_new_tokens")
+        for dataset in spec["datasets"]:
+            fixed = self.params("fixed_tree", dataset, **spec["fixed_tree"])
+            no_history = self.params("dynatree", dataset, history=False)
+            full = self.params("dynatree", dataset)
+            for variant, method, params in (
+                ("fixed", "fixed_tree", fixed),
+                ("breadth_depth", "dynatree", no_history),
+                ("history", "dynatree", full),
+            ):
+                self.job(
+                    "ablation",
+                    dataset,
+                    method,
+                    variant,
+                    T=T,
+                    params=params,
+                    tags={"variant": variant},
+                )
+
+    def length_scaling(self, spec: dict[str, Any]) -> None:
+        dataset = spec["dataset"]
+        for T in spec["max_new_tokens"]:
+            self.methods_row("length_scaling", dataset, spec["methods"], f"T{T}", T=int(T))
+
+    def fixed_tree_sweep(self, spec: dict[str, Any]) -> None:
+        T = spec.get("max_new_tokens")
+        for dataset in spec["datasets"]:
+            for D in spec["D"]:
+                for B in spec["B"]:
+                    for tau in spec["tau"]:
+                        params = self.params("fixed_tree", dataset, D=D, B=B, tau=tau)
+                        setting = f"D{D}_B{B}_tau{fmt(tau)}"
+                        self.job(
+                            "fixed_tree_sweep", dataset, "fixed_tree", setting, T=T, params=params
+                        )
+
+    def linear_sweep(self, spec: dict[str, Any]) -> None:
+        T = spec.get("max_new_tokens")
+        for dataset in spec["datasets"]:
+            for K in spec["K"]:
+                params = self.params("linear", dataset, K=K)
+                self.job("linear_sweep", dataset, "linear", f"K{K}", T=T, params=params)
+
+    def sensitivity(self, spec: dict[str, Any]) -> None:
+        dataset, T = spec["dataset"], spec.get("max_new_tokens")
+        variants: list[tuple[str, str, dict[str, Any]]] = []
+        for tau_h, tau_l in spec["thresholds"]:
+            variants.append(
+                ("threshold", f"th{fmt(tau_h)}_tl{fmt(tau_l)}", {"tau_h": tau_h, "tau_l": tau_l})
+            )
+        variants += [("breadth", f"Bmax{b}", {"B_max": b}) for b in spec["B_max"]]
+        variants += [("depth", f"Dmax{d}", {"D_max": d}) for d in spec["D_max"]]
+        for variant, setting, override in variants:
+            params = self.params("dynatree", dataset, **override)
+            self.job(
+                "sensitivity",
+                dataset,
+                "dynatree",
+                setting,
+                T=T,
+                params=params,
+                tags={"variant": variant},
+            )
+
+    def prompt_length(self, spec: dict[str, Any]) -> None:
+        dataset = spec["dataset"]
+        for L in spec["l_max"]:
+            self.methods_row(
+                "prompt_length",
+                dataset,
+                spec["methods"],
+                f"L{L}",
+                l_max=int(L),
+                tags={"l_max": int(L)},
+            )
+
+
+def _no_check(method: str, params: dict[str, Any]) -> None:
+    return None
+
+
+def build_plan(
+    config: dict[str, Any], check: Callable[[str, dict[str, Any]], None] = _no_check
+) -> Plan:
+    """Expand ``config`` (already schema-validated) into the benchmark plan.
+
+    ``check(method, params)`` validates one decoder setting (the pipeline passes the package's
+    ``parse_params`` so an impossible setting stops planning, naming the parameter).
+    """
+    return _Builder(config, check).build()

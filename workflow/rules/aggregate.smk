@@ -1,0 +1,49 @@
+# Aggregation: one tidy CSV per experiment (its results plus the AR baselines they compare with),
+# then results/numbers.json with every number the paper prints and the files behind it.
+
+
+rule aggregate_table:
+    input:
+        lambda wildcards: PLAN.table_inputs(wildcards.experiment),
+    output:
+        report("results/aggregate/{experiment}.csv", category="Tables"),
+    log:
+        "logs/aggregate/{experiment}.log",
+    wildcard_constraints:
+        experiment="|".join(EXPERIMENTS),
+    conda:
+        "../../envs/aggregate.yaml"
+    shell:
+        "dynatree aggregate table --experiment {wildcards.experiment} --inputs {input}"
+        " --out {output} > {log} 2>&1"
+
+
+# The validated config with defaults filled, for the paper's protocol facts (config.* numbers).
+rule resolved_config:
+    output:
+        "results/config.json",
+    log:
+        "logs/aggregate/resolved_config.log",
+    params:
+        text=resolved_config_text(),
+    run:
+        from dynatree.io import write_text_atomic
+
+        write_text_atomic(output[0], params.text)
+        Path(log[0]).write_text(f"wrote {output[0]}\n")
+
+
+rule numbers:
+    input:
+        unpack(numbers_inputs),
+    output:
+        "results/numbers.json",
+    log:
+        "logs/aggregate/numbers.log",
+    params:
+        report=numbers_flags,
+    conda:
+        "../../envs/aggregate.yaml"
+    shell:
+        "dynatree aggregate numbers --tables {input.tables} --config {input.config}"
+        " {params.report} --out {output} > {log} 2>&1"

@@ -1,0 +1,40 @@
+# Models: the target/draft pair every benchmark job loads. `models.source` picks how it is made:
+# `embedded` trains a small GPT-NeoX pair from the local corpus (offline, CPU), `hub` fetches a
+# pinned revision of each model (the paper's Pythia pair).
+
+
+rule fetch_model:
+    output:
+        directory("models/hub/{role}"),
+    log:
+        "logs/models/fetch_{role}.log",
+    params:
+        model=lambda wildcards: hub_model(wildcards.role)["id"],
+        revision=lambda wildcards: hub_model(wildcards.role)["revision"],
+    wildcard_constraints:
+        role="target|draft",
+    conda:
+        "../../envs/models.yaml"
+    shell:
+        "dynatree models fetch --model {params.model} --revision {params.revision}"
+        " --out {output} > {log} 2>&1"
+
+
+rule build_embedded:
+    input:
+        corpus=config["data"]["dir"],
+    output:
+        target=directory("models/embedded/target"),
+        draft=directory("models/embedded/draft"),
+        report=EMBEDDED_REPORT,
+    log:
+        "logs/models/build_embedded.log",
+    params:
+        out=lambda wildcards, output: str(Path(output.target).parent),
+        settings=embedded_settings(),
+    threads: lambda wildcards: workflow.cores
+    conda:
+        "../../envs/models.yaml"
+    shell:
+        "dynatree models build-embedded --corpus-dir {input.corpus} --out {params.out}"
+        " --report {output.report} {params.settings} > {log} 2>&1"
