@@ -19,6 +19,11 @@ rule aggregate_table:
 
 
 # The validated config with defaults filled, for the paper's protocol facts (config.* numbers).
+# Only writes the checked config to a file: not worth a cluster job.
+localrules:
+    resolved_config,
+
+
 rule resolved_config:
     output:
         "results/config.json",

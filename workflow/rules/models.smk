@@ -3,6 +3,12 @@
 # pinned revision of each model (the paper's Pythia pair).
 
 
+# Downloads run once, where Snakemake itself runs (the login node on a cluster), before the
+# fan-out: compute nodes need no internet.
+localrules:
+    fetch_model,
+
+
 rule fetch_model:
     output:
         directory("models/hub/{role}"),

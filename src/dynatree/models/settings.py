@@ -1,0 +1,195 @@
+"""Settings of the embedded model pair: one frozen dataclass, its fields are the ``--set`` keys.
+
+The defaults are the laptop default (2 CPU cores, about 25 minutes for the whole pair); the
+pipeline's smoke config overrides a few of them to build a toy pair in seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from typing import Any
+
+from dynatree.errors import UsageError
+
+# Numeric settings for which 0 switches a phase off (every other number must be positive).
+_MAY_BE_ZERO = frozenset(
+    {
+        "draft_steps",
+        "greedy_steps",
+        "greedy_sequences",
+        "warmup_steps",
+        "weight_decay",
+        "grad_clip",
+        "wikitext_weight",
+        "distill_alpha",
+    }
+)
+
+
+@dataclass(frozen=True)
+class EmbeddedSettings:
+    """Everything that decides the embedded pair; recorded verbatim in the build report.
+
+    Sizes: the target must be several times slower per token than the draft (latency ratio c),
+    and the draft must agree with the target; both models use GPT-NeoX (Pythia) blocks.
+    Training: the target learns the corpus; the draft is distilled from the target (KL to the
+    target's softened logits mixed with cross-entropy) first alongside the target's training,
+    then on the finished target's logits, then on the target's own greedy continuations, which
+    are exactly what it must predict during speculative decoding.
+    """
+
+    seed: int = 0
+    threads: int = 2
+    # Tokenizer and data.
+    vocab_size: int = 4096
+    tokenizer_chars: int = 3_000_000
+    train_chars: int = 12_000_000
+    heldout_fraction: float = 0.02
+    wikitext_weight: float = 0.35
+    context_length: int = 256
+    max_position_embeddings: int = 4096
+    # Target model.
+    target_layers: int = 8
+    target_hidden: int = 512
+    target_heads: int = 8
+    target_intermediate: int = 2048
+    target_steps: int = 500
+    target_batch_size: int = 16
+    target_lr: float = 1.5e-3
+    # Draft model.
+    draft_layers: int = 1
+    draft_hidden: int = 128
+    draft_heads: int = 4
+    draft_intermediate: int = 512
+    draft_lr: float = 3e-3
+    draft_batch_size: int = 16
+    draft_steps: int = 150
+    # Distillation.
+    distill_alpha: float = 0.8
+    distill_temperature: float = 1.0
+    distill_joint: bool = True
+    greedy_sequences: int = 256
+    greedy_prompt_tokens: int = 32
+    greedy_new_tokens: int = 96
+    greedy_steps: int = 300
+    # Optimisation shared by both models.
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    autocast_bf16: bool = True
+    # Evaluation for the report.
+    eval_prompts: int = 16
+    eval_prompt_tokens: int = 64
+    eval_new_tokens: int = 64
+    eval_windows: int = 64
+    latency_new_tokens: int = 64
+    latency_repeats: int = 3
+
+    def validate(self) -> None:
+        """Reject settings that cannot build a pair, naming the ``--set`` key."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type not in ("int", "float") or f.name == "seed":
+                continue
+            if f.name in _MAY_BE_ZERO and value < 0:
+                raise UsageError(f"--set {f.name}={value}: must be >= 0")
+            if f.name not in _MAY_BE_ZERO and value <= 0:
+                raise UsageError(f"--set {f.name}={value}: must be > 0")
+        if not 0.0 < self.heldout_fraction < 0.5:
+            raise UsageError(f"--set heldout_fraction={self.heldout_fraction}: must be in (0, 0.5)")
+        if not 0.0 <= self.wikitext_weight <= 1.0:
+            raise UsageError(f"--set wikitext_weight={self.wikitext_weight}: must be in [0, 1]")
+        if not 0.0 <= self.distill_alpha <= 1.0:
+            raise UsageError(f"--set distill_alpha={self.distill_alpha}: must be in [0, 1]")
+        for model in ("target", "draft"):
+            hidden, heads = getattr(self, f"{model}_hidden"), getattr(self, f"{model}_heads")
+            if hidden % heads or (hidden // heads) % 4:
+                raise UsageError(
+                    f"--set {model}_hidden={hidden}, {model}_heads={heads}: the head size "
+                    "(hidden / heads) must be a whole multiple of 4"
+                )
+        if self.vocab_size < 300:
+            raise UsageError(
+                f"--set vocab_size={self.vocab_size}: must be >= 300 (256 bytes + merges)"
+            )
+        if (
+            self.greedy_sequences
+            and self.greedy_steps
+            and (self.greedy_prompt_tokens + self.greedy_new_tokens > self.context_length + 1)
+        ):
+            raise UsageError(
+                "--set greedy_prompt_tokens + greedy_new_tokens: must be <= context_length + 1"
+            )
+        if self.eval_prompt_tokens + self.eval_new_tokens > self.max_position_embeddings:
+            raise UsageError(
+                "--set eval_prompt_tokens + eval_new_tokens: exceeds max_position_embeddings"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready copy for the report."""
+        return dataclasses.asdict(self)
+
+
+def _coerce(key: str, text: str, kind: str) -> Any:
+    if kind == "bool":
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise UsageError(f"--set {key}={text!r}: expected true or false")
+    try:
+        return int(text) if kind == "int" else float(text)
+    except ValueError:
+        raise UsageError(f"--set {key}={text!r}: expected {kind}") from None
+
+
+def parse_settings(pairs: list[str]) -> EmbeddedSettings:
+    """``["key=value", ...]`` over the defaults; unknown keys and bad values are usage errors."""
+    known = {f.name: str(f.type) for f in fields(EmbeddedSettings)}
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep:
+            raise UsageError(f"--set {pair!r}: expected key=value")
+        if key not in known:
+            raise UsageError(f"--set {key}: unknown setting (valid: {', '.join(known)})")
+        values[key] = _coerce(key, text, known[key])
+    settings = EmbeddedSettings(**values)
+    settings.validate()
+    return settings
+
+
+# A toy pair that builds in seconds (the pipeline's smoke config passes these as --set pairs);
+# it exercises every phase of the build but its numbers mean nothing.
+SMOKE_SETTINGS: dict[str, str] = {
+    "threads": "1",
+    "vocab_size": "384",
+    "tokenizer_chars": "100000",
+    "train_chars": "200000",
+    "context_length": "32",
+    "max_position_embeddings": "2048",
+    "target_layers": "2",
+    "target_hidden": "32",
+    "target_heads": "2",
+    "target_intermediate": "64",
+    "target_steps": "8",
+    "target_batch_size": "4",
+    "draft_hidden": "16",
+    "draft_heads": "2",
+    "draft_intermediate": "32",
+    "draft_steps": "4",
+    "draft_batch_size": "4",
+    "greedy_sequences": "4",
+    "greedy_prompt_tokens": "8",
+    "greedy_new_tokens": "8",
+    "greedy_steps": "4",
+    "warmup_steps": "2",
+    "eval_windows": "4",
+    "eval_prompts": "2",
+    "eval_prompt_tokens": "8",
+    "eval_new_tokens": "8",
+    "latency_new_tokens": "4",
+    "latency_repeats": "1",
+}
