@@ -19,9 +19,10 @@ from typing import Any
 
 import torch
 
+from dynatree.assignments import parse_pairs
 from dynatree.bench.harness import decode_prompts, load_models
 from dynatree.bench.metrics import summarize
-from dynatree.bench.options import check_model_path, default_threads, parse_pairs
+from dynatree.bench.options import check_model_path, default_threads
 from dynatree.bench.prompts import Prompt, ids_sha256, load_prompts
 from dynatree.decoding.registry import METHODS, NEEDS_DRAFT, build_decoder, parse_params
 from dynatree.errors import UsageError

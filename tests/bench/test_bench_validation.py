@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dynatree.bench import cli as bench_cli
-from dynatree.bench.options import build_options, parse_pairs
+from dynatree.bench.options import build_options
 from dynatree.decoding.params import FixedTreeParams
 
 
@@ -168,9 +168,3 @@ def test_params_file_method_mismatch(cli, capsys, bench_argv, prompts, tmp_path)
     argv = bench_argv(prompts, out, "--method", "linear", "--params-file", str(params))
     expect_usage_error(cli, capsys, argv, out, "--params-file")
 
-
-def test_parse_pairs():
-    assert parse_pairs(["a=1", "b = x=y"], "--tag") == {"a": "1", "b": "x=y"}
-    assert parse_pairs(None, "--tag") == {}
-    with pytest.raises(Exception, match="--tag a: given twice"):
-        parse_pairs(["a=1", "a=2"], "--tag")

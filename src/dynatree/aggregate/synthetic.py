@@ -16,26 +16,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from dynatree.bench.metrics import NUMERIC_METRICS
 from dynatree.io import write_json_atomic
 
-_METRICS = (
-    "prompt_tokens",
-    "new_tokens",
-    "wall_time_s",
-    "tps",
-    "ttft_s",
-    "tpot_s",
-    "iterations",
-    "drafted_tokens",
-    "drafted_depth",
-    "accepted_tokens",
-    "acceptance_rate",
-    "tokens_per_iter",
-    "accepted_len",
-    "draft_time_s",
-    "verify_time_s",
-    "peak_memory_bytes",
-)
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "ar": {},
     "linear": {"K": 5},
@@ -155,7 +138,7 @@ class SyntheticSuite:
             )
         measured = [r for r in rows if not r["warmup"]]
         summary: dict[str, Any] = {"n": len(measured)}
-        for m in _METRICS:
+        for m in NUMERIC_METRICS:
             values = [r[m] for r in measured if r[m] is not None]
             summary[f"{m}_mean"] = statistics.fmean(values) if values else None
             summary[f"{m}_std"] = statistics.stdev(values) if len(values) > 1 else None

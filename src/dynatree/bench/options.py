@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dynatree.assignments import parse_pairs
 from dynatree.bench.prompts import Prompt, load_prompts
 from dynatree.bench.reference import load_reference
 from dynatree.errors import UsageError
@@ -36,20 +37,6 @@ class BenchOptions:
     threads: int
     stop_at_eos: bool
     out: str
-
-
-def parse_pairs(items: list[str] | None, flag: str) -> dict[str, str]:
-    """``["k=v", ...]`` → dict; a missing ``=``, empty key or repeated key is a usage error."""
-    pairs: dict[str, str] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UsageError(f"{flag} {item!r}: expected key=value")
-        if key in pairs:
-            raise UsageError(f"{flag} {key}: given twice")
-        pairs[key] = value.strip()
-    return pairs
 
 
 def read_params_file(path: str, method: str) -> dict[str, Any]:

@@ -7,9 +7,10 @@ message that names the parameter.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
+from dynatree.assignments import build
 from dynatree.errors import UsageError
 
 
@@ -130,39 +131,11 @@ PARAMS: dict[str, type] = {
 }
 
 
-def _coerce(name: str, text: Any, kind: type) -> Any:
-    """Convert a ``--set`` string (or a JSON value from a params file) to the field's type."""
-    if kind is bool:
-        if isinstance(text, bool):
-            return text
-        lowered = str(text).lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise UsageError(f"{name}={text!r}: expected true or false")
-    try:
-        if kind is int and isinstance(text, float) and not text.is_integer():
-            raise ValueError
-        return kind(text)
-    except (TypeError, ValueError):
-        raise UsageError(f"{name}={text!r}: expected {kind.__name__}") from None
-
-
 def parse_params(method: str, overrides: dict[str, Any]) -> Any:
     """Build and validate the parameter dataclass of ``method`` from ``overrides``."""
     if method not in PARAMS:
         raise UsageError(f"--method {method!r}: unknown method; choose one of {', '.join(PARAMS)}")
-    cls = PARAMS[method]
-    known = {f.name: f for f in fields(cls)}
-    values: dict[str, Any] = {}
-    for key, text in overrides.items():
-        if key not in known:
-            valid = ", ".join(known) or "none"
-            raise UsageError(f"--set {key}: unknown parameter for {method} (valid: {valid})")
-        kind = {"int": int, "float": float, "bool": bool, "str": str}[str(known[key].type)]
-        values[key] = _coerce(key, text, kind)
-    params = cls(**values)
+    params = build(PARAMS[method], overrides, f"parameter for {method}")
     params.validate()
     return params
 

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
+from dynatree.assignments import build, parse_pairs
 from dynatree.errors import UsageError
 
 # Numeric settings for which 0 switches a phase off (every other number must be positive).
@@ -131,32 +132,9 @@ class EmbeddedSettings:
         return dataclasses.asdict(self)
 
 
-def _coerce(key: str, text: str, kind: str) -> Any:
-    if kind == "bool":
-        lowered = text.lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise UsageError(f"--set {key}={text!r}: expected true or false")
-    try:
-        return int(text) if kind == "int" else float(text)
-    except ValueError:
-        raise UsageError(f"--set {key}={text!r}: expected {kind}") from None
-
-
 def parse_settings(pairs: list[str]) -> EmbeddedSettings:
     """``["key=value", ...]`` over the defaults; unknown keys and bad values are usage errors."""
-    known = {f.name: str(f.type) for f in fields(EmbeddedSettings)}
-    values: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep:
-            raise UsageError(f"--set {pair!r}: expected key=value")
-        if key not in known:
-            raise UsageError(f"--set {key}: unknown setting (valid: {', '.join(known)})")
-        values[key] = _coerce(key, text, known[key])
-    settings = EmbeddedSettings(**values)
+    settings = build(EmbeddedSettings, parse_pairs(pairs, "--set"), "setting")
     settings.validate()
     return settings
 
