@@ -150,3 +150,15 @@ def test_missing_table_is_a_usage_error(tmp_path):
             ]
         )
     assert not (tmp_path / "n.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "verb"),
+    [(110.0, 100.0, "improves on"), (90.0, 100.0, "trails"), (100.04, 100.0, "matches")],
+)
+def test_comparison_verb_agrees_with_the_printed_percentage(ours, theirs, verb) -> None:
+    from dynatree.aggregate.numbers import Numbers
+
+    nb = Numbers()
+    nb.add_comparison("x", ours, theirs, ["r.json"])
+    assert nb.entries["x.verb"]["value"] == verb

@@ -107,7 +107,8 @@ class Numbers:
             pct = (ours / theirs - 1.0) * 100.0
         self.add(f"{key}.pct", pct, sources, "%", 1)
         self.add(f"{key}.pct_abs", abs(pct), sources, "%", 1)
-        verb = "improves on" if pct > 0 else "trails" if pct < 0 else "matches"
+        shown = round(pct, 1)  # the verb must agree with the printed (1-decimal) percentage
+        verb = "improves on" if shown > 0 else "trails" if shown < 0 else "matches"
         self.add(f"{key}.verb", verb if not math.isnan(pct) else "cannot be compared with", sources)
 
     def add_result(self, prefix: str, row: Any) -> None:
