@@ -55,17 +55,6 @@ def draw(table: Any) -> Any:
         ax.set_xlabel("Depth D")
         ax.set_xticks(sorted(sel["param_D"].unique()))
     axes[0, 0].set_ylabel("Speedup over AR (×)")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="lower center",
-        ncol=min(3, len(labels)),
-        frameon=False,
-        bbox_to_anchor=(0.5, -0.02),
-        columnspacing=0.8,
-        handlelength=2.0,
-    )
-    rows = -(-len(labels) // 3)
+    rows = style.bottom_legend(fig, axes[0, 0], ncol=3, handlelength=2.0)
     fig.tight_layout(rect=(0, 0.06 * rows, 1, 1), w_pad=0.6)
     return fig

@@ -43,16 +43,6 @@ def draw(table: Any) -> Any:
         ax.set_title(f"({letter})", loc="left")
     for ax in axes[1]:
         ax.set_xlabel("Generation length T (tokens)")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="lower center",
-        ncol=len(labels),
-        frameon=False,
-        bbox_to_anchor=(0.5, -0.01),
-        columnspacing=0.8,
-        handlelength=1.5,
-    )
+    style.bottom_legend(fig, axes[0, 0], y=-0.01)
     fig.tight_layout(rect=(0, 0.05, 1, 1), h_pad=0.4, w_pad=0.6)
     return fig

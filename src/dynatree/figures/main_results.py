@@ -21,16 +21,6 @@ def draw(table: Any) -> Any:
     ax_sp.axhline(1.0, color="black", linewidth=0.6, linestyle="--")
     ax_sp.set_ylabel("Speedup over AR (×)")
     ax_sp.set_title("(b) Speedup")
-    handles, labels = ax_tps.get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="lower center",
-        ncol=min(5, len(labels)),
-        frameon=False,
-        bbox_to_anchor=(0.5, -0.02),
-        columnspacing=0.8,
-        handlelength=1.2,
-    )
+    style.bottom_legend(fig, ax_tps, ncol=5, handlelength=1.2)
     fig.tight_layout(rect=(0, 0.08, 1, 1), w_pad=0.8)
     return fig

@@ -31,16 +31,6 @@ def draw(table: Any) -> Any:
     ax_sp.set_title("(b) Speedup")
     for ax in (ax_tps, ax_sp):
         ax.set_xlabel(r"Prompt length $L_{\max}$")
-    handles, labels = ax_tps.get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="lower center",
-        ncol=len(labels),
-        frameon=False,
-        bbox_to_anchor=(0.5, -0.02),
-        columnspacing=0.8,
-        handlelength=1.5,
-    )
+    style.bottom_legend(fig, ax_tps)
     fig.tight_layout(rect=(0, 0.09, 1, 1), w_pad=0.8)
     return fig

@@ -92,6 +92,28 @@ def rows(table: Any, experiment: str, figure: str) -> Any:
     return part
 
 
+def bottom_legend(
+    fig: Any, ax: Any, ncol: int | None = None, y: float = -0.02, handlelength: float = 1.5
+) -> int:
+    """One legend for the whole figure, centred under the panels, from ``ax``'s entries.
+
+    Returns the number of legend rows so callers can reserve room for them.
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    ncol = len(labels) if ncol is None else min(ncol, len(labels))
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=ncol,
+        frameon=False,
+        bbox_to_anchor=(0.5, y),
+        columnspacing=0.8,
+        handlelength=handlelength,
+    )
+    return -(-len(labels) // max(ncol, 1))
+
+
 def save(fig: Any, out: str | Path) -> list[Path]:
     """Write ``out`` as PDF (for LaTeX) and the same stem as PNG (for the report), atomically."""
     import matplotlib.pyplot as plt
