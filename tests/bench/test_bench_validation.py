@@ -167,4 +167,3 @@ def test_params_file_method_mismatch(cli, capsys, bench_argv, prompts, tmp_path)
     out = tmp_path / "result.json"
     argv = bench_argv(prompts, out, "--method", "linear", "--params-file", str(params))
     expect_usage_error(cli, capsys, argv, out, "--params-file")
-
