@@ -6,13 +6,13 @@ file must stop it with a message naming the file, not surface later as a NaN in 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from dynatree.bench.reference import SCHEMA
 from dynatree.errors import UsageError
+from dynatree.io import read_json
 
-SCHEMA = "dynatree.bench/1"
 _REQUIRED = ("method", "params", "tags", "protocol", "models", "summary", "provenance")
 _REQUIRED_PROTOCOL = ("max_new_tokens", "prompts_sha256")
 _REQUIRED_TAGS = ("dataset",)
@@ -21,12 +21,7 @@ _REQUIRED_TAGS = ("dataset",)
 def load_result(path: str | Path) -> dict[str, Any]:
     """Parse one benchmark result and check the fields aggregation relies on."""
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"--inputs {p}: file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--inputs {p}: not valid JSON ({exc}); rerun its bench job") from None
+    data = read_json(p, "--inputs", "; rerun its bench job")
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise UsageError(f"--inputs {p}: not a benchmark result (expected schema {SCHEMA!r})")
     missing = [k for k in _REQUIRED if k not in data]

@@ -10,13 +10,12 @@ literal from this file alone.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from dynatree.errors import UsageError
+from dynatree.io import read_json
 
 SCHEMA = "dynatree.numbers/1"
 METHOD_ORDER = ("ar", "linear", "fixed_tree", "dynatree", "hf_assisted")
@@ -415,15 +414,6 @@ def _flatten(nb: Numbers, prefix: str, obj: Any, source: str, depth: int = 0) ->
         nb.add(prefix, obj, [source])
 
 
-def _read_json(path: str, option: str) -> Any:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{option} {path}: file not found") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{option} {path}: not valid JSON ({exc})") from None
-
-
 def build_numbers(
     table: Any,
     table_paths: Sequence[str],
@@ -455,7 +445,7 @@ def build_numbers(
     _exactness(nb, table)
     _protocol(nb, table, main)
     if embedded_report:
-        _flatten(nb, "embedded", _read_json(embedded_report, "--embedded-report"), embedded_report)
+        _flatten(nb, "embedded", read_json(embedded_report, "--embedded-report"), embedded_report)
     if config:
-        _flatten(nb, "config", _read_json(config, "--config"), config)
+        _flatten(nb, "config", read_json(config, "--config"), config)
     return nb.document()

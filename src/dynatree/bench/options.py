@@ -6,7 +6,6 @@ job fails in a second with one line naming the parameter instead of after loadin
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from dynatree.assignments import parse_pairs
 from dynatree.bench.prompts import Prompt, load_prompts
 from dynatree.bench.reference import load_reference
 from dynatree.errors import UsageError
+from dynatree.io import read_json
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,7 @@ class BenchOptions:
 
 def read_params_file(path: str, method: str) -> dict[str, Any]:
     """The ``params`` of a selected-setting JSON (``dynatree select``); its method must match."""
-    file = Path(path)
-    if not file.is_file():
-        raise UsageError(f"--params-file {path!r}: no such file")
-    try:
-        obj = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--params-file {path!r}: not valid JSON ({exc})") from None
+    obj = read_json(path, "--params-file")
     if not isinstance(obj, dict) or not isinstance(obj.get("params"), dict):
         raise UsageError(f"--params-file {path!r}: expected an object with 'method' and 'params'")
     if obj.get("method") != method:

@@ -6,23 +6,18 @@ turn every comparison into a false mismatch (or a false match), so it is rejecte
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from dynatree.bench.prompts import Prompt
 from dynatree.errors import UsageError
+from dynatree.io import read_json
 
 SCHEMA = "dynatree.bench/1"
 
 
 def _read_result(path: Path, flag: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise UsageError(f"{flag} {str(path)!r}: no such file")
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{flag} {str(path)!r}: not valid JSON ({exc})") from None
+    obj = read_json(path, flag)
     if not isinstance(obj, dict) or obj.get("schema") != SCHEMA:
         raise UsageError(f"{flag} {str(path)!r}: not a benchmark result ({SCHEMA})")
     return obj

@@ -7,13 +7,13 @@ is an error naming the key, never a silent blank.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
 from typing import Any
 
 from dynatree.errors import UsageError
+from dynatree.io import read_json
 
 SCHEMA = "dynatree.numbers/1"
 METHOD_LABELS = {
@@ -70,14 +70,7 @@ def format_value(value: Any, digits: int | None) -> str:
 
 
 def load_numbers(path: str | Path) -> dict[str, dict[str, Any]]:
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(
-            f"--numbers {path}: file not found; run `dynatree aggregate numbers`"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--numbers {path}: not valid JSON ({exc})") from None
+    doc = read_json(path, "--numbers", "; run `dynatree aggregate numbers`")
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise UsageError(f"--numbers {path}: not a numbers file (expected schema {SCHEMA!r})")
     return doc["numbers"]
