@@ -24,7 +24,7 @@ from dynatree.bench.harness import decode_prompts, load_models
 from dynatree.bench.metrics import summarize
 from dynatree.bench.options import check_model_path, default_threads
 from dynatree.bench.prompts import Prompt, ids_sha256, load_prompts
-from dynatree.decoding.registry import METHODS, NEEDS_DRAFT, build_decoder, parse_params
+from dynatree.decoding.registry import METHODS, build_decoder, needs_draft, parse_params
 from dynatree.errors import UsageError
 from dynatree.models.loading import resolve_device, resolve_dtype
 
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     for method in ["ar", *(m for m in args.methods if m != "ar")]:
         decoder = build_decoder(
             method, params.get(method, parse_params(method, {})), target,
-            draft if method in NEEDS_DRAFT else None,
+            draft if needs_draft(method) else None,
         )  # fmt: skip
         rows = decode_prompts(
             decoder, prompts, args.max_new_tokens, args.warmup, None, reference, device

@@ -10,7 +10,7 @@ from conftest import VOCAB, AlwaysWrongDraft
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dynatree.decoding import build_decoder, parse_params
+from dynatree.decoding.registry import build_decoder, parse_params
 
 SPECULATIVE = {
     "linear": {"K": "4"},

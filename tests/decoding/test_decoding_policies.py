@@ -6,7 +6,7 @@ import pytest
 
 from dynatree.decoding.dynatree import AdaptivePolicy
 from dynatree.decoding.fixed_tree import FixedPolicy
-from dynatree.decoding.params import parse_params
+from dynatree.decoding.registry import parse_params
 from dynatree.errors import UsageError
 
 

@@ -21,30 +21,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dynatree.experiments import ABLATION_VARIANTS
+from dynatree.experiments import EXPERIMENTS as _EXPERIMENTS
+from dynatree.figures.registry import FIGURES
+
 BASELINE = "baseline"
 SELECTABLE = ("linear", "fixed_tree")  # methods whose main setting comes from a sweep
 SWEEP_OF = {"linear": "linear_sweep", "fixed_tree": "fixed_tree_sweep"}
-EXPERIMENTS = (
-    "main",
-    "ablation",
-    "length_scaling",
-    "fixed_tree_sweep",
-    "linear_sweep",
-    "sensitivity",
-    "prompt_length",
-)
+EXPERIMENTS = tuple(_EXPERIMENTS)  # each has a same-named method of _Builder below
 # Figures (DESIGN.md §3) and the tables each one reads; schematics are drawn from code alone.
-FIGURE_TABLES: dict[str, tuple[str, ...]] = {
-    "main_results": ("main",),
-    "ablation": ("ablation",),
-    "length_scaling": ("length_scaling",),
-    "fixed_tree_sweep": ("fixed_tree_sweep", "main"),
-    "sensitivity": ("sensitivity", "main"),
-    "prompt_length": ("prompt_length",),
-    "schematic_paradigms": (),
-    "schematic_iteration": (),
-    "schematic_adaptive": (),
-}
+FIGURE_TABLES: dict[str, tuple[str, ...]] = FIGURES
 
 
 def fmt(value: Any) -> str:
@@ -271,11 +257,13 @@ class _Builder:
             fixed = self.params("fixed_tree", dataset, **spec["fixed_tree"])
             no_history = self.params("dynatree", dataset, history=False)
             full = self.params("dynatree", dataset)
-            for variant, method, params in (
-                ("fixed", "fixed_tree", fixed),
-                ("breadth_depth", "dynatree", no_history),
-                ("history", "dynatree", full),
-            ):
+            configs = {
+                "fixed": ("fixed_tree", fixed),
+                "breadth_depth": ("dynatree", no_history),
+                "history": ("dynatree", full),
+            }
+            for variant in ABLATION_VARIANTS:
+                method, params = configs[variant]
                 self.job(
                     "ablation",
                     dataset,

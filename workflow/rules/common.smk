@@ -4,12 +4,9 @@
 
 import json
 import shlex
-import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "lib"))
 
 from pipeline_plan import (  # noqa: E402
     EXPERIMENTS,
@@ -23,15 +20,8 @@ from pipeline_plan import (  # noqa: E402
     table_path,
 )
 
-try:
-    from dynatree.decoding.params import parse_params
-    from dynatree.decoding.registry import decoder_source_files
-    from dynatree.errors import UsageError
-except ImportError as exc:
-    raise WorkflowError(
-        f"cannot import the dynatree package ({exc}); run the README's set-up command "
-        "(pip install -e '.[pipeline]') in the environment that runs snakemake"
-    ) from exc
+from dynatree.decoding.registry import decoder_source_files, parse_params  # noqa: E402
+from dynatree.errors import UsageError  # noqa: E402
 
 
 def check_params(method, params):

@@ -14,13 +14,13 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from dynatree.data.splits import DATASETS
+from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError
+from dynatree.experiments import ABLATION_VARIANTS
 from dynatree.io import read_json
 
 SCHEMA = "dynatree.numbers/1"
-METHOD_ORDER = ("ar", "linear", "fixed_tree", "dynatree", "hf_assisted")
-DATASET_ORDER = ("wikitext", "pg19")
-ABLATION_ORDER = ("fixed", "breadth_depth", "history")
 
 # (column in the aggregate table, key suffix, unit, digits, scale)
 _RESULT_METRICS = (
@@ -154,8 +154,8 @@ def _ar_rows(frame: Any) -> Any:
 
 
 def _main(nb: Numbers, main: Any) -> None:
-    datasets = _ordered(main["dataset"], DATASET_ORDER)
-    methods = _ordered(main["method"], METHOD_ORDER)
+    datasets = _ordered(main["dataset"], DATASETS)
+    methods = _ordered(main["method"], tuple(METHODS))
     all_src = list(main["source"])
     nb.add("main.datasets", datasets, all_src)
     nb.add("main.methods", methods, all_src)
@@ -220,11 +220,11 @@ def _ablation(nb: Numbers, table: Any) -> None:
     spec = table[table["method"] != "ar"]
     if "tag_variant" not in spec.columns:
         raise UsageError("--tables ablation: results lack the `variant` tag (--tag variant=...)")
-    datasets = _ordered(spec["dataset"], DATASET_ORDER)
+    datasets = _ordered(spec["dataset"], DATASETS)
     nb.add("ablation.datasets", datasets, spec["source"])
     for ds in datasets:
         part = spec[spec["dataset"] == ds]
-        variants = _ordered(part["tag_variant"].astype(str), ABLATION_ORDER)
+        variants = _ordered(part["tag_variant"].astype(str), tuple(ABLATION_VARIANTS))
         nb.add(f"ablation.{ds}.variants", variants, part["source"])
         rows = {v: _one(part[part["tag_variant"] == v], f"ablation/{ds}/{v}") for v in variants}
         for v, row in rows.items():
@@ -270,7 +270,7 @@ def _sweep_best(nb: Numbers, key: str, part: Any, params: Sequence[str]) -> None
 
 def _fixed_tree_sweep(nb: Numbers, table: Any, main: Any | None) -> None:
     spec = table[table["method"] == "fixed_tree"]
-    datasets = _ordered(spec["dataset"], DATASET_ORDER)
+    datasets = _ordered(spec["dataset"], DATASETS)
     nb.add("fixed_tree_sweep.datasets", datasets, spec["source"])
     for ds in datasets:
         part = spec[spec["dataset"] == ds]
@@ -292,7 +292,7 @@ def _fixed_tree_sweep(nb: Numbers, table: Any, main: Any | None) -> None:
 
 def _linear_sweep(nb: Numbers, table: Any) -> None:
     spec = table[table["method"] == "linear"]
-    datasets = _ordered(spec["dataset"], DATASET_ORDER)
+    datasets = _ordered(spec["dataset"], DATASETS)
     nb.add("linear_sweep.datasets", datasets, spec["source"])
     for ds in datasets:
         _sweep_best(nb, f"linear_sweep.{ds}", spec[spec["dataset"] == ds], ("K",))
@@ -300,9 +300,9 @@ def _linear_sweep(nb: Numbers, table: Any) -> None:
 
 def _by_axis(nb: Numbers, name: str, table: Any, axis: str, label: str) -> None:
     """Length scaling (axis max_new_tokens) and prompt length (axis l_max): one key per point."""
-    datasets = _ordered(table["dataset"], DATASET_ORDER)
+    datasets = _ordered(table["dataset"], DATASETS)
     nb.add(f"{name}.datasets", datasets, table["source"])
-    nb.add(f"{name}.methods", _ordered(table["method"], METHOD_ORDER), table["source"])
+    nb.add(f"{name}.methods", _ordered(table["method"], tuple(METHODS)), table["source"])
     for ds in datasets:
         part = table[table["dataset"] == ds]
         points = _values(nb, f"{name}.{ds}.{label}_values", part[axis], part["source"])
@@ -319,7 +319,7 @@ def _sensitivity(nb: Numbers, table: Any) -> None:
     spec = table[table["method"] == "dynatree"]
     if "tag_variant" not in spec.columns:
         raise UsageError("--tables sensitivity: results lack the `variant` tag (--tag variant=...)")
-    datasets = _ordered(spec["dataset"], DATASET_ORDER)
+    datasets = _ordered(spec["dataset"], DATASETS)
     nb.add("sensitivity.datasets", datasets, spec["source"])
     swept = {
         "threshold": ("tau_h", "tau_l"),
@@ -343,7 +343,7 @@ def _exactness(nb: Numbers, table: Any) -> None:
     nb.add("exact.experiments", experiments, spec["source"])
     for exp in experiments:
         part = spec[spec["experiment"] == exp]
-        methods = _ordered(part["method"], METHOD_ORDER)
+        methods = _ordered(part["method"], tuple(METHODS))
         nb.add(f"exact.{exp}.methods", methods, part["source"])
         for m in methods:
             rows = part[part["method"] == m]

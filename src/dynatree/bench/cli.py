@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from dynatree.decoding.registry import METHODS
+
 
 def register(subparsers: Any) -> None:
     """Add the ``bench`` and ``select`` subcommands to the top-level parser."""
@@ -17,7 +19,9 @@ def register(subparsers: Any) -> None:
     )
     bench.add_argument("--target", required=True, help="target model directory (or Hub id)")
     bench.add_argument("--draft", help="draft model directory (or Hub id); not used by ar")
-    bench.add_argument("--method", required=True, help="ar, linear, fixed_tree, dynatree, ...")
+    bench.add_argument(
+        "--method", required=True, metavar="METHOD", help="one of: " + ", ".join(METHODS)
+    )
     bench.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="decoder parameter (repeatable)"
     )

@@ -73,7 +73,7 @@ def default_threads() -> int:
 
 def build_options(args: Any) -> BenchOptions:
     """Validate the parsed ``bench`` arguments (see :func:`dynatree.bench.cli.register`)."""
-    from dynatree.decoding.registry import NEEDS_DRAFT, parse_params
+    from dynatree.decoding.registry import needs_draft, parse_params
 
     overrides: dict[str, Any] = {}
     if args.params_file is not None:
@@ -82,8 +82,9 @@ def build_options(args: Any) -> BenchOptions:
     params = parse_params(args.method, overrides)
     tags = parse_pairs(args.tag, "--tag")
 
-    draft = args.draft if args.method in NEEDS_DRAFT else None
-    if args.method in NEEDS_DRAFT and not args.draft:
+    uses_draft = needs_draft(args.method)
+    draft = args.draft if uses_draft else None
+    if uses_draft and not args.draft:
         raise UsageError(f"--draft: method {args.method} needs a draft model")
     if args.max_new_tokens < 1:
         raise UsageError(f"--max-new-tokens {args.max_new_tokens}: must be >= 1")

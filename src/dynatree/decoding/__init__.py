@@ -1,6 +1,4 @@
-"""Greedy decoders behind one interface: AR, linear, fixed tree, DynaTree, HF assisted."""
+"""Greedy decoders behind one interface; the methods are declared in :mod:`.registry`.
 
-from dynatree.decoding.base import DecodeOutput, Decoder, DecodeStats
-from dynatree.decoding.registry import METHODS, build_decoder, parse_params
-
-__all__ = ["DecodeOutput", "DecodeStats", "Decoder", "METHODS", "build_decoder", "parse_params"]
+Kept free of imports so that naming a method or parsing its parameters never loads torch.
+"""

@@ -13,22 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from dynatree.errors import UsageError
+from dynatree.figures.registry import FIGURES
 from dynatree.io import atomic_path, write_text_atomic
 from dynatree.paper.audit import audit_marked
 from dynatree.paper.values import Values, load_numbers, strip_marks
-
-# figure → (experiments whose aggregate tables it reads, needed when that experiment ran)
-FIGURES: dict[str, tuple[str, ...]] = {
-    "schematic_paradigms": (),
-    "schematic_iteration": (),
-    "schematic_adaptive": (),
-    "main_results": ("main",),
-    "ablation": ("ablation",),
-    "length_scaling": ("length_scaling",),
-    "fixed_tree_sweep": ("fixed_tree_sweep",),
-    "sensitivity": ("sensitivity", "main"),
-    "prompt_length": ("prompt_length",),
-}
 
 
 def environment(templates: str | Path) -> Any:
