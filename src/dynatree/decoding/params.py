@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from dynatree.assignments import build
@@ -25,8 +26,13 @@ class Bound:
     high: float | None = None
     exclusive: bool = False
     choices: tuple[str, ...] = ()
+    file: bool = False  # a path that must name an existing file when given
 
     def check(self, name: str, value: Any) -> None:
+        if self.file:
+            if value and not Path(value).is_file():
+                raise UsageError(f"{name}={value!r}: no such file")
+            return
         if self.choices and value not in self.choices:
             raise UsageError(f"{name}={value!r}: expected one of {', '.join(self.choices)}")
         if self.exclusive and not self.low < value < self.high:  # type: ignore[operator]
@@ -66,6 +72,11 @@ def non_negative(default: float) -> Any:
 def open_unit(default: float) -> Any:
     """A probability-like field in the open interval (0, 1)."""
     return field(default=default, metadata={"bound": Bound(low=0.0, high=1.0, exclusive=True)})
+
+
+def existing_file() -> Any:
+    """An optional path (empty by default) that must name an existing file when set."""
+    return field(default="", metadata={"bound": Bound(file=True)})
 
 
 def one_of(default: str, *choices: str) -> Any:
@@ -147,6 +158,27 @@ class DynaTreeParams(Params):
             raise UsageError(f"D_0={self.D_0} >= D_max={self.D_max}: need D_0 < D_max")
         if self.tau_l > self.tau_h:
             raise UsageError(f"tau_l={self.tau_l} > tau_h={self.tau_h}: need tau_l <= tau_h")
+
+
+@dataclass(frozen=True)
+class DynaTreeCAParams(Params):
+    """DynaTree-CA (DESIGN.md §1b): the tree that maximises predicted tokens per second.
+
+    ``profile`` is a verify-cost profile JSON (``dynatree profile``; the pipeline passes its
+    own); empty means one is measured in-process when the decoder is built. ``N_max`` caps the
+    tree, ``B_max`` is the candidates discovered per expanded node, ``prior`` the pseudo-counts
+    per bin of the calibration map's prior. ``calibrate=false`` ranks nodes by raw draft
+    probability; ``priced=false`` verifies a fixed ``budget`` of nodes instead of pricing them.
+    The same values serve every dataset and experiment: nothing here is tuned per setting.
+    """
+
+    profile: str = existing_file()
+    N_max: int = at_least(1, 64)
+    B_max: int = at_least(1, 4)
+    prior: float = non_negative(4.0)
+    calibrate: bool = True
+    priced: bool = True
+    budget: int = at_least(1, 16)
 
 
 @dataclass(frozen=True)

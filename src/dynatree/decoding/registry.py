@@ -76,6 +76,16 @@ METHODS: dict[str, Method] = {
             "D",
         ),
         Method(
+            "dynatree_ca",
+            "DynaTree-CA",
+            P.DynaTreeCAParams,
+            "dynatree.decoding.dynatree_ca:DynaTreeCADecoder",
+            True,
+            True,
+            "#9467bd",
+            "P",
+        ),
+        Method(
             "hf_assisted",
             "HF assisted",
             P.HFAssistedParams,
