@@ -63,8 +63,18 @@ class TreeDrafter:
         probs, ids = torch.softmax(logits.float(), dim=-1).topk(k, dim=-1)
         return probs.tolist(), ids.tolist()
 
-    def draft_tree(self, committed: list[int]) -> TokenTree:
-        """Catch the cache up with ``committed`` (ending with the root), then grow the tree."""
+    def draft_tree(self, committed: list[int], max_depth: int) -> TokenTree:
+        """Catch the cache up with ``committed`` (ending with the root), then grow the tree.
+
+        No node is deeper than ``max_depth``: the caller passes the tokens still to generate
+        minus the bonus token, so nothing is drafted that could never be committed and no
+        position exceeds the last one AR reaches (learned position tables end there). With
+        ``max_depth`` < 1 the tree is the root alone and the draft is not run at all.
+        """
+        tree = TokenTree.with_root(committed[-1], self.policy.max_nodes, self.device)
+        self.fed = []
+        if max_depth < 1:
+            return tree
         pending = committed[self.cached :]
         positions = torch.arange(self.cached, len(committed), device=self.device)[None]
         out = self.draft(
@@ -74,15 +84,13 @@ class TreeDrafter:
             use_cache=True,
         )
         self.cached = len(committed)
-        self.fed = []
         root_position = len(committed) - 1
-        tree = TokenTree.with_root(committed[-1], self.policy.max_nodes, self.device)
-        frontier = [0]
+        frontier, depth = [0], 1  # depth of the level added next
         top_probs, top_ids = self._top(out.logits[0, -1:])
         while True:
             parents, tokens, probs = self._children(tree, frontier, top_probs, top_ids)
             new = tree.add_level(parents, tokens, probs)
-            room = len(tree) - 1 < self.policy.max_nodes
+            room = len(tree) - 1 < self.policy.max_nodes and depth < max_depth
             expand = [
                 n for n in new if room and self.policy.expandable(tree.depths[n], tree.probs[n])
             ]
@@ -100,7 +108,7 @@ class TreeDrafter:
                 use_cache=True,
             )
             self.fed = columns
-            frontier = expand
+            frontier, depth = expand, depth + 1
             top_probs, top_ids = self._top(out.logits[0])
 
     def _children(

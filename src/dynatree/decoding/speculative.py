@@ -4,7 +4,9 @@ Per iteration: the drafter grows a tree under the method's :class:`ExpansionPoli
 scores every node in ONE forward (explicit positions = prefix length + depth, additive tree
 mask); the longest path matching the target's greedy choices is committed with one bonus token;
 the target cache keeps only the accepted path's entries. The state after each iteration equals
-that of sequential greedy decoding, so the output is token-identical to AR.
+that of sequential greedy decoding, so the output is token-identical to AR. Trees are never
+deeper than the tokens still to generate minus the bonus, so no drafted token is wasted at the end
+and no position goes past the last one AR reaches.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ class SpeculativeDecoder(Decoder):
 
         while len(new) < max_new_tokens and new[-1] != eos_token_id:
             mark = self.clock.now()
-            tree = drafter.draft_tree(committed)
+            # Depth cap: the bonus token always commits, so deeper nodes could never be used.
+            tree = drafter.draft_tree(committed, max_depth=max_new_tokens - len(new) - 1)
             drafted = self.clock.now()
             stats.draft_time_s += drafted - mark
 
