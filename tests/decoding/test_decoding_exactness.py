@@ -59,9 +59,10 @@ def test_identical_draft_accepts_everything(pair, method) -> None:  # type: igno
     out = decoder(method, target, copy.deepcopy(target)).generate(ids, 40)
     assert out.tokens == ar_tokens(target, ids, 40)
     lengths = out.stats.accepted_lengths
-    # The draft's top-1 child is always the target's choice, so no iteration accepts nothing;
-    # a chain is accepted whole (the last one is capped so that its bonus is the T-th token).
-    assert all(n >= 1 for n in lengths)
+    # The draft's top-1 child is always the target's choice, so no iteration accepts nothing
+    # (but the last, when the depth cap leaves only the bonus: one token to go); a chain is
+    # accepted whole (the last one is capped so that its bonus is the T-th token).
+    assert all(n >= 1 for n in lengths[:-1])
     if method == "linear":
         assert lengths[:-1] == [4] * (len(lengths) - 1)
         assert out.stats.accepted_tokens == out.stats.drafted_depth
@@ -104,8 +105,10 @@ def test_tree_hits_node_budget(pair) -> None:  # type: ignore[no-untyped-def]
     out = decoder("fixed_tree", target, copy.deepcopy(target), D=6, B=3, tau=0.0001, N_max=5)
     result = out.generate(ids, 30)
     assert result.tokens == ar_tokens(target, ids, 30)
-    assert result.stats.drafted_tokens <= 5 * result.stats.iterations
-    assert result.stats.drafted_tokens == 5 * result.stats.iterations or result.stats.iterations < 3
+    # every iteration fills the budget but at most two at the end, where the depth cap leaves
+    # one level (B = 3 nodes) or none
+    iterations = result.stats.iterations
+    assert 5 * (iterations - 2) <= result.stats.drafted_tokens <= 5 * iterations
 
 
 def test_hf_assisted_ignores_the_models_default_eos(pair) -> None:  # type: ignore[no-untyped-def]
