@@ -93,7 +93,8 @@ def diagnose(
     top = float(row.max())
     lower = min(float(row[ref_token]), float(row[token]))
     record["gap"] = top - lower  # Python floats: the difference is taken in float64
-    record["tolerance"] = tie_tolerance(row.dtype, top)
+    # the compute dtype (the weights'), not the logits': some heads upcast logits to float32
+    record["tolerance"] = tie_tolerance(first.dtype, top)
     record["verdict"] = "tie" if record["gap"] <= record["tolerance"] else "wrong"
     return record
 
