@@ -116,3 +116,40 @@ def test_compile_produces_a_pdf(inputs, tmp_path):
     with pytest.raises(UsageError, match="Undefined control sequence"):
         compile_pdf(broken, tmp_path / "broken.pdf")
     assert not (tmp_path / "broken.pdf").exists()
+
+
+def exactness_variant(numbers: Path, out: Path, status: str) -> Path:
+    """numbers.json with the verdict counts edited to give ``status`` (exact, ties, wrong)."""
+    doc = json.loads(numbers.read_text())
+    nums = doc["numbers"]
+    exp = nums["exact.experiments"]["value"][0]
+    method = nums[f"exact.{exp}.methods"]["value"][0]
+    count = {"exact": 0, "ties": 3, "wrong": 1}[status]
+    name = "n_wrong" if status == "wrong" else "n_tie"
+    for key in (f"exact.all.{name}", f"exact.{exp}.{method}.{name}"):
+        nums[key]["value"] = count
+    nums["exact.all.status"]["value"] = status
+    if status == "wrong":
+        nums["exact.all.wrong_sources"]["value"] = [f"results/bench/{exp}/wikitext/{method}/x.json"]
+    out.write_text(json.dumps(doc))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        ("exact", "token-identical to autoregressive decoding on every prompt of all"),
+        ("ties", "exact up to 3 numerical ties: every other prompt"),
+        ("wrong", "Correctness failure: on 1 prompt a speculative decoder"),
+    ],
+)
+def test_exactness_prose_follows_the_verdicts(inputs, tmp_path, status, says):
+    _, numbers, figures = inputs
+    variant = exactness_variant(numbers, tmp_path / "numbers.json", status)
+    tex = " ".join(render(variant, figures, tmp_path / "build", TEMPLATES).read_text().split())
+    abstract = tex[tex.index("\\begin{abstract}") : tex.index("\\end{abstract}")]
+    assert says in abstract
+    if status != "exact":
+        assert "token-identical to autoregressive decoding on every prompt" not in tex
+    if status == "wrong":
+        assert "x.json" in tex and "\\textcolor{red}{\\textbf{1}}" in tex

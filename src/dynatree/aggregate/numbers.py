@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from dynatree.bench.verdict import TIE_EPS_MULTIPLE
 from dynatree.data.splits import DATASETS
 from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError
@@ -336,11 +337,26 @@ def _sensitivity(nb: Numbers, table: Any) -> None:
                 _extremes(nb, key, sub, "setting", "tps_mean")
 
 
+def _verdict_sums(rows: Any) -> dict[str, int]:
+    """Prompt counts per verdict over the runs in ``rows`` (unchecked runs add nothing)."""
+    return {
+        name: int(rows[name].fillna(0).sum()) if name in rows.columns else 0
+        for name in ("n_exact", "n_tie", "n_wrong")
+    }
+
+
 def _exactness(nb: Numbers, table: Any) -> None:
-    """The honesty check: how often each method reproduced AR's tokens, per experiment."""
+    """The honesty check: how often each method reproduced AR's tokens, per experiment.
+
+    Prompt counts per verdict (exact, numerical tie, wrong; dynatree.bench.verdict) and the
+    overall ``status`` the prose branches on: ``wrong`` if any prompt is (a bug), else
+    ``unchecked`` if a run had no AR reference, else ``ties`` if any prompt is a tie, else
+    ``exact``.
+    """
     spec = _speculative(table)
     experiments = sorted(spec["experiment"].unique())
     nb.add("exact.experiments", experiments, spec["source"])
+    nb.add("exact.tie_eps_multiple", TIE_EPS_MULTIPLE)  # the verdict's k (a code constant)
     for exp in experiments:
         part = spec[spec["experiment"] == exp]
         methods = _ordered(part["method"], tuple(METHODS))
@@ -352,11 +368,26 @@ def _exactness(nb: Numbers, table: Any) -> None:
             nb.add(f"exact.{exp}.{m}.checked", int(rates.notna().sum()), rows["source"], "count", 0)
             nb.add(f"exact.{exp}.{m}.min_pct", rates.min(), rows["source"], "%", 1)
             nb.add(f"exact.{exp}.{m}.mean_pct", rates.mean(), rows["source"], "%", 1)
+            for name, count in _verdict_sums(rows).items():
+                nb.add(f"exact.{exp}.{m}.{name}", count, rows["source"], "count", 0)
     rates = spec["exact_match_rate"].astype(float) * 100.0
+    checked = int(rates.notna().sum())
     nb.add("exact.all.runs", len(spec), spec["source"], "count", 0)
-    nb.add("exact.all.checked", int(rates.notna().sum()), spec["source"], "count", 0)
+    nb.add("exact.all.checked", checked, spec["source"], "count", 0)
     nb.add("exact.all.min_pct", rates.min(), spec["source"], "%", 1)
     nb.add("exact.all.all_exact", bool((rates == 100.0).all()), spec["source"])
+    sums = _verdict_sums(spec)
+    for name, count in sums.items():
+        nb.add(f"exact.all.{name}", count, spec["source"], "count", 0)
+    wrong = spec[spec["n_wrong"].fillna(0) > 0] if "n_wrong" in spec.columns else spec[:0]
+    nb.add("exact.all.wrong_sources", sorted(wrong["source"]), wrong["source"])
+    if sums["n_wrong"]:
+        status = "wrong"
+    elif checked < len(spec):
+        status = "unchecked"
+    else:
+        status = "ties" if sums["n_tie"] else "exact"
+    nb.add("exact.all.status", status, spec["source"])
 
 
 def _unique(nb: Numbers, key: str, frame: Any, column: str, **kw: Any) -> None:

@@ -9,6 +9,7 @@ import math
 import statistics
 from typing import Any
 
+from dynatree.bench.verdict import verdict_counts
 from dynatree.decoding.base import DecodeOutput
 
 # Row fields that are numbers (or null) and get a mean and sample std in the summary.
@@ -81,6 +82,8 @@ def prompt_row(
         "verify_time_s": stats.verify_time_s,
         "peak_memory_bytes": peak_memory_bytes,
         "exact_match": exact,
+        "verdict": None,  # set with "divergence" after the timed loop (bench.verdict)
+        "divergence": None,
         "tokens": list(output.tokens),
     }
 
@@ -102,5 +105,6 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         summary[f"{name}_mean"], summary[f"{name}_std"] = _mean_std(values)
     matches = [row["exact_match"] for row in measured if row["exact_match"] is not None]
     summary["exact_match_rate"] = sum(matches) / len(matches) if matches else None
+    summary.update(verdict_counts(rows))
     summary["peak_memory_bytes"] = max((row["peak_memory_bytes"] for row in measured), default=0)
     return summary

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -56,6 +57,7 @@ class Decoder(ABC):
     """Greedy decoding of one prompt at batch size 1; output must equal AR with the target."""
 
     name: str = ""
+    target: Any  # the target model: the harness diagnoses mismatches with it (bench.verdict)
 
     @abstractmethod
     def generate(

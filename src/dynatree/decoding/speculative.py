@@ -4,7 +4,9 @@ Per iteration: the drafter grows a tree under the method's :class:`ExpansionPoli
 scores every node in ONE forward (explicit positions = prefix length + depth, additive tree
 mask); the longest path matching the target's greedy choices is committed with one bonus token;
 the target cache keeps only the accepted path's entries. The state after each iteration equals
-that of sequential greedy decoding, so the output is token-identical to AR.
+that of sequential greedy decoding, so the output is token-identical to AR. Trees are never
+deeper than the tokens still to generate minus the bonus, so no drafted token is wasted at the end
+and no position goes past the last one AR reaches.
 """
 
 from __future__ import annotations
