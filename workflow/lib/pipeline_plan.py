@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dynatree.experiments import ABLATION_VARIANTS
 from dynatree.experiments import EXPERIMENTS as _EXPERIMENTS
+from dynatree.experiments import variant_names
 from dynatree.figures.registry import FIGURES
 
 BASELINE = "baseline"
@@ -251,28 +251,38 @@ class _Builder:
                 label = "selected" if selected else "default"
                 self.job("main", dataset, method, label, selected=selected)
 
-    def ablation(self, spec: dict[str, Any]) -> None:
-        T = spec.get("max_new_tokens")
-        for dataset in spec["datasets"]:
-            fixed = self.params("fixed_tree", dataset, **spec["fixed_tree"])
-            no_history = self.params("dynatree", dataset, history=False)
-            full = self.params("dynatree", dataset)
-            configs = {
-                "fixed": ("fixed_tree", fixed),
-                "breadth_depth": ("dynatree", no_history),
-                "history": ("dynatree", full),
-            }
-            for variant in ABLATION_VARIANTS:
-                method, params = configs[variant]
+    def variants(
+        self, experiment: str, spec: dict[str, Any], configs: dict[str, tuple[str, dict[str, Any]]]
+    ) -> None:
+        """One job per declared variant of an ablation: ``configs[variant] = (method, params)``."""
+        for variant in variant_names(experiment):
+            method, overrides = configs[variant]
+            for dataset in spec["datasets"]:
                 self.job(
-                    "ablation",
+                    experiment,
                     dataset,
                     method,
                     variant,
-                    T=T,
-                    params=params,
+                    T=spec.get("max_new_tokens"),
+                    params=self.params(method, dataset, **overrides),
                     tags={"variant": variant},
                 )
+
+    def ablation(self, spec: dict[str, Any]) -> None:
+        configs = {
+            "fixed": ("fixed_tree", spec["fixed_tree"]),
+            "breadth_depth": ("dynatree", {"history": False}),
+            "history": ("dynatree", {}),
+        }
+        self.variants("ablation", spec, configs)
+
+    def ca_ablation(self, spec: dict[str, Any]) -> None:
+        configs = {
+            "full": ("dynatree_ca", {}),
+            "no_calibration": ("dynatree_ca", {"calibrate": False}),
+            "no_prices": ("dynatree_ca", {"priced": False}),  # verifies `budget` nodes
+        }
+        self.variants("ca_ablation", spec, configs)
 
     def length_scaling(self, spec: dict[str, Any]) -> None:
         dataset = spec["dataset"]

@@ -18,7 +18,7 @@ from dynatree.bench.verdict import TIE_EPS_MULTIPLE
 from dynatree.data.splits import DATASETS
 from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError
-from dynatree.experiments import ABLATION_VARIANTS
+from dynatree.experiments import variant_names
 from dynatree.io import read_json
 
 SCHEMA = "dynatree.numbers/1"
@@ -217,24 +217,26 @@ def _memory(nb: Numbers, main: Any, datasets: list[str], methods: list[str]) -> 
             nb.add_comparison(f"main.memory.{m}.vs_ar", avg[m], avg["ar"], src)
 
 
-def _ablation(nb: Numbers, table: Any) -> None:
+def _ablation(nb: Numbers, name: str, table: Any) -> None:
+    """An ablation's variants per dataset, each compared with the first declared variant."""
     spec = table[table["method"] != "ar"]
     if "tag_variant" not in spec.columns:
-        raise UsageError("--tables ablation: results lack the `variant` tag (--tag variant=...)")
+        raise UsageError(f"--tables {name}: results lack the `variant` tag (--tag variant=...)")
+    order = variant_names(name)
     datasets = _ordered(spec["dataset"], DATASETS)
-    nb.add("ablation.datasets", datasets, spec["source"])
+    nb.add(f"{name}.datasets", datasets, spec["source"])
     for ds in datasets:
         part = spec[spec["dataset"] == ds]
-        variants = _ordered(part["tag_variant"].astype(str), tuple(ABLATION_VARIANTS))
-        nb.add(f"ablation.{ds}.variants", variants, part["source"])
-        rows = {v: _one(part[part["tag_variant"] == v], f"ablation/{ds}/{v}") for v in variants}
+        variants = _ordered(part["tag_variant"].astype(str), order)
+        nb.add(f"{name}.{ds}.variants", variants, part["source"])
+        rows = {v: _one(part[part["tag_variant"] == v], f"{name}/{ds}/{v}") for v in variants}
         for v, row in rows.items():
-            nb.add_result(f"ablation.{ds}.{v}", row)
-        if "fixed" in rows:
-            base = rows["fixed"]
+            nb.add_result(f"{name}.{ds}.{v}", row)
+        if order[0] in rows:
+            base = rows[order[0]]
             for v, row in rows.items():
                 nb.add_comparison(
-                    f"ablation.{ds}.{v}.vs_fixed",
+                    f"{name}.{ds}.{v}.vs_{order[0]}",
                     row["tps_mean"],
                     base["tps_mean"],
                     [row["source"], base["source"]],
@@ -461,8 +463,9 @@ def build_numbers(
     nb.add("tables", sorted(table_paths), table_paths)
     if main is not None:
         _main(nb, main)
-    if "ablation" in experiments:
-        _ablation(nb, experiments["ablation"])
+    for name in ("ablation", "ca_ablation"):
+        if name in experiments:
+            _ablation(nb, name, experiments[name])
     if "fixed_tree_sweep" in experiments:
         _fixed_tree_sweep(nb, experiments["fixed_tree_sweep"], main)
     if "linear_sweep" in experiments:

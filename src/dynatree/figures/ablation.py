@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dynatree.experiments import ABLATION_VARIANTS
+from dynatree.experiments import variant_names
 from dynatree.figures import style
 
 
@@ -19,7 +19,7 @@ def draw(table: Any) -> Any:
     part = style.rows(table, "ablation", "ablation")
     part = part[part["method"] != "ar"]
     datasets = style.ordered_datasets(part["dataset"])
-    order = [v for v in ABLATION_VARIANTS if v in set(part["tag_variant"])]
+    order = [v for v in variant_names("ablation") if v in set(part["tag_variant"])]
     order += sorted(set(part["tag_variant"]) - set(order))
     labels, frames = [], []
     for ds in datasets:

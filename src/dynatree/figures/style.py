@@ -12,7 +12,7 @@ from typing import Any
 from dynatree.data.splits import DATASET_LABELS
 from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError
-from dynatree.experiments import ABLATION_VARIANTS
+from dynatree.experiments import VARIANTS
 from dynatree.io import atomic_path
 
 COLUMN_WIDTH = 3.4
@@ -63,7 +63,7 @@ def method_marker(method: str) -> str:
 
 
 def variant_label(variant: str) -> str:
-    return ABLATION_VARIANTS[variant].short if variant in ABLATION_VARIANTS else variant
+    return VARIANTS[variant].short if variant in VARIANTS else variant
 
 
 def dataset_label(dataset: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from dynatree.data.splits import DATASET_LABELS
 from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError
-from dynatree.experiments import ABLATION_VARIANTS, EXPERIMENTS
+from dynatree.experiments import EXPERIMENTS, VARIANTS
 from dynatree.io import read_json
 
 SCHEMA = "dynatree.numbers/1"
@@ -137,7 +137,7 @@ class Values:
             "tex": tex_escape,
             "method": lambda m: tex_escape(label(METHODS, m)),
             "dataset": lambda d: tex_escape(DATASET_LABELS.get(d, d)),
-            "variant": lambda v: label(ABLATION_VARIANTS, v),  # LaTeX labels
+            "variant": lambda v: label(VARIANTS, v),  # LaTeX labels
             "experiment": lambda e: label(EXPERIMENTS, e),
             "shown_in": lambda e: EXPERIMENTS[e].shown_in if e in EXPERIMENTS else (),
             "bold": lambda text, cond: f"\\textbf{{{text}}}" if cond else text,
