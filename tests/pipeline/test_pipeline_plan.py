@@ -84,7 +84,7 @@ def _expected_jobs(config: dict) -> int:
     e = config["experiments"]
     spec = lambda methods: len([m for m in methods if m != "ar"])  # noqa: E731
     n = spec(e["main"]["methods"]) * len(e["main"]["datasets"])
-    n += 3 * len(e["ablation"]["datasets"])
+    n += 3 * len(e["ablation"]["datasets"]) + 3 * len(e["ca_ablation"]["datasets"])
     n += spec(e["length_scaling"]["methods"]) * len(e["length_scaling"]["max_new_tokens"])
     ft = e["fixed_tree_sweep"]
     n += len(ft["D"]) * len(ft["B"]) * len(ft["tau"]) * len(ft["datasets"])

@@ -189,6 +189,7 @@ def _main(nb: Numbers, main: Any) -> None:
             if len(valid):
                 idx = valid[column].idxmax() if higher else valid[column].idxmin()
                 nb.add(f"main.{ds}.best.{suffix}", valid.loc[idx, "method"], valid["source"])
+        _ca_vs_rivals(nb, f"main.{ds}.dynatree_ca", rows)
         if "dynatree" in rows:
             dyn = rows["dynatree"]
             for other, row in rows.items():
@@ -316,6 +317,42 @@ def _by_axis(nb: Numbers, name: str, table: Any, axis: str, label: str) -> None:
                 nb.add_result(f"{name}.{ds}.{label}{int(point)}.{m}", row)
         for m in _speculative(part)["method"].unique():
             _extremes(nb, f"{name}.{ds}.{m}", part[part["method"] == m], axis)
+        _ca_cells(nb, f"{name}.{ds}", part, axis)
+
+
+# The methods DynaTree-CA must beat: the paper's own decoders at their selected settings.
+CA_RIVALS = ("linear", "fixed_tree", "dynatree")
+
+
+def _ca_vs_rivals(nb: Numbers, key: str, rows: dict[str, Any]) -> None:
+    """DynaTree-CA against the fastest of its rivals in one table cell (main results)."""
+    rivals = {m: rows[m] for m in CA_RIVALS if m in rows}
+    if "dynatree_ca" not in rows or not rivals:
+        return
+    ca = rows["dynatree_ca"]
+    best = max(rivals, key=lambda m: float(rivals[m]["tps_mean"]))
+    sources = [ca["source"], rivals[best]["source"]]
+    nb.add(f"{key}.best_rival", best, sources)
+    nb.add(f"{key}.ratio_to_best_rival", ca["tps_mean"] / rivals[best]["tps_mean"], sources, "x", 2)
+    nb.add_comparison(f"{key}.vs_best_rival", ca["tps_mean"], rivals[best]["tps_mean"], sources)
+
+
+def _ca_cells(nb: Numbers, key: str, part: Any, axis: str) -> None:
+    """DynaTree-CA's throughput over the fastest method of each cell, at its worst cell."""
+    worst: tuple[float, Any, list[str]] | None = None
+    for point in sorted(part[axis].dropna().unique()):
+        at = part[part[axis] == point]
+        ca = at[at["method"] == "dynatree_ca"]
+        others = at[at["method"] != "dynatree_ca"]
+        if len(ca) != 1 or not len(others):
+            continue
+        fastest = others.loc[others["tps_mean"].idxmax()]
+        ratio = float(ca.iloc[0]["tps_mean"]) / float(fastest["tps_mean"])
+        if worst is None or ratio < worst[0]:
+            worst = (ratio, point, [ca.iloc[0]["source"], fastest["source"]])
+    if worst is not None:
+        nb.add(f"{key}.dynatree_ca.min_ratio_to_fastest", worst[0], worst[2], "x", 2)
+        nb.add(f"{key}.dynatree_ca.min_ratio_to_fastest_at", worst[1], worst[2])
 
 
 def _sensitivity(nb: Numbers, table: Any) -> None:
