@@ -13,7 +13,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # spec.py imports this module for CHECKS
+    from dynatree.claims.spec import ClaimsFile
 
 HOLDS, FAILS, NOT_COMPARABLE = "holds", "does not hold", "not comparable"
 VERDICTS = (HOLDS, FAILS, NOT_COMPARABLE)
@@ -143,13 +146,13 @@ def _verdict(comparison: Comparison) -> tuple[str, str]:
     return FAILS, f"not significantly different: {comparison.why}"
 
 
-def _greater(fields: dict[str, Any], facts: Facts, spec: Any) -> Outcome:
+def _greater(fields: dict[str, Any], facts: Facts, spec: ClaimsFile) -> Outcome:
     a, b = fields["keys"]
     verdict, why = _verdict(compare(facts, a, b, fields.get("diff")))
     return Outcome(verdict, f"{facts.shown(a)} vs {facts.shown(b)}", why)
 
 
-def _above(fields: dict[str, Any], facts: Facts, spec: Any) -> Outcome:
+def _above(fields: dict[str, Any], facts: Facts, spec: ClaimsFile) -> Outcome:
     verdict, why = _verdict(compare(facts, fields["key"], float(fields["than"])))
     return Outcome(verdict, facts.shown(fields["key"]), why)
 
@@ -159,7 +162,7 @@ def _key_part(value: Any) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def _increasing(fields: dict[str, Any], facts: Facts, spec: Any) -> Outcome:
+def _increasing(fields: dict[str, Any], facts: Facts, spec: ClaimsFile) -> Outcome:
     series = dict(fields["series"])
     template = series.pop("key")
     (var, list_key), *_ = series.items()
@@ -178,7 +181,7 @@ def _increasing(fields: dict[str, Any], facts: Facts, spec: Any) -> Outcome:
             broken.append(f"{var} {step}: {comparison.why}")
     if broken:
         return Outcome(FAILS, reproduced, "does not grow at " + "; ".join(broken))
-    return Outcome(HOLDS, reproduced, f"grows at each of the {len(keys) - 1} steps")
+    return Outcome(HOLDS, reproduced, f"grows at every step of {var} = {shown_points}")
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -191,7 +194,7 @@ def _name(key: str) -> str:
     return key.rsplit(".", 1)[-1]
 
 
-def _equals(fields: dict[str, Any], facts: Facts, spec: Any) -> Outcome:
+def _equals(fields: dict[str, Any], facts: Facts, spec: ClaimsFile) -> Outcome:
     found, differ, off_grid = [], [], []
     for item in fields["expect"]:
         key, want = item["key"], item["value"]
@@ -213,7 +216,7 @@ def _equals(fields: dict[str, Any], facts: Facts, spec: Any) -> Outcome:
     return Outcome(HOLDS, reproduced, "the fastest setting of the sweep is the claimed one")
 
 
-def _matches(fields: dict[str, Any], facts: Facts, spec: Any) -> Outcome:
+def _matches(fields: dict[str, Any], facts: Facts, spec: ClaimsFile) -> Outcome:
     key = fields["key"]
     original = spec.original[key]
     tolerance = spec.tolerances[fields["tolerance"]]
@@ -233,7 +236,7 @@ def _matches(fields: dict[str, Any], facts: Facts, spec: Any) -> Outcome:
     return Outcome(HOLDS if ok else FAILS, facts.shown(key), why)
 
 
-def _lossless(fields: dict[str, Any], facts: Facts, spec: Any) -> Outcome:
+def _lossless(fields: dict[str, Any], facts: Facts, spec: ClaimsFile) -> Outcome:
     """Every checked output equals AR's; with tie-aware counts, differences that are only
     numerical ties of the target's logits do not count against the claim."""
     keys = fields["exact_keys"]
@@ -264,7 +267,7 @@ def _lossless(fields: dict[str, Any], facts: Facts, spec: Any) -> Outcome:
     reproduced = f"lowest exact-match rate {lowest[0]:.1f}% over {checked} runs"
     if tie_aware:
         if wrong:
-            return Outcome(FAILS, reproduced, f"{wrong} outputs differ from AR{unchecked}")
+            return Outcome(FAILS, reproduced, f"outputs differing from AR: {wrong}{unchecked}")
         tie_note = f" ({ties} differ only by numerical ties)" if ties else ""
         return Outcome(HOLDS, reproduced, f"no output differs from AR{tie_note}{unchecked}")
     if lowest[0] < 100.0:
@@ -274,22 +277,22 @@ def _lossless(fields: dict[str, Any], facts: Facts, spec: Any) -> Outcome:
     return Outcome(HOLDS, reproduced, f"every checked run matched AR token for token{unchecked}")
 
 
-def _reported_pair(fields: dict[str, Any], spec: Any) -> str | None:
+def _reported_pair(fields: dict[str, Any], spec: ClaimsFile) -> str | None:
     a, b = fields["keys"]
     if a in spec.original and b in spec.original:
         return f"{original_shown(spec, a)} vs {original_shown(spec, b)}"
     return None
 
 
-def _reported_one(fields: dict[str, Any], spec: Any) -> str | None:
+def _reported_one(fields: dict[str, Any], spec: ClaimsFile) -> str | None:
     return original_shown(spec, fields["key"]) if fields["key"] in spec.original else None
 
 
-def _reported_expect(fields: dict[str, Any], spec: Any) -> str:
+def _reported_expect(fields: dict[str, Any], spec: ClaimsFile) -> str:
     return ", ".join(f"{_name(i['key'])}={_key_part(i['value'])}" for i in fields["expect"])
 
 
-def original_shown(spec: Any, key: str, with_std: bool = False) -> str:
+def original_shown(spec: ClaimsFile, key: str, with_std: bool = False) -> str:
     """The original paper's value of ``key`` as printed (``133.4 +/- 0.5 tok/s``)."""
     o = spec.original[key]
     value = shown(o["value"], o["unit"], o["digits"])
@@ -306,8 +309,8 @@ class Check:
 
     kind: str
     fields: tuple[str, ...]
-    run: Callable[[dict[str, Any], Facts, Any], Outcome]
-    reported: Callable[[dict[str, Any], Any], str | None] = lambda fields, spec: None
+    run: Callable[[dict[str, Any], Facts, ClaimsFile], Outcome]
+    reported: Callable[[dict[str, Any], ClaimsFile], str | None] = lambda fields, spec: None
 
 
 CHECKS: dict[str, Check] = {
