@@ -159,14 +159,14 @@ def test_lossless_reports_unchecked_runs_and_ignores_other_methods():
 def test_tie_aware_counts_decide_when_present():
     numbers = paper_run()
     for exp, method in EXACT_RUNS:
-        put(numbers, f"exact.{exp}.{method}.wrong", 0, "count", 0)
-        put(numbers, f"exact.{exp}.{method}.ties", 0, "count", 0)
+        put(numbers, f"exact.{exp}.{method}.n_wrong", 0, "count", 0)
+        put(numbers, f"exact.{exp}.{method}.n_tie", 0, "count", 0)
     put(numbers, "exact.main.dynatree.min_pct", 50.0, "%", 1)  # below 100 % only by ties:
-    put(numbers, "exact.main.dynatree.ties", 3, "count", 0)
+    put(numbers, "exact.main.dynatree.n_tie", 3, "count", 0)
     row = verdict("lossless", numbers)
     assert row.verdict == HOLDS
     assert "3 differ only by numerical ties" in row.why
-    put(numbers, "exact.main.dynatree.wrong", 1, "count", 0)
+    put(numbers, "exact.main.dynatree.n_wrong", 1, "count", 0)
     row = verdict("lossless", numbers)
     assert row.verdict == FAILS
     assert "outputs differing from AR: 1" in row.why
