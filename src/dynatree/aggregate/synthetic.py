@@ -130,6 +130,7 @@ class SyntheticSuite:
                     "acceptance_rate": None if method == "ar" else min(1.0, accepted / depth),
                     "tokens_per_iter": T / iters,
                     "accepted_len": None if method == "ar" else accepted / iters,
+                    "tree_nodes": None if method == "ar" else 3 * depth / iters,
                     "draft_time_s": 0.0 if method == "ar" else 0.3 * wall,
                     "verify_time_s": 0.6 * wall,
                     "peak_memory_bytes": int((410 + 35 * (method != "ar")) * 2**20 + 4096 * i),
