@@ -50,6 +50,12 @@ def register(subparsers: Any) -> None:
     bench.add_argument(
         "--stop-at-eos", action="store_true", help="stop a prompt after the EOS token"
     )
+    bench.add_argument(
+        "--paired",
+        action="store_true",
+        help="also time AR (the target alone) on every prompt, interleaved with the method, "
+        "and report the paired speedup per prompt (speculative methods only)",
+    )
     bench.add_argument("--out", required=True, metavar="JSON", help="result file")
     bench.set_defaults(func=_bench)
 
