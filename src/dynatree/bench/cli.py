@@ -82,8 +82,10 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _select(args: argparse.Namespace) -> int:
-    from dynatree.bench.selection import select_best
+    from dynatree.bench.selection import describe, select_best
     from dynatree.io import write_json_atomic
 
-    write_json_atomic(args.out, select_best(args.inputs))
+    selected = select_best(args.inputs)
+    write_json_atomic(args.out, selected)
+    print(describe(selected), file=sys.stderr)
     return 0
