@@ -106,9 +106,10 @@ def test_speculative_methods_match_ar(cli, bench_argv, prompts, ar_reference, tm
             assert 0.0 <= row["acceptance_rate"] <= 1.0
 
 
-def test_paired_timing_interleaves_ar(cli, bench_argv, prompts, ar_reference, tmp_path):
+@pytest.mark.parametrize("method", sorted(registry.NEEDS_DRAFT))
+def test_paired_timing_interleaves_ar(cli, bench_argv, prompts, ar_reference, tmp_path, method):
     out = tmp_path / "paired.json"
-    argv = bench_argv(prompts, out, "--method", "linear", "--paired", "--reference", ar_reference)
+    argv = bench_argv(prompts, out, "--method", method, "--paired", "--reference", ar_reference)
     assert cli(*argv) == 0
     result = json.loads(out.read_text())
     assert result["protocol"]["paired"] is True
