@@ -83,15 +83,34 @@ def test_main_numbers_match_the_table(built):
         assert nums[f"main.{ds}.dynatree.ttft_ms_mean"]["value"] == pytest.approx(
             dyn["ttft_s_mean"] * 1e3
         )
-        pct = (dyn["tps_mean"] / fixed["tps_mean"] - 1) * 100
-        entry = nums[f"main.{ds}.dynatree_vs.fixed_tree.pct"]
+        # Paired: the comparison is the ratio of the two paired speedups, not of throughputs.
+        assert dyn["speedup_paired"] and not part.loc["ar", "speedup_paired"]
+        assert dyn["speedup"] == pytest.approx(dyn["paired_speedup_mean"])
+        assert dyn["speedup_unpaired"] == pytest.approx(dyn["tps_mean"] / dyn["ar_tps_mean"])
+        pct = (dyn["speedup"] / fixed["speedup"] - 1) * 100
+        key = f"main.{ds}.dynatree_vs.fixed_tree"
+        entry = nums[f"{key}.pct"]
         assert entry["value"] == pytest.approx(pct)
         assert entry["unit"] == "%"
-        verb = nums[f"main.{ds}.dynatree_vs.fixed_tree.verb"]["value"]
-        assert verb == ("improves on" if pct > 0 else "trails")
+        low, high = nums[f"{key}.pct_ci_low"]["value"], nums[f"{key}.pct_ci_high"]["value"]
+        assert low <= pct <= high
+        significant = nums[f"{key}.significant"]["value"]
+        assert significant == (low > 0 or high < 0)
+        verb = nums[f"{key}.verb"]["value"]
+        assert verb == (
+            "is on par with" if not significant else "improves on" if pct > 0 else "trails"
+        )
         assert sorted(entry["sources"]) == sorted([dyn["source"], fixed["source"]])
+        speedup = nums[f"main.{ds}.dynatree.speedup"]
+        assert speedup["value"] == pytest.approx(dyn["speedup"])
+        assert nums[f"main.{ds}.dynatree.speedup_ci_low"]["value"] <= speedup["value"]
+        assert nums[f"main.{ds}.dynatree.speedup_ci_high"]["value"] >= speedup["value"]
+        assert nums[f"main.{ds}.ar.speedup_ci_low"]["value"] is None  # AR is the reference
         spec = part.drop(index="ar")
-        assert nums[f"main.{ds}.best_method"]["value"] == spec["tps_mean"].idxmax()
+        assert nums[f"main.{ds}.best_method"]["value"] == spec["speedup"].idxmax()
+        runner_up = spec["speedup"].drop(index=spec["speedup"].idxmax()).idxmax()
+        assert nums[f"main.{ds}.runner_up_method"]["value"] == runner_up
+        assert f"main.{ds}.best_vs_runner_up.significant" in nums
         assert nums[f"main.{ds}.best.ttft_ms_mean"]["value"] == part["ttft_s_mean"].idxmin()
         assert nums[f"main.{ds}.fixed_tree.param.D"]["value"] == fixed["param_D"]
         assert dyn["source"] in nums[f"main.{ds}.dynatree.tps_mean"]["sources"]
@@ -107,13 +126,16 @@ def test_ablation_delta_and_sweeps(built):
     nums = doc["numbers"]
     abl = table[(table["experiment"] == "ablation") & (table["method"] != "ar")]
     abl = abl.set_index("tag_variant")
-    pct = (abl.loc["history", "tps_mean"] / abl.loc["fixed", "tps_mean"] - 1) * 100
+    pct = (abl.loc["history", "speedup"] / abl.loc["fixed", "speedup"] - 1) * 100
     assert nums["ablation.wikitext.history.vs_fixed.pct"]["value"] == pytest.approx(pct)
     assert nums["ablation.wikitext.variants"]["value"] == ["fixed", "breadth_depth", "history"]
     sweep = table[(table["experiment"] == "fixed_tree_sweep") & (table["dataset"] == "wikitext")]
     sweep = sweep[sweep["method"] == "fixed_tree"]
-    best = sweep.loc[sweep["tps_mean"].idxmax()]
+    ranked = sweep.sort_values("speedup", ascending=False)
+    best, runner_up = ranked.iloc[0], ranked.iloc[1]  # ranked by paired speedup, as select does
     assert nums["fixed_tree_sweep.wikitext.best.param.D"]["value"] == best["param_D"]
+    assert nums["fixed_tree_sweep.wikitext.runner_up.setting"]["value"] == runner_up["setting"]
+    assert "fixed_tree_sweep.wikitext.best_vs_runner_up.verb" in nums
     assert nums["fixed_tree_sweep.wikitext.n_settings"]["value"] == len(sweep)
     assert nums["fixed_tree_sweep.wikitext.D_values"]["value"] == [3, 4, 5]
     assert nums["length_scaling.wikitext.T_values"]["value"] == [16, 32, 64]
@@ -159,13 +181,40 @@ def test_missing_table_is_a_usage_error(tmp_path):
     assert not (tmp_path / "n.json").exists()
 
 
+PROMPTS = ("p0", "p1", "p2", "p3", "p4")
+BASE = (1.50, 1.52, 1.49, 1.55, 1.47)
+
+
 @pytest.mark.parametrize(
-    ("ours", "theirs", "verb"),
-    [(110.0, 100.0, "improves on"), (90.0, 100.0, "trails"), (100.04, 100.0, "matches")],
+    ("ours", "verb", "significant"),
+    [
+        ((1.80, 1.75, 1.86, 1.79, 1.83), "improves on", True),  # clearly separated
+        ((1.20, 1.22, 1.18, 1.25, 1.21), "trails", True),
+        ((1.58, 1.41, 1.62, 1.44, 1.52), "is on par with", False),  # overlapping
+        ((1.5006, 1.5206, 1.4906, 1.5506, 1.4706), "is on par with", False),  # prints as 0.0 %
+    ],
 )
-def test_comparison_verb_agrees_with_the_printed_percentage(ours, theirs, verb) -> None:
+def test_comparison_verb_needs_a_significant_difference(ours, verb, significant) -> None:
     from dynatree.aggregate.numbers import Numbers
 
     nb = Numbers()
-    nb.add_comparison("x", ours, theirs, ["r.json"])
+    nb.add_comparison(
+        "x",
+        dict(zip(PROMPTS, ours, strict=True)),
+        dict(zip(PROMPTS, BASE, strict=True)),
+        ["r.json"],
+    )
     assert nb.entries["x.verb"]["value"] == verb
+    assert nb.entries["x.significant"]["value"] is significant
+    low, high = nb.entries["x.pct_ci_low"]["value"], nb.entries["x.pct_ci_high"]["value"]
+    assert low <= nb.entries["x.pct"]["value"] <= high
+    assert (low > 0 or high < 0) or not significant
+
+
+def test_comparison_without_shared_prompts() -> None:
+    from dynatree.aggregate.numbers import Numbers
+
+    nb = Numbers()
+    nb.add_comparison("x", {"a": 1.5}, {"b": 1.4}, ["r.json"])
+    assert nb.entries["x.verb"]["value"] == "cannot be compared with"
+    assert nb.entries["x.pct"]["value"] is None

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from dynatree.aggregate import cli
 from dynatree.aggregate.synthetic import SyntheticSuite, write_suite
-from dynatree.aggregate.table import build_table
+from dynatree.aggregate.table import build_table, prompt_speedups
 from dynatree.errors import UsageError
 
 
@@ -89,14 +90,43 @@ def test_speedup_uses_the_ar_result_on_the_same_prompts_and_length(suite):
         ar = table[(table["method"] == "ar") & (table["max_new_tokens"] == row["max_new_tokens"])]
         assert len(ar) == 1
         assert row["ar_source"] == ar.iloc[0]["source"]
-        assert row["speedup"] == pytest.approx(row["tps_mean"] / ar.iloc[0]["tps_mean"])
-    assert (table[table["method"] == "ar"]["speedup"] == 1.0).all()
+        unpaired = row["tps_mean"] / ar.iloc[0]["tps_mean"]
+        assert row["speedup_unpaired"] == pytest.approx(unpaired)
+        if row["method"] == "ar":
+            assert row["speedup"] == 1.0 and not row["speedup_paired"]
+            assert math.isnan(row["speedup_ci_low"])
+        else:  # the synthetic results are paired: speedup is the job's own paired speedup
+            assert row["speedup_paired"]
+            assert row["speedup"] == pytest.approx(row["paired_speedup_mean"])
+            assert row["speedup_ci_low"] <= row["speedup"] <= row["speedup_ci_high"]
 
 
-def test_missing_ar_leaves_speedup_empty_and_warns(suite, capsys):
+def test_per_prompt_speedups_are_kept_for_comparisons(suite):
+    table = build_table("main", suite["main"])
+    for _, row in table.iterrows():
+        by_prompt = prompt_speedups(row)
+        assert len(by_prompt) == row["n"]  # measured prompts only
+        assert sum(by_prompt.values()) / len(by_prompt) == pytest.approx(row["speedup"])
+    unpaired = json.loads(Path(suite["main"][0]).read_text())
+    for r in unpaired["rows"]:
+        r["paired_speedup"] = None
+    unpaired["summary"]["paired_speedup_mean"] = None
+    copy = Path(suite["main"][0]).with_name("unpaired.json")
+    copy.write_text(json.dumps(unpaired))
+    ar = [p for p in suite["main"] if "-ar-" in p and unpaired["tags"]["dataset"] in p]
+    row = build_table("main", [str(copy), *ar]).set_index("method").loc[unpaired["method"]]
+    assert not row["speedup_paired"] and math.isnan(row["speedup_ci_low"])
+    assert row["speedup"] == row["speedup_unpaired"]
+    ar_rows = {r["prompt_id"]: r["tps"] for r in json.loads(Path(ar[0]).read_text())["rows"]}
+    expected = {r["prompt_id"]: r["tps"] / ar_rows[r["prompt_id"]] for r in unpaired["rows"][1:]}
+    assert prompt_speedups(row) == pytest.approx(expected)
+
+
+def test_missing_ar_leaves_unpaired_speedup_empty_and_warns(suite, capsys):
     spec = [p for p in suite["main"] if "-ar-" not in p]
     table = build_table("main", spec)
-    assert table["speedup"].isna().all()
+    assert table["speedup_unpaired"].isna().all()
+    assert table["speedup"].notna().all()  # paired results carry their own AR
     assert "no AR result" in capsys.readouterr().err
 
 

@@ -13,6 +13,7 @@ from dynatree.bench import harness
 from dynatree.decoding import registry
 
 T = 8  # must equal conftest.T
+SPECULATIVE = sorted(m for m, entry in registry.METHODS.items() if entry.needs_draft)
 
 
 def greedy_reference(model_dir: Path, ids: list[int], n: int) -> list[int]:
@@ -98,7 +99,7 @@ def test_wrong_reference_is_recorded_as_mismatch(cli, bench_argv, prompts, ar_re
     assert (summary["n_exact"], summary["n_tie"], summary["n_wrong"]) == (2, 0, 1)
 
 
-@pytest.mark.parametrize("method", sorted(m for m, e in registry.METHODS.items() if e.needs_draft))
+@pytest.mark.parametrize("method", SPECULATIVE)
 def test_speculative_methods_match_ar(cli, bench_argv, prompts, ar_reference, tmp_path, method):
     out = tmp_path / f"{method}.json"
     argv = bench_argv(prompts, out, "--method", method, "--reference", str(ar_reference))
@@ -113,6 +114,59 @@ def test_speculative_methods_match_ar(cli, bench_argv, prompts, ar_reference, tm
         assert row["tokens_per_iter"] == row["new_tokens"] / (row["iterations"] + 1)
         if row["drafted_depth"]:
             assert 0.0 <= row["acceptance_rate"] <= 1.0
+
+
+@pytest.mark.parametrize("method", SPECULATIVE)
+def test_paired_timing_interleaves_ar(cli, bench_argv, prompts, ar_reference, tmp_path, method):
+    out = tmp_path / "paired.json"
+    argv = bench_argv(prompts, out, "--method", method, "--paired", "--reference", ar_reference)
+    assert cli(*argv) == 0
+    result = json.loads(out.read_text())
+    assert result["protocol"]["paired"] is True
+    rows = result["rows"]
+    assert [row["paired_ar_first"] for row in rows] == [True, False, True]
+    for row in rows:
+        assert row["paired_exact_match"] is True  # the method reproduced the paired AR run
+        assert row["paired_ar_tps"] == pytest.approx(T / row["paired_ar_wall_time_s"])
+        assert row["paired_speedup"] == pytest.approx(row["tps"] / row["paired_ar_tps"])
+    summary = result["summary"]
+    measured = [row["paired_speedup"] for row in rows[1:]]
+    assert summary["paired_speedup_mean"] == pytest.approx(sum(measured) / 2)
+    assert summary["paired_speedup_ci_low"] <= summary["paired_speedup_mean"]
+    assert summary["paired_speedup_mean"] <= summary["paired_speedup_ci_high"]
+    assert summary["paired_exact_match_rate"] == 1.0
+
+
+def test_unpaired_rows_carry_null_paired_fields(cli, bench_argv, prompts, ar_reference):
+    result = json.loads(Path(ar_reference).read_text())
+    assert result["protocol"]["paired"] is False
+    assert all(row["paired_speedup"] is None for row in result["rows"])
+    assert result["summary"]["paired_speedup_mean"] is None
+    assert result["summary"]["paired_speedup_ci_low"] is None
+
+
+def test_paired_order_alternates(monkeypatch, models, prompts):
+    """AR runs before the method on even prompts and after it on odd ones, each once."""
+    from dynatree.bench.prompts import load_prompts
+    from dynatree.decoding.registry import build_decoder, parse_params
+
+    target = AutoModelForCausalLM.from_pretrained(models["target"]).eval()
+    draft = AutoModelForCausalLM.from_pretrained(models["draft"]).eval()
+    calls = []
+    real = harness.timed_generate
+
+    def record(decoder, *args, **kwargs):
+        calls.append(decoder.name)
+        return real(decoder, *args, **kwargs)
+
+    monkeypatch.setattr(harness, "timed_generate", record)
+    method = build_decoder("linear", parse_params("linear", {}), target, draft)
+    baseline = build_decoder("ar", parse_params("ar", {}), target)
+    prompt_set = load_prompts(prompts)
+    harness.decode_prompts(
+        method, prompt_set, T, 1, None, None, torch.device("cpu"), baseline=baseline
+    )
+    assert calls == ["ar", "linear", "linear", "ar", "ar", "linear"]
 
 
 def test_failed_run_writes_nothing(cli, bench_argv, prompts, tmp_path, monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dynatree.bench.metrics import NUMERIC_METRICS, prompt_row, summarize
+from dynatree.bench.metrics import NUMERIC_METRICS, paired_fields, prompt_row, summarize
 from dynatree.decoding.base import DecodeOutput, DecodeStats
 
 
@@ -66,6 +66,28 @@ def test_summary_uses_measured_rows_and_skips_nulls():
     # verdict counts cover every row (warm-up too); an undiagnosed mismatch counts as wrong
     assert (summary["n_exact"], summary["n_tie"], summary["n_wrong"]) == (1, 0, 1)
     counts = {"n_exact", "n_tie", "n_wrong"}
-    assert set(summary) == {"n", "exact_match_rate", "peak_memory_bytes"} | counts | {
-        f"{m}_{s}" for m in NUMERIC_METRICS for s in ("mean", "std")
-    }
+    paired = {"paired_speedup_median", "paired_speedup_ci_low", "paired_speedup_ci_high"}
+    quantiles = {"tree_nodes_p10", "tree_nodes_p50", "tree_nodes_p90"}
+    assert set(summary) == {"n", "exact_match_rate", "peak_memory_bytes"} | counts | paired | {
+        "paired_exact_match_rate"
+    } | quantiles | {f"{m}_{s}" for m in NUMERIC_METRICS for s in ("mean", "std")}
+    assert summary["paired_speedup_mean"] is None and summary["paired_speedup_ci_low"] is None
+
+
+def test_paired_fields_and_their_summary():
+    speedups = []
+    rows = []
+    for i, (wall, ar_wall) in enumerate([(9.0, 9.0), (1.0, 2.0), (1.0, 3.0), (2.0, 3.0)]):
+        r = row([1] * 10, DecodeStats(iterations=9), wall=wall, warmup=i == 0)
+        ar = DecodeOutput(tokens=[1] * 9 + [2], stats=DecodeStats())
+        r.update(paired_fields(r, ar, ar_wall, i % 2 == 0, max_new_tokens=10))
+        assert r["paired_speedup"] == pytest.approx(ar_wall / wall)  # same T: time ratio
+        assert r["paired_exact_match"] is False and r["paired_ar_first"] is (i % 2 == 0)
+        speedups.append(ar_wall / wall)
+        rows.append(r)
+    summary = summarize(rows)
+    assert summary["paired_speedup_mean"] == pytest.approx(sum(speedups[1:]) / 3)
+    assert summary["paired_speedup_median"] == 2.0
+    assert 1.5 <= summary["paired_speedup_ci_low"] < summary["paired_speedup_ci_high"] <= 3.0
+    assert summary["paired_exact_match_rate"] == 0.0
+    assert paired_fields(rows[0], None, None, None, 10)["paired_speedup"] is None

@@ -7,21 +7,37 @@ from pathlib import Path
 
 import pytest
 
-from dynatree.bench.selection import select_best
+from dynatree.bench.selection import describe, select_best
 from dynatree.errors import UsageError
 
 PROTOCOL = {"prompts_sha256": "abc", "max_new_tokens": 8, "device": "cpu", "dtype": "float32"}
 
 
-def result(tmp_path: Path, name: str, tps: float, exact: list, method="fixed_tree", **proto):
+def result(
+    tmp_path: Path,
+    name: str,
+    tps: float,
+    exact: list,
+    method="fixed_tree",
+    paired: list | None = None,
+    **proto,
+):
+    """A result with one row per ``exact`` flag; ``paired``: per-row paired speedups."""
     rate = None if None in exact else sum(exact) / len(exact)
+    rows = [{"prompt_id": f"p{i}", "warmup": False, "exact_match": e, "tps": tps}
+            for i, e in enumerate(exact)]  # fmt: skip
+    summary = {"tps_mean": tps, "exact_match_rate": rate, "paired_speedup_mean": None}
+    if paired is not None:
+        for row, speedup in zip(rows, paired, strict=True):
+            row["paired_speedup"] = speedup
+        summary["paired_speedup_mean"] = sum(paired) / len(paired)
     obj = {
         "schema": "dynatree.bench/1",
         "method": method,
         "params": {"D": int(tps)},
         "protocol": {**PROTOCOL, **proto},
-        "rows": [{"exact_match": e} for e in exact],
-        "summary": {"tps_mean": tps, "exact_match_rate": rate},
+        "rows": rows,
+        "summary": summary,
     }
     path = tmp_path / f"{name}.json"
     path.write_text(json.dumps(obj))
@@ -35,9 +51,34 @@ def test_picks_fastest_exact(tmp_path):
         result(tmp_path, "no_reference", 40.0, [None, None]),
         result(tmp_path, "fast", 20.0, [True, True]),
     ]
-    assert select_best(paths) == {
+    selected = select_best(paths)
+    assert {k: selected[k] for k in ("method", "params", "source", "tps_mean")} == {
         "method": "fixed_tree", "params": {"D": 20}, "source": paths[3], "tps_mean": 20.0
     }  # fmt: skip
+    assert selected["criterion"] == "tps_mean" and selected["score"] == 20.0
+    assert selected["runner_up"]["source"] == paths[0]
+
+
+def test_paired_speedup_ranks_and_runner_up_within_noise(tmp_path):
+    # Throughput drifted between the jobs (a is "faster"), the paired speedups say b is.
+    a = result(tmp_path, "a", 30.0, [True] * 4, paired=[1.50, 1.62, 1.41, 1.58])
+    b = result(tmp_path, "b", 20.0, [True] * 4, paired=[1.55, 1.60, 1.52, 1.61])
+    selected = select_best([a, b])
+    assert selected["source"] == b and selected["criterion"] == "paired_speedup_mean"
+    runner = selected["runner_up"]
+    assert runner["source"] == a and runner["within_noise"] is True
+    assert runner["ratio_ci_low"] < 1.0 < runner["ratio_ci_high"]
+    assert "WITHIN NOISE" in describe(selected)
+
+
+def test_runner_up_clearly_behind(tmp_path):
+    a = result(tmp_path, "a", 30.0, [True] * 4, paired=[1.20, 1.22, 1.18, 1.21])
+    b = result(tmp_path, "b", 20.0, [True] * 4, paired=[1.55, 1.60, 1.52, 1.61])
+    selected = select_best([a, b])
+    assert selected["source"] == b and selected["runner_up"]["within_noise"] is False
+    assert "significantly ahead" in describe(selected)
+    alone = select_best([b])
+    assert alone["runner_up"] is None and "no runner-up" in describe(alone)
 
 
 @pytest.mark.parametrize(
@@ -79,11 +120,12 @@ def test_none_exact(tmp_path):
         select_best(paths)
 
 
-def test_cli_writes_params_file(cli, tmp_path):
+def test_cli_writes_params_file(cli, capsys, tmp_path):
     paths = [result(tmp_path, "a", 10.0, [True]), result(tmp_path, "b", 20.0, [True])]
     out = tmp_path / "selected.json"
     assert cli("select", "--inputs", *paths, "--out", out) == 0
     assert json.loads(out.read_text())["source"] == paths[1]
+    assert "dynatree select: fixed_tree" in capsys.readouterr().err
 
 
 def test_cli_error_writes_nothing(cli, capsys, tmp_path):

@@ -56,6 +56,7 @@ CASES = {
     "missing draft": (["--method", "linear"], {"--draft": "/nonexistent/draft"}, "--draft"),
     "bad device": (["--method", "ar"], {"--device": "tpu"}, "--device"),
     "bad dtype": (["--method", "ar", "--dtype", "int8"], {}, "--dtype"),
+    "ar paired with itself": (["--method", "ar", "--paired"], {}, "--paired"),
 }
 
 

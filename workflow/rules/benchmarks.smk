@@ -14,6 +14,7 @@ rule bench:
     params:
         settings=bench_settings,
         files=bench_files,
+        paired=bench_pairing,
         max_new_tokens=lambda wildcards: bench_job(wildcards).max_new_tokens,
         warmup=PROTOCOL["warmup"],
         device=DEVICE,
@@ -26,7 +27,7 @@ rule bench:
         "../../envs/bench.yaml"
     shell:
         "dynatree bench --target {input.target} --draft {input.draft}"
-        " --method {wildcards.method} {params.settings} {params.files}"
+        " --method {wildcards.method} {params.settings} {params.files} {params.paired}"
         " --prompts {input.prompts} --max-new-tokens {params.max_new_tokens}"
         " --warmup {params.warmup} --device {params.device} --dtype {params.dtype}"
         " --threads {threads} --out {output} > {log} 2>&1"

@@ -105,6 +105,11 @@ def bench_settings(wildcards):
     return " ".join(flags)
 
 
+def bench_pairing(wildcards):
+    """--paired for speculative jobs when protocol.paired (AR jobs are the baseline itself)."""
+    return "--paired" if PROTOCOL["paired"] and wildcards.method != "ar" else ""
+
+
 def bench_files(wildcards, input):
     """--reference / --params-file, present only for the jobs that have them."""
     flags = []

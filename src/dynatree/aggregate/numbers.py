@@ -11,9 +11,11 @@ literal from this file alone.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from dynatree.aggregate.table import prompt_speedups
+from dynatree.bench import stats
 from dynatree.bench.verdict import TIE_EPS_MULTIPLE
 from dynatree.data.splits import DATASETS
 from dynatree.decoding.registry import METHODS
@@ -23,11 +25,20 @@ from dynatree.io import read_json
 
 SCHEMA = "dynatree.numbers/1"
 
+# Interval bounds of a speedup key K are stored as K + stats.CI_LOW / K + stats.CI_HIGH.
+_SPEEDUP_LOW, _SPEEDUP_HIGH = stats.ci_keys("speedup")
+# Verbs of a comparison (dynatree.bench.stats.compare's verdict → prose).
+VERBS = {stats.BETTER: "improves on", stats.WORSE: "trails", stats.ON_PAR: "is on par with"}
+NOT_COMPARABLE = "cannot be compared with"
+
 # (column in the aggregate table, key suffix, unit, digits, scale)
 _RESULT_METRICS = (
     ("tps_mean", "tps_mean", "tok/s", 1, 1.0),
     ("tps_std", "tps_std", "tok/s", 1, 1.0),
     ("speedup", "speedup", "x", 2, 1.0),
+    (_SPEEDUP_LOW, _SPEEDUP_LOW, "x", 2, 1.0),
+    (_SPEEDUP_HIGH, _SPEEDUP_HIGH, "x", 2, 1.0),
+    ("speedup_unpaired", "speedup_unpaired", "x", 2, 1.0),
     ("ttft_s_mean", "ttft_ms_mean", "ms", 1, 1e3),
     ("ttft_s_std", "ttft_ms_std", "ms", 1, 1e3),
     ("tpot_s_mean", "tpot_ms_mean", "ms", 2, 1e3),
@@ -98,8 +109,8 @@ class Numbers:
             "sources": sorted({str(s) for s in sources if s}),
         }
 
-    def add_comparison(self, key: str, ours: float, theirs: float, sources: Iterable[str]) -> None:
-        """Signed % difference of ``ours`` over ``theirs``, its magnitude, and the verb to use."""
+    def add_change(self, key: str, ours: float, theirs: float, sources: Iterable[str]) -> None:
+        """Signed % difference of ``ours`` over ``theirs`` and its magnitude (no verdict)."""
         sources = list(sources)
         if ours is None or theirs is None or not theirs or math.isnan(ours * theirs):
             pct = float("nan")
@@ -107,9 +118,48 @@ class Numbers:
             pct = (ours / theirs - 1.0) * 100.0
         self.add(f"{key}.pct", pct, sources, "%", 1)
         self.add(f"{key}.pct_abs", abs(pct), sources, "%", 1)
-        shown = round(pct, 1)  # the verb must agree with the printed (1-decimal) percentage
-        verb = "improves on" if shown > 0 else "trails" if shown < 0 else "matches"
-        self.add(f"{key}.verb", verb if not math.isnan(pct) else "cannot be compared with", sources)
+
+    def add_comparison(
+        self,
+        key: str,
+        ours: Mapping[str, float],
+        theirs: Mapping[str, float],
+        sources: Iterable[str],
+    ) -> None:
+        """How ``ours`` compares with ``theirs`` (per-prompt speedups, prompt id → value).
+
+        ``pct`` is the signed % difference of their mean speedups over the prompts both
+        measured, ``pct_ci_low``/``pct_ci_high`` its bootstrap interval, ``significant`` whether
+        that interval excludes 0 (``dynatree.bench.stats.compare``, the one rule), and ``verb``
+        the prose: "improves on" / "trails" only when significant (and not printed as 0.0 %),
+        else "is on par with"; "cannot be compared with" when no prompt is shared.
+        """
+        sources = list(sources)
+        common = sorted(set(ours) & set(theirs))
+        low_key, high_key = stats.ci_keys(f"{key}.pct")
+        if not common:
+            pct, low, high, significant, verb = (float("nan"),) * 3 + (False, NOT_COMPARABLE)
+        else:
+            result = stats.compare([ours[p] for p in common], [theirs[p] for p in common])
+            pct = (result.ratio - 1.0) * 100.0
+            low = float("nan") if result.low is None else (result.low - 1.0) * 100.0
+            high = float("nan") if result.high is None else (result.high - 1.0) * 100.0
+            # The verb must agree with the printed (1-decimal) percentage.
+            significant = result.significant and round(pct, 1) != 0
+            verb = VERBS[result.verdict] if significant else VERBS[stats.ON_PAR]
+        self.add(f"{key}.pct", pct, sources, "%", 1)
+        self.add(f"{key}.pct_abs", abs(pct), sources, "%", 1)
+        self.add(low_key, low, sources, "%", 1)
+        self.add(high_key, high, sources, "%", 1)
+        self.add(f"{key}.significant", significant, sources)
+        self.add(f"{key}.verb", verb, sources)
+
+    def add_speedup(self, key: str, row: Any, column: str = "speedup") -> None:
+        """A speedup from a table row with its interval bounds (``key`` + CI_LOW / CI_HIGH)."""
+        src = [row["source"], row.get("ar_source", "")]
+        self.add(key, row[column], src, "x", 2)
+        for suffix in (stats.CI_LOW, stats.CI_HIGH):
+            self.add(f"{key}{suffix}", row.get(f"{column}{suffix}"), src, "x", 2)
 
     def add_result(self, prefix: str, row: Any) -> None:
         """All per-result metrics and decoder parameters of one table row under ``prefix``."""
@@ -128,6 +178,8 @@ class Numbers:
             if column.startswith("param_") and _clean(row[column]) is not None:
                 self.add(f"{prefix}.param.{column[6:]}", row[column], [row["source"]])
         self.add(f"{prefix}.setting", str(row.get("setting", "")), [row["source"]])
+        if "speedup_paired" in row.index:
+            self.add(f"{prefix}.speedup_paired", bool(row["speedup_paired"]), [row["source"]])
 
     def document(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "numbers": dict(sorted(self.entries.items()))}
@@ -144,6 +196,18 @@ def _one(frame: Any, what: str) -> Any:
         paths = ", ".join(frame["source"].astype(str)) or "none"
         raise UsageError(f"--tables: expected one result for {what}, found {len(frame)} ({paths})")
     return frame.iloc[0]
+
+
+def _compare_rows(nb: Numbers, key: str, ours: Any, theirs: Any) -> None:
+    """Numbers.add_comparison of two table rows on their per-prompt speedups."""
+    sources = [ours["source"], theirs["source"]]
+    nb.add_comparison(key, prompt_speedups(ours), prompt_speedups(theirs), sources)
+
+
+def _best_two(frame: Any, by: str) -> tuple[Any, Any | None]:
+    """The rows with the highest and second-highest ``by`` (NaN last; None without a second)."""
+    ranked = frame.sort_values(by, ascending=False, kind="stable", na_position="last")
+    return ranked.iloc[0], (ranked.iloc[1] if len(ranked) > 1 else None)
 
 
 def _speculative(frame: Any) -> Any:
@@ -169,9 +233,12 @@ def _main(nb: Numbers, main: Any) -> None:
             nb.add_result(f"main.{ds}.{m}", row)
         spec = _speculative(part)
         if len(spec):
-            best = spec.loc[spec["tps_mean"].idxmax()]
+            best, runner_up = _best_two(spec, "speedup")
             nb.add(f"main.{ds}.best_method", best["method"], spec["source"])
-            nb.add(f"main.{ds}.best_speedup", best["speedup"], spec["source"], "x", 2)
+            nb.add_speedup(f"main.{ds}.best_speedup", best)
+            if runner_up is not None:
+                nb.add(f"main.{ds}.runner_up_method", runner_up["method"], spec["source"])
+                _compare_rows(nb, f"main.{ds}.best_vs_runner_up", best, runner_up)
         # The best value of each table column, so the templates can bold it without comparing.
         for column, suffix, higher in (
             ("tps_mean", "tps_mean", True),
@@ -194,12 +261,7 @@ def _main(nb: Numbers, main: Any) -> None:
             dyn = rows["dynatree"]
             for other, row in rows.items():
                 if other != "dynatree":
-                    nb.add_comparison(
-                        f"main.{ds}.dynatree_vs.{other}",
-                        dyn["tps_mean"],
-                        row["tps_mean"],
-                        [dyn["source"], row["source"]],
-                    )
+                    _compare_rows(nb, f"main.{ds}.dynatree_vs.{other}", dyn, row)
     _memory(nb, main, datasets, methods)
 
 
@@ -215,7 +277,7 @@ def _memory(nb: Numbers, main: Any, datasets: list[str], methods: list[str]) -> 
         ar_src = list(_ar_rows(main)["source"])
         for m in methods:
             src = list(main[main["method"] == m]["source"]) + ar_src
-            nb.add_comparison(f"main.memory.{m}.vs_ar", avg[m], avg["ar"], src)
+            nb.add_change(f"main.memory.{m}.vs_ar", avg[m], avg["ar"], src)
 
 
 def _ablation(nb: Numbers, name: str, table: Any) -> None:
@@ -236,12 +298,7 @@ def _ablation(nb: Numbers, name: str, table: Any) -> None:
         if order[0] in rows:
             base = rows[order[0]]
             for v, row in rows.items():
-                nb.add_comparison(
-                    f"{name}.{ds}.{v}.vs_{order[0]}",
-                    row["tps_mean"],
-                    base["tps_mean"],
-                    [row["source"], base["source"]],
-                )
+                _compare_rows(nb, f"{name}.{ds}.{v}.vs_{order[0]}", row, base)
 
 
 def _values(nb: Numbers, key: str, series: Any, sources: Any) -> list[Any]:
@@ -255,17 +312,25 @@ def _extremes(nb: Numbers, key: str, part: Any, by: str, column: str = "speedup"
     valid = part.dropna(subset=[column])
     if not len(valid):
         return
-    unit, digits = ("x", 2) if column == "speedup" else ("tok/s", 1)
     for name, idx in (("min", valid[column].idxmin()), ("max", valid[column].idxmax())):
         row = valid.loc[idx]
-        src = [row["source"], row.get("ar_source", "")]
-        nb.add(f"{key}.{column}_{name}", row[column], src, unit, digits)
+        if column == "speedup":
+            nb.add_speedup(f"{key}.{column}_{name}", row)
+        else:
+            nb.add(f"{key}.{column}_{name}", row[column], [row["source"]], "tok/s", 1)
         nb.add(f"{key}.{column}_{name}_at", row[by], [row["source"]])
 
 
-def _sweep_best(nb: Numbers, key: str, part: Any, params: Sequence[str]) -> None:
-    best = part.loc[part["tps_mean"].idxmax()]
+def _sweep_best(
+    nb: Numbers, key: str, part: Any, params: Sequence[str], by: str = "tps_mean"
+) -> None:
+    """The sweep's best setting by ``by``; ranked by speedup (as ``dynatree select`` does), also
+    the runner-up and whether the best is significantly ahead of it (``best_vs_runner_up``)."""
+    best, runner_up = _best_two(part, by)
     nb.add_result(f"{key}.best", best)
+    if by == "speedup" and runner_up is not None:
+        nb.add_result(f"{key}.runner_up", runner_up)
+        _compare_rows(nb, f"{key}.best_vs_runner_up", best, runner_up)
     nb.add(f"{key}.n_settings", len(part), part["source"], "count", 0)
     for p in params:
         _values(nb, f"{key}.{p}_values", part[f"param_{p}"], part["source"])
@@ -278,11 +343,11 @@ def _fixed_tree_sweep(nb: Numbers, table: Any, main: Any | None) -> None:
     nb.add("fixed_tree_sweep.datasets", datasets, spec["source"])
     for ds in datasets:
         part = spec[spec["dataset"] == ds]
-        _sweep_best(nb, f"fixed_tree_sweep.{ds}", part, ("D", "B", "tau"))
+        _sweep_best(nb, f"fixed_tree_sweep.{ds}", part, ("D", "B", "tau"), by="speedup")
         if main is not None:
             chosen = main[(main["dataset"] == ds) & (main["method"] == "fixed_tree")]
             if len(chosen) == 1:
-                best = part.loc[part["tps_mean"].idxmax()]
+                best = _best_two(part, "speedup")[0]
                 same = all(
                     _clean(chosen.iloc[0][f"param_{p}"]) == _clean(best[f"param_{p}"])
                     for p in ("D", "B", "tau")
@@ -299,7 +364,7 @@ def _linear_sweep(nb: Numbers, table: Any) -> None:
     datasets = _ordered(spec["dataset"], DATASETS)
     nb.add("linear_sweep.datasets", datasets, spec["source"])
     for ds in datasets:
-        _sweep_best(nb, f"linear_sweep.{ds}", spec[spec["dataset"] == ds], ("K",))
+        _sweep_best(nb, f"linear_sweep.{ds}", spec[spec["dataset"] == ds], ("K",), by="speedup")
 
 
 def _by_axis(nb: Numbers, name: str, table: Any, axis: str, label: str) -> None:
@@ -330,15 +395,16 @@ def _ca_vs_rivals(nb: Numbers, key: str, rows: dict[str, Any]) -> None:
     if "dynatree_ca" not in rows or not rivals:
         return
     ca = rows["dynatree_ca"]
-    best = max(rivals, key=lambda m: float(rivals[m]["tps_mean"]))
+    best = max(rivals, key=lambda m: float(rivals[m]["speedup"]))
     sources = [ca["source"], rivals[best]["source"]]
     nb.add(f"{key}.best_rival", best, sources)
-    nb.add(f"{key}.ratio_to_best_rival", ca["tps_mean"] / rivals[best]["tps_mean"], sources, "x", 2)
-    nb.add_comparison(f"{key}.vs_best_rival", ca["tps_mean"], rivals[best]["tps_mean"], sources)
+    ratio = float(ca["speedup"]) / float(rivals[best]["speedup"])
+    nb.add(f"{key}.ratio_to_best_rival", ratio, sources, "x", 2)
+    _compare_rows(nb, f"{key}.vs_best_rival", ca, rivals[best])
 
 
 def _ca_cells(nb: Numbers, key: str, part: Any, axis: str) -> None:
-    """DynaTree-CA's throughput over the fastest method of each cell, at its worst cell."""
+    """DynaTree-CA's speedup over the fastest method's in each cell, at its worst cell."""
     worst: tuple[float, Any, list[str]] | None = None
     for point in sorted(part[axis].dropna().unique()):
         at = part[part[axis] == point]
@@ -346,8 +412,8 @@ def _ca_cells(nb: Numbers, key: str, part: Any, axis: str) -> None:
         others = at[at["method"] != "dynatree_ca"]
         if len(ca) != 1 or not len(others):
             continue
-        fastest = others.loc[others["tps_mean"].idxmax()]
-        ratio = float(ca.iloc[0]["tps_mean"]) / float(fastest["tps_mean"])
+        fastest = others.loc[others["speedup"].idxmax()]
+        ratio = float(ca.iloc[0]["speedup"]) / float(fastest["speedup"])
         if worst is None or ratio < worst[0]:
             worst = (ratio, point, [ca.iloc[0]["source"], fastest["source"]])
     if worst is not None:
@@ -471,6 +537,11 @@ def _protocol(nb: Numbers, table: Any, main: Any | None) -> None:
     is_synth = synthetic is not None and synthetic.astype(str).str.lower().eq("true").any()
     nb.add("provenance.synthetic", bool(is_synth), table["source"])
     nb.add("provenance.n_results", int(table["source"].nunique()), table["source"], "count", 0)
+    paired = table[table["method"] != "ar"].get("speedup_paired")
+    is_paired = paired is not None and len(paired) > 0 and paired.astype(bool).all()
+    nb.add("protocol.paired", bool(is_paired), table["source"])
+    nb.add("stats.ci_pct", stats.CI_LEVEL * 100.0, [], "%", 0)
+    nb.add("stats.n_resamples", stats.N_RESAMPLES, [], "count", 0)
 
 
 def _flatten(nb: Numbers, prefix: str, obj: Any, source: str, depth: int = 0) -> None:

@@ -12,12 +12,10 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-import statistics
 from pathlib import Path
 from typing import Any
 
-from dynatree.bench.metrics import NUMERIC_METRICS
-from dynatree.bench.verdict import verdict_counts
+from dynatree.bench.metrics import summarize
 from dynatree.io import write_json_atomic
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
@@ -83,6 +81,18 @@ class SyntheticSuite:
             return base * jitter * (1.43 + hist + spread + thr), 3.4 + 2 * hist
         return base * jitter * 1.21, 2.3  # hf_assisted
 
+    @staticmethod
+    def _paired(method: str, index: int, T: int, ar_tps: float, tps: float) -> dict[str, Any]:
+        """The paired-AR row fields (null for AR itself, which is never paired)."""
+        paired = {
+            "paired_ar_first": index % 2 == 0,
+            "paired_ar_wall_time_s": T / ar_tps,
+            "paired_ar_tps": ar_tps,
+            "paired_speedup": tps / ar_tps,
+            "paired_exact_match": True,
+        }
+        return dict.fromkeys(paired) if method == "ar" else paired
+
     def result(
         self,
         experiment: str,
@@ -105,8 +115,10 @@ class SyntheticSuite:
         ar_tps = 23.7 if dataset == "wikitext" else 19.3
         ar_tps *= 1 - l_max / 4000 - T / 20000
         rows = []
+        drift = self.rng.uniform(0.85, 1.15)  # this job's machine speed; cancels when paired
         for i in range(n_prompts):
-            tps = ar_tps * gain * self.rng.uniform(0.95, 1.05)
+            paired_ar_tps = ar_tps * drift * self.rng.uniform(0.97, 1.03)
+            tps = paired_ar_tps * gain * self.rng.uniform(0.98, 1.02)
             tpi = max(1.0, length * self.rng.uniform(0.95, 1.05))
             iters = math.ceil(T / tpi)
             accepted = T - iters
@@ -138,18 +150,11 @@ class SyntheticSuite:
                     "verdict": None if method == "ar" else "exact",
                     "divergence": None,
                     "tokens": [7] * T,
+                    **self._paired(method, i, T, paired_ar_tps, tps),
                 }
             )
         measured = [r for r in rows if not r["warmup"]]
-        summary: dict[str, Any] = {"n": len(measured)}
-        for m in NUMERIC_METRICS:
-            values = [r[m] for r in measured if r[m] is not None]
-            summary[f"{m}_mean"] = statistics.fmean(values) if values else None
-            summary[f"{m}_std"] = statistics.stdev(values) if len(values) > 1 else None
-        flags = [r["exact_match"] for r in measured]
-        summary["exact_match_rate"] = None if None in flags else sum(flags) / len(flags)
-        summary.update(verdict_counts(rows))
-        summary["peak_memory_bytes"] = max(r["peak_memory_bytes"] for r in measured)
+        summary = summarize(rows)
         sha = hashlib.sha256(f"synthetic-{dataset}-{l_max}".encode()).hexdigest()
         tags = {
             "experiment": experiment,
@@ -171,6 +176,7 @@ class SyntheticSuite:
                 "device": "cpu",
                 "dtype": "float32",
                 "threads": 2,
+                "paired": method != "ar",
                 "prompts_path": f"synthetic/{dataset}-{l_max}.jsonl",
                 "prompts_sha256": sha,
                 "l_max": l_max,

@@ -4,18 +4,35 @@ Columns (see docs/formats.md, "Aggregate table CSV"): identity (experiment, data
 setting), every tag as ``tag_<name>``, every decoder parameter as ``param_<name>``, the protocol,
 every summary statistic under its own name (``tps_mean``, ``tps_std``, ...), ``speedup`` against
 the matching AR result, and provenance (source path, git commit, library versions, hardware).
+
+``speedup`` is the paired speedup (AR timed next to the method in the same job, see
+``dynatree.bench.harness``) with its interval wherever the result was paired, else the ratio of
+two jobs' mean throughputs, ``speedup_unpaired``, kept beside it for comparison.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from dynatree.aggregate.load import load_result
+from dynatree.bench import stats
 from dynatree.bench.verdict import summary_counts
 from dynatree.errors import UsageError
+
+SPEEDUP_COLUMNS = (
+    "speedup",
+    *stats.ci_keys("speedup"),
+    "speedup_paired",
+    "speedup_unpaired",
+    "ar_tps_mean",
+    "ar_source",
+    "speedup_by_prompt",
+)
 
 _PROTOCOL = (
     "max_new_tokens",
@@ -69,12 +86,64 @@ def _row(experiment: str, path: str, result: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _by_prompt(result: dict[str, Any], ar: dict[str, Any] | None) -> dict[str, float]:
+    """Per measured prompt: its paired speedup, else its tps over the AR result's on that prompt.
+
+    These are the samples every comparison of two results bootstraps (``dynatree.bench.stats``).
+    """
+    measured = [row for row in result["rows"] if not row["warmup"]]
+    if any(row.get("paired_speedup") for row in measured):
+        return {
+            row["prompt_id"]: row["paired_speedup"] for row in measured if row["paired_speedup"]
+        }
+    if ar is None:
+        return {}
+    ar_tps = {row["prompt_id"]: row["tps"] for row in ar["rows"]}
+    return {
+        row["prompt_id"]: row["tps"] / ar_tps[row["prompt_id"]]
+        for row in measured
+        if row["tps"] and ar_tps.get(row["prompt_id"])
+    }
+
+
+def _speedup(row: dict[str, Any], result: dict[str, Any], ar: dict[str, Any] | None) -> None:
+    """Fill the SPEEDUP_COLUMNS of ``row`` (see build_table)."""
+    low, high = stats.ci_keys("speedup")
+    paired_low, paired_high = stats.ci_keys("paired_speedup")
+    summary = result["summary"]
+    row["ar_tps_mean"] = float("nan") if ar is None else float(ar["summary"]["tps_mean"])
+    row["speedup_unpaired"] = float(row["tps_mean"]) / row["ar_tps_mean"]
+    paired = summary.get("paired_speedup_mean")
+    row["speedup_paired"] = paired is not None
+    row["speedup"] = row["speedup_unpaired"] if paired is None else float(paired)
+    row[low] = _float(summary.get(paired_low)) if paired is not None else float("nan")
+    row[high] = _float(summary.get(paired_high)) if paired is not None else float("nan")
+    row["speedup_by_prompt"] = json.dumps(_by_prompt(result, ar), sort_keys=True)
+
+
+def _float(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def prompt_speedups(row: Any) -> dict[str, float]:
+    """The ``speedup_by_prompt`` column of a table row read back (prompt id → speedup)."""
+    text = row.get("speedup_by_prompt") if hasattr(row, "get") else None
+    if not isinstance(text, str) or not text:
+        return {}
+    return {str(k): float(v) for k, v in json.loads(text).items() if not math.isnan(float(v))}
+
+
 def build_table(experiment: str, paths: Sequence[str | Path]) -> Any:
     """The tidy DataFrame of ``experiment`` from its result files (AR baselines included).
 
-    ``speedup`` = tps_mean / tps_mean of the AR result with the same (dataset, prompts_sha256,
-    max_new_tokens) among the inputs; without one it is NaN and a warning names the file. Two
-    different AR results for one key are ambiguous and rejected.
+    Each row is compared with the AR result of the same (dataset, prompts_sha256,
+    max_new_tokens) among the inputs: ``speedup_unpaired`` = tps_mean / that result's tps_mean;
+    ``speedup`` = the result's own paired speedup (summary ``paired_speedup_mean``, with
+    ``speedup_ci_low``/``_high`` from its summary) when it was run with ``--paired``, else
+    ``speedup_unpaired`` (interval empty: one run of two jobs cannot measure the drift between
+    them); ``speedup_paired`` says which. ``speedup_by_prompt`` (JSON) holds the per-prompt
+    values that comparisons bootstrap. Without an AR input the unpaired columns are NaN and a
+    warning names the file. Two different AR results for one key are ambiguous and rejected.
     """
     import pandas as pd
 
@@ -100,21 +169,17 @@ def build_table(experiment: str, paths: Sequence[str | Path]) -> Any:
         if ref is None:
             print(
                 f"dynatree aggregate table: warning: {path}: no AR result with the same dataset, "
-                "prompts and max_new_tokens among --inputs; speedup left empty",
+                "prompts and max_new_tokens among --inputs; unpaired speedup left empty",
                 file=sys.stderr,
             )
-            row["ar_tps_mean"] = float("nan")
-            row["ar_source"] = ""
-        else:
-            row["ar_tps_mean"] = float(results[ref]["summary"]["tps_mean"])
-            row["ar_source"] = ref
-        row["speedup"] = float(row["tps_mean"]) / row["ar_tps_mean"]
+        row["ar_source"] = "" if ref is None else ref
+        _speedup(row, result, None if ref is None else results[ref])
         rows.append(row)
     frame = pd.DataFrame(rows)
     first = ["experiment", "dataset", "method", "setting"]
     tags = sorted(c for c in frame.columns if c.startswith("tag_"))
     params = sorted(c for c in frame.columns if c.startswith("param_"))
-    lead = first + tags + params + list(_PROTOCOL) + ["speedup", "ar_tps_mean", "ar_source"]
+    lead = first + tags + params + list(_PROTOCOL) + list(SPEEDUP_COLUMNS)
     rest = [c for c in frame.columns if c not in lead]
     frame = frame[lead + rest]
     order = ["dataset", "method", "setting", "max_new_tokens", "l_max", "source"]

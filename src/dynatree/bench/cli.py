@@ -54,6 +54,12 @@ def register(subparsers: Any) -> None:
     bench.add_argument(
         "--stop-at-eos", action="store_true", help="stop a prompt after the EOS token"
     )
+    bench.add_argument(
+        "--paired",
+        action="store_true",
+        help="also time AR (the target alone) on every prompt, interleaved with the method, "
+        "and report the paired speedup per prompt (speculative methods only)",
+    )
     bench.add_argument("--out", required=True, metavar="JSON", help="result file")
     bench.set_defaults(func=_bench)
 
@@ -80,8 +86,10 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _select(args: argparse.Namespace) -> int:
-    from dynatree.bench.selection import select_best
+    from dynatree.bench.selection import describe, select_best
     from dynatree.io import write_json_atomic
 
-    write_json_atomic(args.out, select_best(args.inputs))
+    selected = select_best(args.inputs)
+    write_json_atomic(args.out, selected)
+    print(describe(selected), file=sys.stderr)
     return 0

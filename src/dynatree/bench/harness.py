@@ -2,6 +2,13 @@
 
 The harness owns the timing of a whole ``generate`` call (CUDA synchronised on both sides) and
 peak memory; decoders report their own phase split and counters in :class:`DecodeStats`.
+
+Paired timing (``--paired``): every prompt is also decoded by AR (the target alone) right next
+to the method, in the same process, so a machine that drifts between jobs (other processes,
+frequency scaling) slows both alike and their ratio, the paired speedup, cancels it. The order
+alternates (AR first on even prompts, the method first on odd ones), so a drift within a pair
+biases half the prompts up and half down; one AR run per prompt instead of two (AR, method,
+method, AR) keeps the cost to one AR decode per prompt.
 """
 
 from __future__ import annotations
@@ -14,14 +21,14 @@ from tqdm import tqdm
 from transformers.utils.logging import disable_progress_bar
 
 from dynatree.bench import compat, memory, provenance
-from dynatree.bench.metrics import prompt_row, summarize
+from dynatree.bench.metrics import paired_fields, prompt_row, summarize
 from dynatree.bench.options import BenchOptions
 from dynatree.bench.prompts import Prompt, file_sha256
 from dynatree.bench.reference import SCHEMA
 from dynatree.bench.verdict import add_verdicts
 from dynatree.decoding.base import Decoder
 from dynatree.decoding.params import params_dict
-from dynatree.decoding.registry import build_decoder
+from dynatree.decoding.registry import build_decoder, parse_params
 from dynatree.errors import UsageError
 from dynatree.models.loading import load_causal_lm, load_tokenizer, resolve_device, resolve_dtype
 
@@ -65,16 +72,25 @@ def decode_prompts(
     eos_token_id: int | None,
     reference: dict[str, list[int]] | None,
     device: torch.device,
+    baseline: Decoder | None = None,
 ) -> list[dict[str, Any]]:
     """One result row per prompt, in order; the first ``warmup`` rows are flagged as warm-up.
 
     Rows carry an exactness verdict against ``reference`` (dynatree.bench.verdict).
+    With a ``baseline`` (AR) decoder each prompt is also timed with it, alternating which of
+    the two runs first (module docstring), and the row gets the paired fields.
     """
     rows = []
     bar = tqdm(prompts, desc=f"bench {decoder.name}", unit="prompt")
     for index, prompt in enumerate(bar):
         input_ids = torch.tensor([prompt.input_ids], dtype=torch.long, device=device)
+        ar_first = baseline is not None and index % 2 == 0
+        ar, ar_wall = None, None
+        if ar_first:
+            ar, ar_wall, _ = timed_generate(baseline, input_ids, max_new_tokens, eos_token_id)
         output, wall, peak = timed_generate(decoder, input_ids, max_new_tokens, eos_token_id)
+        if baseline is not None and not ar_first:
+            ar, ar_wall, _ = timed_generate(baseline, input_ids, max_new_tokens, eos_token_id)
         row = prompt_row(
             prompt_id=prompt.id,
             prompt_sha256=prompt.sha256,
@@ -86,8 +102,9 @@ def decode_prompts(
             reference=None if reference is None else reference[prompt.id],
             max_new_tokens=max_new_tokens,
         )
+        row.update(paired_fields(row, ar, ar_wall, ar_first, max_new_tokens))
         rows.append(row)
-        bar.set_postfix(tps=row["tps"], exact=row["exact_match"])
+        bar.set_postfix(tps=row["tps"], exact=row["exact_match"], paired=row["paired_speedup"])
     # After the timed loop: a mismatch's diagnosis must not touch any prompt's timing or memory.
     add_verdicts(rows, prompts, reference, decoder.target)
     return rows
@@ -121,6 +138,7 @@ def run_benchmark(options: BenchOptions, argv: list[str]) -> dict[str, Any]:
             raise UsageError("--stop-at-eos: the target's tokenizer defines no EOS token")
 
     decoder = build_decoder(options.method, options.params, target, draft)
+    baseline = build_decoder("ar", parse_params("ar", {}), target, None) if options.paired else None
     rows = decode_prompts(
         decoder,
         options.prompts,
@@ -129,6 +147,7 @@ def run_benchmark(options: BenchOptions, argv: list[str]) -> dict[str, Any]:
         eos,
         options.reference,
         device,
+        baseline,
     )
 
     return {
@@ -145,6 +164,7 @@ def run_benchmark(options: BenchOptions, argv: list[str]) -> dict[str, Any]:
             "dtype": str(dtype).removeprefix("torch."),
             "threads": options.threads,
             "stop_at_eos": options.stop_at_eos,
+            "paired": options.paired,
             "prompts_path": options.prompts_path,
             "prompts_sha256": file_sha256(options.prompts_path),
             "l_max": max(len(p.input_ids) for p in options.prompts),

@@ -9,6 +9,7 @@ import math
 import statistics
 from typing import Any
 
+from dynatree.bench import stats
 from dynatree.bench.verdict import verdict_counts
 from dynatree.decoding.base import DecodeOutput
 
@@ -31,6 +32,9 @@ NUMERIC_METRICS: tuple[str, ...] = (
     "draft_time_s",
     "verify_time_s",
     "peak_memory_bytes",
+    "paired_ar_wall_time_s",
+    "paired_ar_tps",
+    "paired_speedup",
 )
 
 
@@ -94,6 +98,39 @@ def prompt_row(
     }
 
 
+def paired_fields(
+    row: dict[str, Any],
+    ar: DecodeOutput | None,
+    ar_wall_time_s: float | None,
+    ar_first: bool | None,
+    max_new_tokens: int,
+) -> dict[str, Any]:
+    """The paired-AR fields of ``row`` (all null when the job ran without ``--paired``).
+
+    ``paired_speedup`` = method tokens/s over the paired AR run's tokens/s on the same prompt
+    in the same process, i.e. AR time / method time for the same T tokens (they decode the
+    same tokens whenever the method is exact). ``paired_exact_match`` compares the method's
+    tokens with that AR run's: a free in-process exactness check.
+    """
+    if ar is None or ar_wall_time_s is None:
+        return {
+            "paired_ar_first": None,
+            "paired_ar_wall_time_s": None,
+            "paired_ar_tps": None,
+            "paired_speedup": None,
+            "paired_exact_match": None,
+        }
+    ar_tps = _ratio(len(ar.tokens), ar_wall_time_s)
+    speedup = None if row["tps"] is None or not ar_tps else row["tps"] / ar_tps
+    return {
+        "paired_ar_first": ar_first,
+        "paired_ar_wall_time_s": ar_wall_time_s,
+        "paired_ar_tps": ar_tps,
+        "paired_speedup": speedup,
+        "paired_exact_match": row["tokens"][:max_new_tokens] == ar.tokens[:max_new_tokens],
+    }
+
+
 def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
@@ -107,8 +144,9 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     measured = [row for row in rows if not row["warmup"]]
     summary: dict[str, Any] = {"n": len(measured)}
     for name in NUMERIC_METRICS:
-        values = [float(row[name]) for row in measured if row[name] is not None]
+        values = [float(row[name]) for row in measured if row.get(name) is not None]
         summary[f"{name}_mean"], summary[f"{name}_std"] = _mean_std(values)
+    summary.update(_paired_summary(measured))
     matches = [row["exact_match"] for row in measured if row["exact_match"] is not None]
     summary["exact_match_rate"] = sum(matches) / len(matches) if matches else None
     summary.update(verdict_counts(rows))
@@ -117,3 +155,28 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for q in (10, 50, 90):  # the drafted-node count per iteration, over every iteration
         summary[f"tree_nodes_p{q}"] = sizes[(len(sizes) - 1) * q // 100] if sizes else None
     return summary
+
+
+def _paired_summary(measured: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median and bootstrap interval of the per-prompt paired speedups (null when unpaired)."""
+    low_key, high_key = stats.ci_keys("paired_speedup")
+    speedups = [row["paired_speedup"] for row in measured if row.get("paired_speedup")]
+    flags = [
+        row["paired_exact_match"] for row in measured if row.get("paired_exact_match") is not None
+    ]
+    out: dict[str, Any] = {
+        "paired_speedup_median": None,
+        low_key: None,
+        high_key: None,
+        "paired_exact_match_rate": sum(flags) / len(flags) if flags else None,
+    }
+    if speedups:
+        ci = stats.bootstrap_ci(speedups)
+        out.update(
+            {
+                "paired_speedup_median": statistics.median(speedups),
+                low_key: ci.low,
+                high_key: ci.high,
+            }
+        )
+    return out

@@ -37,6 +37,7 @@ class BenchOptions:
     threads: int
     stop_at_eos: bool
     out: str
+    paired: bool = False  # also time AR on every prompt, interleaved (harness docstring)
 
 
 def read_params_file(path: str, method: str) -> dict[str, Any]:
@@ -86,6 +87,10 @@ def build_options(args: Any) -> BenchOptions:
     draft = args.draft if uses_draft else None
     if uses_draft and not args.draft:
         raise UsageError(f"--draft: method {args.method} needs a draft model")
+    if args.paired and args.method == "ar":
+        raise UsageError(
+            "--paired: method ar is the baseline itself; pair speculative methods only"
+        )
     if args.max_new_tokens < 1:
         raise UsageError(f"--max-new-tokens {args.max_new_tokens}: must be >= 1")
     if args.warmup < 0:
@@ -123,4 +128,5 @@ def build_options(args: Any) -> BenchOptions:
         threads=threads,
         stop_at_eos=args.stop_at_eos,
         out=args.out,
+        paired=args.paired,
     )

@@ -32,16 +32,19 @@ def draw(table: Any) -> Any:
             for j, tau in enumerate(taus):
                 line = sel[(sel["param_B"] == b) & (sel["param_tau"] == tau)].sort_values("param_D")
                 if not line.empty:
-                    ax.plot(
+                    ax.errorbar(
                         line["param_D"],
                         line["speedup"],
+                        yerr=style.ci_errors(line),
+                        capsize=1.5,
+                        elinewidth=0.6,
                         color=colors[b],
                         marker="o",
                         linestyle=_LINESTYLES[j % len(_LINESTYLES)],
                         markersize=3,
                         label=f"B={b:g}, τ={tau:g}",
                     )
-        best = sel.loc[sel["tps_mean"].idxmax()]
+        best = sel.loc[sel["speedup"].idxmax()]  # as `dynatree select` ranks them
         ax.plot(
             best["param_D"],
             best["speedup"],

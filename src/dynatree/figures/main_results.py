@@ -1,4 +1,4 @@
-"""Main results: throughput and speedup per method, grouped by dataset (Table 1 as bars)."""
+"""Main results: throughput (± std) and speedup (95 % interval) per method, grouped by dataset."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ def draw(table: Any) -> Any:
     )
     ax_tps.set_ylabel("Throughput (tok/s)")
     ax_tps.set_title("(a) Throughput")
-    style.grouped_bars(ax_sp, part, "dataset", "method", "speedup", None, style.DATASET_LABELS)
+    style.grouped_bars(
+        ax_sp, part, "dataset", "method", "speedup", None, style.DATASET_LABELS, ci=True
+    )
     ax_sp.axhline(1.0, color="black", linewidth=0.6, linestyle="--")
     ax_sp.set_ylabel("Speedup over AR (×)")
     ax_sp.set_title("(b) Speedup")

@@ -23,7 +23,8 @@ def draw(table: Any) -> Any:
         }
         ax_tps.errorbar(sel["l_max"], sel["tps_mean"], yerr=sel["tps_std"], capsize=1.5, **kw)
         if m != "ar":
-            ax_sp.plot(sel["l_max"], sel["speedup"], **kw)
+            yerr = style.ci_errors(sel)
+            ax_sp.errorbar(sel["l_max"], sel["speedup"], yerr=yerr, capsize=1.5, **kw)
     ax_sp.axhline(1.0, color="black", linewidth=0.6, linestyle="--")
     ax_tps.set_ylabel("Throughput (tok/s)")
     ax_sp.set_ylabel("Speedup over AR (×)")

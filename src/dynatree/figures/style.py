@@ -11,6 +11,7 @@ from typing import Any
 
 from dynatree.data.splits import DATASET_LABELS
 from dynatree.decoding.registry import METHODS
+from dynatree.bench import stats
 from dynatree.errors import UsageError
 from dynatree.experiments import VARIANTS
 from dynatree.io import atomic_path
@@ -134,10 +135,33 @@ def _metadata(fmt: str) -> dict[str, Any]:
     return {"CreationDate": None} if fmt == "pdf" else {}
 
 
+def ci_errors(frame: Any, column: str = "speedup") -> Any:
+    """Asymmetric error bars (2 × n: below, above) from ``column``'s interval columns.
+
+    Rows without an interval (AR, unpaired results) get no bar, not a zero-width lie.
+    """
+    import numpy as np
+
+    low, high = (frame.get(k) for k in stats.ci_keys(column))
+    value = frame[column].to_numpy(dtype=float)
+    if low is None or high is None:
+        return np.zeros((2, len(frame)))
+    errors = np.vstack([value - low.to_numpy(dtype=float), high.to_numpy(dtype=float) - value])
+    return np.nan_to_num(errors, nan=0.0)
+
+
 def grouped_bars(
-    ax: Any, frame: Any, x: str, hue: str, y: str, yerr: str | None, labels: dict[str, str]
+    ax: Any,
+    frame: Any,
+    x: str,
+    hue: str,
+    y: str,
+    yerr: str | None,
+    labels: dict[str, str],
+    ci: bool = False,
 ) -> None:
-    """Bars of ``y`` (± ``yerr``) grouped by ``x`` and coloured by method (``hue``)."""
+    """Bars of ``y`` (± ``yerr``, or its interval with ``ci``) grouped by ``x``, coloured by
+    method (``hue``)."""
     import numpy as np
 
     groups = ordered_datasets(frame[x]) if x == "dataset" else list(dict.fromkeys(frame[x]))
@@ -147,6 +171,8 @@ def grouped_bars(
         part = frame[frame[hue] == h].set_index(x)
         heights = [float(part[y].get(g, np.nan)) for g in groups]
         errs = [float(part[yerr].get(g, np.nan)) for g in groups] if yerr else None
+        if ci:
+            errs = ci_errors(part.reindex(groups), y)
         pos = np.arange(len(groups)) - 0.4 + width * (i + 0.5)
         ax.bar(
             pos,

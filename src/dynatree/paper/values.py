@@ -1,8 +1,9 @@
 """numbers.json as the template sees it: every printed number is formatted here, nowhere else.
 
 Templates call ``n(key)`` (a number at its declared precision), ``s(key)`` (a string fact,
-LaTeX-escaped), ``pm(prefix)`` (``mean ± std``) and friends; a key that is not in numbers.json
-is an error naming the key, never a silent blank.
+LaTeX-escaped), ``pm(prefix)`` (``mean ± std``), ``ci(key)`` / ``nci(key)`` (a value's
+confidence interval in brackets), ``versus(key, other)`` (a computed comparison phrase) and
+friends; a key that is not in numbers.json is an error naming the key, never a silent blank.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from dynatree.bench import stats
 from dynatree.data.splits import DATASET_LABELS
 from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError
@@ -116,6 +118,40 @@ class Values:
         missing = self._out("--")
         return mean if missing in (mean, std) else f"{mean} $\\pm$ {std}"
 
+    def ci(self, key: str) -> str:
+        """``[low, high]``, the interval stored next to ``key``; empty when there is none."""
+        low, high = stats.ci_keys(key)
+        if not (self.has(low) and self.has(high)):
+            return ""
+        return f"[{self.n(low)}, {self.n(high)}]"
+
+    def nci(self, key: str) -> str:
+        """``value [low, high]`` (the value alone without an interval), for table cells."""
+        interval = self.ci(key)
+        return f"{self.n(key)} {interval}" if interval else self.n(key)
+
+    def versus(self, key: str, other: str) -> str:
+        """The comparison at ``key`` (``Numbers.add_comparison``) as prose about ``other``.
+
+        "improves on OTHER by 8.1 % [3.2, 12.9]" / "trails OTHER by ..." only when the
+        difference is significant; otherwise "is on par with OTHER (no significant difference:
+        +1.5 % [-2.0, +4.9])". The bracket is the interval of the difference, oriented like the
+        printed magnitude.
+        """
+        verb = self.v(f"{key}.verb")
+        if not self.has(f"{key}.pct"):
+            return f"{verb} {other}"
+        low, high = stats.ci_keys(f"{key}.pct")
+        has_ci = self.has(low) and self.has(high)
+        if self.v(f"{key}.significant"):
+            bounds = (low, high) if self.v(f"{key}.pct") > 0 else (high, low)
+            interval = f" [{self.n_abs(bounds[0])}, {self.n_abs(bounds[1])}]" if has_ci else ""
+            return f"{verb} {other} by {self.n_abs(f'{key}.pct')}\\%{interval}"
+        interval = f" [{self.signed(low)}, {self.signed(high)}]" if has_ci else ""
+        return (
+            f"{verb} {other} (no significant difference: {self.signed(f'{key}.pct')}\\%{interval})"
+        )
+
     def sources(self, key: str) -> list[str]:
         return list(self.entry(key)["sources"])
 
@@ -133,6 +169,9 @@ class Values:
             "v": self.v,
             "has": self.has,
             "pm": self.pm,
+            "ci": self.ci,
+            "nci": self.nci,
+            "versus": self.versus,
             "sources": self.sources,
             "tex": tex_escape,
             "method": lambda m: tex_escape(label(METHODS, m)),
