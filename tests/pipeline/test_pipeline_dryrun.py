@@ -1,15 +1,12 @@
-"""Every config plans (the paper's without GPU or network) and the workflow lints clean."""
+"""Every config plans (the paper's without GPU or network), the profiles are found where
+Snakemake looks, and the workflow lints clean."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 import yaml
+from pipeline_config import load_schema, validate_config  # noqa: E402
 from pipeline_helpers import CONFIGS, REPO, job_counts, snakemake
-from snakemake.utils import validate
-
-sys.path.insert(0, str(REPO / "workflow" / "lib"))
 from pipeline_plan import FIGURE_TABLES, build_plan  # noqa: E402
 
 
@@ -22,7 +19,7 @@ def test_dry_run_plans_the_whole_paper(name: str, monkeypatch) -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     counts = job_counts(run.stdout)
     config = yaml.safe_load((REPO / name).read_text(encoding="utf-8"))
-    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    validate_config(config, load_schema())
     plan = build_plan(config)
     assert counts["bench"] == len(plan.jobs)
     assert counts["figure"] == len(FIGURE_TABLES)
@@ -37,3 +34,19 @@ def test_lint_is_clean() -> None:
     run = snakemake(["--lint"], cwd=REPO)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "Lints for" not in run.stdout + run.stderr
+
+
+def test_plain_dry_run_uses_the_default_profile() -> None:
+    """No flag: Snakemake finds profiles/default next to the Snakefile and applies it."""
+    run = snakemake(["-n", "--configfile", "config/smoke.yaml"], cwd=REPO)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Using workflow specific profile profiles/default" in run.stderr
+    assert "Shell command: python -m dynatree bench" in run.stdout  # its printshellcmds
+
+
+def test_slurm_profile_by_name() -> None:
+    run = snakemake(
+        ["-n", "--workflow-profile", "slurm", "--configfile", "config/smoke.yaml"], cwd=REPO
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Using workflow specific profile profiles/slurm" in run.stderr

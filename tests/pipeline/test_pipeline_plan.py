@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 
 import pytest
 import yaml
+from pipeline_config import load_schema, validate_config  # noqa: E402
 from pipeline_helpers import CONFIGS, REPO
-from snakemake.utils import validate
-
-sys.path.insert(0, str(REPO / "workflow" / "lib"))
 from pipeline_plan import BASELINE, EXPERIMENTS, PlanError, build_plan  # noqa: E402
 
 from dynatree.decoding.params import parse_params  # noqa: E402
 
-SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
-
 
 def _config(name: str) -> dict:
     config = yaml.safe_load((REPO / name).read_text(encoding="utf-8"))
-    validate(config, SCHEMA)
+    validate_config(config, load_schema())
     return config
 
 

@@ -18,6 +18,7 @@ rule bench:
         warmup=PROTOCOL["warmup"],
         device=DEVICE,
         dtype=PROTOCOL["dtype"],
+        beyond_context="--beyond-context" if PROTOCOL["beyond_context"] else "",
     threads: bench_threads
     resources:
         bench_slot=1,
@@ -25,11 +26,11 @@ rule bench:
     conda:
         "../../envs/bench.yaml"
     shell:
-        "dynatree bench --target {input.target} --draft {input.draft}"
+        "python -m dynatree bench --target {input.target} --draft {input.draft}"
         " --method {wildcards.method} {params.settings} {params.files}"
         " --prompts {input.prompts} --max-new-tokens {params.max_new_tokens}"
         " --warmup {params.warmup} --device {params.device} --dtype {params.dtype}"
-        " --threads {threads} --out {output} > {log} 2>&1"
+        " --threads {threads} {params.beyond_context} --out {output} > {log} 2>&1"
 
 
 # The main table's linear K and fixed-tree setting: the fastest exact result of the sweep on the
@@ -41,9 +42,11 @@ rule select_setting:
         "results/select/{dataset}/{method}.json",
     log:
         "logs/select/{dataset}/{method}.log",
+    benchmark:
+        "logs/benchmarks/select_setting/{dataset}/{method}.tsv"
     wildcard_constraints:
         method="linear|fixed_tree",
     conda:
         "../../envs/bench.yaml"
     shell:
-        "dynatree select --inputs {input} --out {output} > {log} 2>&1"
+        "python -m dynatree select --inputs {input} --out {output} > {log} 2>&1"

@@ -44,11 +44,18 @@ def register(subparsers: Any) -> None:
     bench.add_argument(
         "--dtype",
         default="auto",
+        choices=("auto", "float32", "float16", "bfloat16"),
         help="auto (fp32 on CPU, fp16 on CUDA), float32, float16, bfloat16",
     )
     bench.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
     bench.add_argument(
         "--stop-at-eos", action="store_true", help="stop a prompt after the EOS token"
+    )
+    bench.add_argument(
+        "--beyond-context",
+        action="store_true",
+        help="let prompt + T + draft depth run past the models' max_position_embeddings "
+        "(rotary models extrapolate; the paper's Pythia protocol does); a prompt must still fit",
     )
     bench.add_argument("--out", required=True, metavar="JSON", help="result file")
     bench.set_defaults(func=_bench)
@@ -65,11 +72,12 @@ def register(subparsers: Any) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from dynatree.bench.harness import run_benchmark
     from dynatree.bench.options import build_options
     from dynatree.io import write_json_atomic
 
-    options = build_options(args)
+    options = build_options(args)  # every check that needs no model: before torch is imported
+    from dynatree.bench.harness import run_benchmark
+
     result = run_benchmark(options, sys.argv)
     write_json_atomic(options.out, result)
     return 0
@@ -77,7 +85,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _select(args: argparse.Namespace) -> int:
     from dynatree.bench.selection import select_best
-    from dynatree.io import write_json_atomic
+    from dynatree.io import check_writable, write_json_atomic
 
+    check_writable(args.out, "--out")
     write_json_atomic(args.out, select_best(args.inputs))
     return 0

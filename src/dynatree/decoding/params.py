@@ -38,6 +38,11 @@ class LinearParams:
 
     K: int = 5
 
+    @property
+    def draft_depth(self) -> int:
+        """Positions past the committed text a verification can reach (the models must hold)."""
+        return self.K
+
     def validate(self) -> None:
         _at_least("K", self.K, 1)
 
@@ -50,6 +55,11 @@ class FixedTreeParams:
     B: int = 2
     tau: float = 0.1
     N_max: int = 256
+
+    @property
+    def draft_depth(self) -> int:
+        """Positions past the committed text a verification can reach (the models must hold)."""
+        return self.D
 
     def validate(self) -> None:
         _at_least("D", self.D, 1)
@@ -85,6 +95,11 @@ class DynaTreeParams:
     dynamic_breadth: bool = True
     dynamic_depth: bool = True
     history: bool = True
+
+    @property
+    def draft_depth(self) -> int:
+        """Positions past the committed text a verification can reach (the models must hold)."""
+        return self.D_max
 
     def validate(self) -> None:
         for name in ("B_min", "B_mid", "B_max", "D_0", "D_max", "N_max", "W"):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dynatree.decoding.base import Decoder
 from dynatree.decoding.params import PARAMS, parse_params
+
+if TYPE_CHECKING:  # the interface imports torch; parsing parameters must not
+    from dynatree.decoding.base import Decoder
 
 METHODS: tuple[str, ...] = tuple(PARAMS)
 
