@@ -18,7 +18,6 @@ rule bench:
         warmup=PROTOCOL["warmup"],
         device=DEVICE,
         dtype=PROTOCOL["dtype"],
-        beyond_context="--beyond-context" if PROTOCOL["beyond_context"] else "",
     threads: bench_threads
     resources:
         bench_slot=1,
@@ -30,7 +29,7 @@ rule bench:
         " --method {wildcards.method} {params.settings} {params.files}"
         " --prompts {input.prompts} --max-new-tokens {params.max_new_tokens}"
         " --warmup {params.warmup} --device {params.device} --dtype {params.dtype}"
-        " --threads {threads} {params.beyond_context} --out {output} > {log} 2>&1"
+        " --threads {threads} --out {output} > {log} 2>&1"
 
 
 # The main table's linear K and fixed-tree setting: the fastest exact result of the sweep on the

@@ -76,10 +76,13 @@ def bench_inputs(wildcards):
 
 
 def bench_settings(wildcards):
-    """Decoder parameters and tags as CLI flags (a config change reruns the job: params trigger)."""
+    """Decoder parameters, tags and protocol.beyond_context as CLI flags (a config change reruns
+    the job: params trigger; the flag only when set, so the default changes nothing)."""
     job = bench_job(wildcards)
     flags = [f"--set {shlex.quote(f'{k}={fmt(v)}')}" for k, v in sorted(job.params.items())]
     flags += [f"--tag {shlex.quote(f'{k}={fmt(v)}')}" for k, v in sorted(job.tags.items())]
+    if PROTOCOL["beyond_context"]:
+        flags.append("--beyond-context")
     return " ".join(flags)
 
 

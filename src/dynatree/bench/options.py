@@ -65,9 +65,13 @@ def read_params_file(path: str, method: str) -> dict[str, Any]:
 
 
 def check_context(
-    models: dict[str, ModelRef], prompts: list[Prompt], max_new_tokens: int, depth: int,
+    models: dict[str, ModelRef],
+    prompts: list[Prompt],
+    max_new_tokens: int,
+    depth: int,
+    *,
     beyond_context: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Every prompt, plus T new tokens and the deepest draft, must fit each model's positions.
 
     Verification places drafted tokens up to ``depth`` positions past the committed text, so a
@@ -76,23 +80,24 @@ def check_context(
     trained on. ``beyond_context`` accepts the latter (only the prompt itself must fit).
     """
     longest = max(prompts, key=lambda p: len(p.input_ids))
-    need = len(longest.input_ids) + max_new_tokens + depth
+    length = len(longest.input_ids)
+    need = length + max_new_tokens + depth
     for flag, ref in models.items():
         limit = ref.positions
         if limit is None:
             continue
-        if len(longest.input_ids) > limit:
+        if length > limit:
             raise UsageError(
-                f"--prompts: prompt {longest.id!r} has {len(longest.input_ids)} tokens > {flag}'s "
+                f"--prompts: prompt {longest.id!r} has {length} tokens > {flag}'s "
                 f"max_position_embeddings {limit}; cut the prompts shorter (data prompts "
                 "--max-tokens)"
             )
         if need > limit and not beyond_context:
             raise UsageError(
-                f"--max-new-tokens {max_new_tokens}: prompt {longest.id!r} "
-                f"({len(longest.input_ids)} tokens) + T + draft depth {depth} = {need} > "
-                f"{flag}'s max_position_embeddings {limit}; lower T, the prompt length or the "
-                "draft depth, or pass --beyond-context"
+                f"{flag}: max_position_embeddings {limit} < prompt {longest.id!r} ({length} "
+                f"tokens) + --max-new-tokens {max_new_tokens} + draft depth {depth} = {need}; "
+                "lower T, the prompt length or the draft depth (K, D, D_max), or pass "
+                "--beyond-context"
             )
 
 
@@ -141,7 +146,7 @@ def build_options(args: Any) -> BenchOptions:
     if draft is not None:
         models["--draft"] = locate_model(draft, "--draft")
     depth = getattr(params, "draft_depth", 0)  # ar drafts nothing; hf_assisted caps its drafts
-    check_context(models, prompts, args.max_new_tokens, depth, args.beyond_context)
+    check_context(models, prompts, args.max_new_tokens, depth, beyond_context=args.beyond_context)
     reference = None
     if args.reference is not None:
         reference = load_reference(args.reference, prompts, args.max_new_tokens, args.stop_at_eos)

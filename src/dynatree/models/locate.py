@@ -98,7 +98,8 @@ def locate_model(
     if looks_local(name):
         path = Path(name).expanduser()
         if not path.is_dir():
-            raise UsageError(f"{option} {name}: no such model directory")
+            what = "a file, not a model directory" if path.exists() else "no such model directory"
+            raise UsageError(f"{option} {name}: {what}")
         if need == "tokenizer":
             if not any((path / f).is_file() for f in _TOKENIZER_FILES):
                 raise UsageError(
