@@ -21,7 +21,7 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path[:0] = [SRC, str(Path(workflow.basedir) / "workflow" / "lib")]
 shell.prefix(f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}; ")
 
-from pipeline_config import ConfigError, load_schema, prepare, read_yaml
+from pipeline_config import ConfigError, prepare, read_yaml
 
 # config.yaml is the default; a --configfile on the command line replaces it (not merged into it).
 if not workflow.overwrite_configfiles:
@@ -33,10 +33,11 @@ if not workflow.overwrite_configfiles:
     configfile: "config.yaml"
 
 
-# Validated (defaults filled) and checked possible before any rule exists; PLAN is every
-# benchmark job (workflow/lib/pipeline_plan.py).
+# Validated against the schema, whose method names and parameters come from the method registry
+# (config_schema.py), defaults filled, and checked possible before any rule exists; PLAN is
+# every benchmark job (workflow/lib/pipeline_plan.py).
 try:
-    PLAN = prepare(config, load_schema())
+    PLAN = prepare(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
@@ -46,6 +47,7 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/benchmarks.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/claims.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/paper.smk"
 

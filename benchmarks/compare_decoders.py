@@ -2,7 +2,8 @@
 
 A quick look (not a pipeline step, not a test): speedup over AR, tokens per target forward,
 acceptance, and where the wall time goes (drafting, verification, the rest), plus whether each
-method reproduced AR's tokens. AR runs first and is the exactness reference.
+method reproduced AR's tokens (prompts exact / numerical tie / wrong). AR runs first and is the
+exactness reference.
 
     python benchmarks/compare_decoders.py                      # models/embedded/{target,draft}
     python benchmarks/compare_decoders.py --target T --draft D --prompts prompts.jsonl
@@ -24,7 +25,7 @@ from dynatree.bench.harness import decode_prompts, load_models
 from dynatree.bench.metrics import summarize
 from dynatree.bench.options import default_threads
 from dynatree.bench.prompts import Prompt, ids_sha256, load_prompts
-from dynatree.decoding.registry import METHODS, NEEDS_DRAFT, build_decoder, parse_params
+from dynatree.decoding.registry import METHODS, build_decoder, needs_draft, parse_params
 from dynatree.errors import UsageError
 from dynatree.models.loading import resolve_device, resolve_dtype
 from dynatree.models.locate import locate_model
@@ -72,10 +73,14 @@ def format_table(summaries: dict[str, dict[str, Any]]) -> str:
     def num(value: float | None, fmt: str) -> str:
         return "-" if value is None else format(value, fmt)
 
+    def verdicts(s: dict[str, Any]) -> str:
+        counts = [s["n_exact"], s["n_tie"], s["n_wrong"]]
+        return "-" if None in counts else "/".join(str(c) for c in counts)
+
     ar_tps = summaries["ar"]["tps_mean"]
     head = (
         f"{'method':<12} {'tok/s':>8} {'speedup':>7} {'L_bar':>6} {'l_bar':>6} {'accept':>6} "
-        f"{'draft':>6} {'verify':>6} {'overhd':>6} {'(ttft)':>6} {'exact':>6}"
+        f"{'draft':>6} {'verify':>6} {'overhd':>6} {'(ttft)':>6} {'exact/tie/wrong':>15}"
     )
     lines = [head, "-" * len(head)]
     for method, s in summaries.items():
@@ -87,7 +92,7 @@ def format_table(summaries: dict[str, dict[str, Any]]) -> str:
             f"{num(s['acceptance_rate_mean'], '.1%'):>6} "
             f"{s['draft_time_s_mean'] / wall:>6.1%} {s['verify_time_s_mean'] / wall:>6.1%} "
             f"{overhead / wall:>6.1%} {s['ttft_s_mean'] / wall:>6.1%} "
-            f"{num(s['exact_match_rate'], '.0%'):>6}"
+            f"{verdicts(s):>15}"
         )
     return "\n".join(lines)
 
@@ -146,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     for method in ["ar", *(m for m in args.methods if m != "ar")]:
         decoder = build_decoder(
             method, params.get(method, parse_params(method, {})), target,
-            draft if method in NEEDS_DRAFT else None,
+            draft if needs_draft(method) else None,
         )  # fmt: skip
         rows = decode_prompts(
             decoder, prompts, args.max_new_tokens, args.warmup, None, reference, device

@@ -273,10 +273,10 @@ CASES: dict[str, Case] = {
         lambda i: bench(i, max_new_tokens="60"), "--max-new-tokens 60", "64"
     ),
     "bench: prompt + T beyond the draft's positions": case(
-        lambda i: bench(i, max_new_tokens="35"), "--max-new-tokens 35", "--draft", "48"
+        lambda i: bench(i, max_new_tokens="42"), "--max-new-tokens 42", "--draft", "48"
     ),
     "bench: --set K=600 beyond the context": case(
-        lambda i: bench(i, "--set", "K=600"), "draft depth 600", "max_position_embeddings"
+        lambda i: bench(i, "--set", "K=600"), "--set", "draft depth 600", "64"
     ),
     "bench: --params-file with an unknown key": case(
         lambda i: bench(i, "--params-file", _json(i.selected, _selected(Q=1))),

@@ -20,6 +20,7 @@ _STAGES = (
     "dynatree.models.cli",
     "dynatree.data.cli",
     "dynatree.aggregate.cli",
+    "dynatree.claims.cli",
     "dynatree.figures.cli",
     "dynatree.paper.cli",
 )

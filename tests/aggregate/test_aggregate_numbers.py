@@ -132,6 +132,13 @@ def test_protocol_provenance_and_exactness(built):
     spec = table[table["method"] != "ar"]
     assert nums["exact.all.checked"]["value"] == len(spec)
     assert nums["exact.all.all_exact"]["value"] is True
+    assert nums["exact.all.status"]["value"] == "exact"
+    assert nums["exact.all.n_exact"]["value"] == spec["n_exact"].sum() > 0
+    assert nums["exact.all.n_tie"]["value"] == nums["exact.all.n_wrong"]["value"] == 0
+    assert nums["exact.all.wrong_sources"]["value"] == []
+    main = spec[(spec["experiment"] == "main") & (spec["method"] == "dynatree")]
+    assert nums["exact.main.dynatree.n_exact"]["value"] == main["n_exact"].sum()
+    assert nums["exact.tie_eps_multiple"]["value"] == 4
     assert nums["embedded.target.n_layer"]["value"] == 2
     assert nums["config.protocol.T"]["value"] == 64
     assert nums["config.datasets"]["value"] == ["wikitext", "pg19"]

@@ -64,6 +64,25 @@ def test_one_row_per_result_with_flattened_params(suite, tmp_path):
         assert column in table.columns
 
 
+def test_verdict_counts_also_for_results_without_verdicts(suite, tmp_path):
+    """Results written before verdicts existed: counted from exact_match (false = wrong)."""
+    first, second = [p for p in suite["linear_sweep"] if "-linear-" in p][:2]
+    old = json.loads(open(first).read())
+    for row in old["rows"]:
+        del row["verdict"], row["divergence"]
+    old["rows"][1]["exact_match"] = False
+    for key in ("n_exact", "n_tie", "n_wrong"):
+        del old["summary"][key]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    ar = [p for p in suite["linear_sweep"] if "-ar-" in p][0]
+    table = build_table("linear_sweep", [second, str(path), ar])
+    counts = table.set_index("source")[["n_exact", "n_tie", "n_wrong"]]
+    assert counts.loc[str(path)].tolist() == [len(old["rows"]) - 1, 0, 1]
+    assert counts.loc[second].tolist() == [len(old["rows"]), 0, 0]
+    assert counts.loc[ar].isna().all()  # no reference: unchecked
+
+
 def test_speedup_uses_the_ar_result_on_the_same_prompts_and_length(suite):
     table = build_table("length_scaling", suite["length_scaling"])
     for _, row in table.iterrows():

@@ -48,7 +48,7 @@ def test_ar_result_rows_summary_and_provenance(cli, bench_argv, models, prompts,
         assert row["new_tokens"] == T and row["iterations"] == T - 1
         assert row["tokens_per_iter"] == 1.0
         assert row["acceptance_rate"] is None and row["accepted_len"] is None
-        assert row["exact_match"] is None
+        assert row["exact_match"] is None and row["verdict"] is None
         assert row["tps"] == pytest.approx(T / row["wall_time_s"])
         assert row["peak_memory_bytes"] > 0
 
@@ -89,9 +89,16 @@ def test_wrong_reference_is_recorded_as_mismatch(cli, bench_argv, prompts, ar_re
     result = json.loads(out.read_text())
     assert [row["exact_match"] for row in result["rows"]] == [True, True, False]
     assert result["summary"]["exact_match_rate"] == 0.5
+    # the reference's token is not one the target nearly prefers: not a tie
+    assert [row["verdict"] for row in result["rows"]] == ["exact", "exact", "wrong"]
+    divergence = result["rows"][2]["divergence"]
+    assert divergence["position"] == 3 and divergence["gap"] > divergence["tolerance"]
+    assert result["rows"][0]["divergence"] is None
+    summary = result["summary"]
+    assert (summary["n_exact"], summary["n_tie"], summary["n_wrong"]) == (2, 0, 1)
 
 
-@pytest.mark.parametrize("method", sorted(registry.NEEDS_DRAFT))
+@pytest.mark.parametrize("method", sorted(m for m, e in registry.METHODS.items() if e.needs_draft))
 def test_speculative_methods_match_ar(cli, bench_argv, prompts, ar_reference, tmp_path, method):
     out = tmp_path / f"{method}.json"
     argv = bench_argv(prompts, out, "--method", method, "--reference", str(ar_reference))
@@ -99,6 +106,8 @@ def test_speculative_methods_match_ar(cli, bench_argv, prompts, ar_reference, tm
     result = json.loads(out.read_text())
     assert result["summary"]["exact_match_rate"] == 1.0
     assert all(row["exact_match"] for row in result["rows"])
+    assert [row["verdict"] for row in result["rows"]] == ["exact"] * 3
+    assert result["summary"]["n_exact"] == 3 and result["summary"]["n_wrong"] == 0
     assert result["models"]["draft_params"] > 0
     for row in result["rows"]:
         assert row["tokens_per_iter"] == row["new_tokens"] / (row["iterations"] + 1)

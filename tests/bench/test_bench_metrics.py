@@ -63,6 +63,9 @@ def test_summary_uses_measured_rows_and_skips_nulls():
     assert summary["acceptance_rate_mean"] == 0.5 and summary["acceptance_rate_std"] is None
     assert summary["exact_match_rate"] == 0.5
     assert summary["peak_memory_bytes"] == 20
-    assert set(summary) == {"n", "exact_match_rate", "peak_memory_bytes"} | {
+    # verdict counts cover every row (warm-up too); an undiagnosed mismatch counts as wrong
+    assert (summary["n_exact"], summary["n_tie"], summary["n_wrong"]) == (1, 0, 1)
+    counts = {"n_exact", "n_tie", "n_wrong"}
+    assert set(summary) == {"n", "exact_match_rate", "peak_memory_bytes"} | counts | {
         f"{m}_{s}" for m in NUMERIC_METRICS for s in ("mean", "std")
     }

@@ -58,6 +58,21 @@ def test_rejects_mixed_inputs(tmp_path, second, needle):
         select_best(paths)
 
 
+def test_ties_qualify_wrong_rows_never(tmp_path):
+    """Verdicts decide: a tie is the target's rounding (allowed), a wrong token is a bug."""
+    verdicts = {"wrong": ["exact", "wrong"], "tie": ["tie", "exact"], "exact": ["exact"] * 2}
+    paths = {}
+    for tps, (name, row_verdicts) in zip((30.0, 20.0, 10.0), verdicts.items(), strict=True):
+        paths[name] = result(tmp_path, name, tps, [v == "exact" for v in row_verdicts])
+        obj = json.loads(Path(paths[name]).read_text())
+        for row, verdict in zip(obj["rows"], row_verdicts, strict=True):
+            row["verdict"] = verdict
+        Path(paths[name]).write_text(json.dumps(obj))
+    assert select_best(list(paths.values()))["source"] == paths["tie"]
+    with pytest.raises(UsageError, match="no result matches"):
+        select_best([paths["wrong"]])
+
+
 def test_none_exact(tmp_path):
     paths = [result(tmp_path, "a", 10.0, [False]), result(tmp_path, "b", 9.0, [None])]
     with pytest.raises(UsageError, match="no result matches"):

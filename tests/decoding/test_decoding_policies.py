@@ -6,7 +6,7 @@ import pytest
 
 from dynatree.decoding.dynatree import AdaptivePolicy
 from dynatree.decoding.fixed_tree import FixedPolicy
-from dynatree.decoding.params import parse_params
+from dynatree.decoding.registry import parse_params
 from dynatree.errors import UsageError
 
 
@@ -37,13 +37,13 @@ def test_depth_rules() -> None:
 def test_history_control_moves_toward_target_and_resets() -> None:
     p = policy(D_0=3, D_max=8, a_star=0.5, eta_D=2.0, eta_h=0.5, tau_h=0.8, tau_l=0.2, W=4)
     for _ in range(4):
-        p.observe(accepted=4, depth=4)  # acceptance 1.0 > a*: deeper, fewer branches
+        p.adapt(accepted=4, depth=4)  # acceptance 1.0 > a*: deeper, fewer branches
     assert p.d0 > 3 and p.tau_h < 0.8
     assert p.d0 <= 7 and p.tau_h >= 0.2
     p.start()
     assert p.d0 == 3 and p.tau_h == 0.8
     off = policy(history=False)
-    off.observe(accepted=0, depth=5)
+    off.adapt(accepted=0, depth=5)
     assert off.d0 == 5
 
 

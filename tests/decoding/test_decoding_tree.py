@@ -11,7 +11,7 @@ from dynatree.decoding.tree import TokenTree, additive_mask
 
 def small_tree() -> TokenTree:
     """root(5) -> a(1), b(2); a -> c(3); b -> d(3)."""
-    tree = TokenTree.with_root(5, max_nodes=8, device=torch.device("cpu"))
+    tree = TokenTree.with_root(5, max_nodes=8, device=torch.device("cpu"), root_position=10)
     a, b = tree.add_level([0, 0], [1, 2], [0.6, 0.3])
     tree.add_level([a, b], [3, 3], [0.5, 0.1])
     return tree
@@ -31,7 +31,9 @@ def test_ancestor_matrix_and_positions() -> None:
         dtype=torch.bool,
     )
     assert torch.equal(anc, expected)
-    assert tree.position_ids(10).tolist() == [[10, 11, 11, 12, 12]]
+    assert tree.position_ids().tolist() == [[10, 11, 11, 12, 12]]
+    assert tree.position_ids([3, 1]).tolist() == [[12, 11]]
+    assert abs(tree.conditional_prob(3) - 0.5 / 0.6) < 1e-12
     assert tree.max_depth == 2
 
 

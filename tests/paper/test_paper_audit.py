@@ -15,14 +15,18 @@ import pytest
 from dynatree.aggregate.numbers import build_numbers
 from dynatree.aggregate.synthetic import write_suite
 from dynatree.aggregate.table import build_table, read_tables
+from dynatree.claims.evaluate import evaluate
+from dynatree.claims.output import write
+from dynatree.claims.spec import load_claims
 from dynatree.errors import UsageError
 from dynatree.figures.cli import FIGURES
 from dynatree.paper import audit as audit_mod
 from dynatree.paper.compile import compile_pdf
-from dynatree.paper.render import render
-from dynatree.paper.values import format_value
+from dynatree.paper.render import load_values, render
+from dynatree.paper.values import format_value, load_numbers
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "paper"
+CLAIMS_FILE = TEMPLATES.parent / "config" / "claims.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +55,28 @@ def inputs(tmp_path_factory):
         fig.savefig(figures / f"{name}.pdf")
         plt.close(fig)
     return root, numbers, figures
+
+
+@pytest.fixture(scope="module")
+def claims(inputs):
+    """results/claims.csv (and its sidecar) for the synthetic numbers."""
+    root, numbers, _ = inputs
+    spec = load_claims(CLAIMS_FILE)
+    out = root / "claims.csv"
+    write(evaluate(spec, load_numbers(numbers)), spec, numbers, out)
+    return out
+
+
+def test_claims_table_and_sentence_are_served_and_audited(inputs, claims, tmp_path):
+    _, numbers, figures = inputs
+    tex = render(numbers, figures, tmp_path / "build", TEMPLATES, claims).read_text()
+    assert "\\section{Claims checked}" in tex and "\\label{tab:claims}" in tex
+    assert tex.count("claims of the original paper that we check") == 2  # abstract, conclusion
+    assert "219.5 tok/s" in tex  # the original's value, served from the claims file
+    assert audit_mod.audit(tex, load_values(numbers, claims)) == []
+    # Without the claims entries the original's numbers are unaccounted for: they are not in
+    # numbers.json, and only the claims file (through claims.csv) vouches for them.
+    assert "219.5" in audit_mod.audit(tex, load_numbers(numbers))
 
 
 def test_rendered_numbers_all_come_from_numbers_json(inputs, tmp_path):
@@ -105,9 +131,9 @@ def test_missing_key_and_missing_figure_are_named(inputs, tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("latexmk") is None, reason="TeX not installed")
-def test_compile_produces_a_pdf(inputs, tmp_path):
+def test_compile_produces_a_pdf(inputs, claims, tmp_path):
     _, numbers, figures = inputs
-    tex = render(numbers, figures, tmp_path / "build", TEMPLATES)
+    tex = render(numbers, figures, tmp_path / "build", TEMPLATES, claims)
     pdf = compile_pdf(tex, tmp_path / "out" / "paper.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
     broken = tmp_path / "broken" / "main.tex"
@@ -116,3 +142,40 @@ def test_compile_produces_a_pdf(inputs, tmp_path):
     with pytest.raises(UsageError, match="Undefined control sequence"):
         compile_pdf(broken, tmp_path / "broken.pdf")
     assert not (tmp_path / "broken.pdf").exists()
+
+
+def exactness_variant(numbers: Path, out: Path, status: str) -> Path:
+    """numbers.json with the verdict counts edited to give ``status`` (exact, ties, wrong)."""
+    doc = json.loads(numbers.read_text())
+    nums = doc["numbers"]
+    exp = nums["exact.experiments"]["value"][0]
+    method = nums[f"exact.{exp}.methods"]["value"][0]
+    count = {"exact": 0, "ties": 3, "wrong": 1}[status]
+    name = "n_wrong" if status == "wrong" else "n_tie"
+    for key in (f"exact.all.{name}", f"exact.{exp}.{method}.{name}"):
+        nums[key]["value"] = count
+    nums["exact.all.status"]["value"] = status
+    if status == "wrong":
+        nums["exact.all.wrong_sources"]["value"] = [f"results/bench/{exp}/wikitext/{method}/x.json"]
+    out.write_text(json.dumps(doc))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        ("exact", "token-identical to autoregressive decoding on every prompt of all"),
+        ("ties", "exact up to 3 numerical ties: every other prompt"),
+        ("wrong", "Correctness failure: on 1 prompt a speculative decoder"),
+    ],
+)
+def test_exactness_prose_follows_the_verdicts(inputs, tmp_path, status, says):
+    _, numbers, figures = inputs
+    variant = exactness_variant(numbers, tmp_path / "numbers.json", status)
+    tex = " ".join(render(variant, figures, tmp_path / "build", TEMPLATES).read_text().split())
+    abstract = tex[tex.index("\\begin{abstract}") : tex.index("\\end{abstract}")]
+    assert says in abstract
+    if status != "exact":
+        assert "token-identical to autoregressive decoding on every prompt" not in tex
+    if status == "wrong":
+        assert "x.json" in tex and "\\textcolor{red}{\\textbf{1}}" in tex

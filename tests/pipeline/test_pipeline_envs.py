@@ -135,29 +135,8 @@ def _is_type_checking(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
 
 
-def _imported_names(module: str, deep: bool) -> set[str]:
-    """Absolute module names ``module`` imports: at module level, or anywhere when ``deep``
-    (function bodies run when the command runs); ``if TYPE_CHECKING`` blocks never run."""
-    tree = ast.parse(Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8"))
-    names: set[str] = set()
-
-    def visit(node: ast.AST) -> None:
-        if _is_type_checking(node):
-            return
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Call) and ast.unparse(node.func).endswith("import_module"):
-            if node.args and isinstance(node.args[0], ast.Constant):
-                names.add(node.args[0].value)
-        if deep or not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            for child in ast.iter_child_nodes(node):
-                visit(child)
-
-    visit(tree)
-    return names
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+Request = tuple[str, frozenset[str] | None]  # a module and the names used from it (None: all)
 
 
 @cache
@@ -168,24 +147,73 @@ def _is_module(name: str) -> bool:
         return False
 
 
-def _third_party(roots: dict[str, bool]) -> set[str]:
-    """Top-level third-party packages imported from ``roots`` (module → deep), following the
-    package's own modules (deep stays deep: a function that imports a module may call it)."""
-    seen: dict[str, bool] = {}
-    todo = list(roots.items())
+@cache
+def _tree(module: str) -> ast.Module:
+    return ast.parse(Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8"))
+
+
+def _imports_in(nodes: list[ast.AST]) -> list[Request]:
+    """What ``nodes`` (and everything nested in them) import; ``if TYPE_CHECKING`` never runs."""
+    found: list[Request] = []
+
+    def visit(node: ast.AST) -> None:
+        if _is_type_checking(node):
+            return
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, None) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.append((sub, None) if _is_module(sub) else (node.module, {alias.name}))
+        elif isinstance(node, ast.Call) and ast.unparse(node.func).endswith("import_module"):
+            if node.args and isinstance(node.args[0], ast.Constant):
+                found.append((node.args[0].value, None))
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    for node in nodes:
+        visit(node)
+    return [(m, None if names is None else frozenset(names)) for m, names in found]
+
+
+def _module_imports(module: str, names: frozenset[str] | None) -> list[Request]:
+    """What importing ``module`` and running ``names`` (None: any of its functions) imports.
+
+    Module-level statements always run; a function or class runs only when used: those named,
+    and the module's own functions and classes they refer to, transitively.
+    """
+    tree = _tree(module)
+    defs = {node.name: node for node in tree.body if isinstance(node, _DEFS)}
+    chosen = set(defs) if names is None else set(names) & set(defs)
+    todo = list(chosen)
+    while todo:
+        for node in ast.walk(defs[todo.pop()]):
+            if isinstance(node, ast.Name) and node.id in defs and node.id not in chosen:
+                chosen.add(node.id)
+                todo.append(node.id)
+    top_level = [node for node in tree.body if not isinstance(node, _DEFS)]
+    return _imports_in(top_level + [defs[name] for name in chosen])
+
+
+def _third_party(roots: list[Request]) -> set[str]:
+    """Top-level third-party packages the ``roots`` import, following the package's modules."""
+    scanned: dict[str, frozenset[str] | None] = {}
+    todo = list(roots)
     found: set[str] = set()
     while todo:
-        module, deep = todo.pop()
-        if seen.get(module, False) or (module in seen and not deep):
-            continue
-        seen[module] = deep
-        for name in _imported_names(module, deep):
-            top = name.split(".")[0]
-            if top == "dynatree":
-                if _is_module(name):
-                    todo.append((name, deep))
-            elif top not in sys.stdlib_module_names and top != "__future__":
+        module, names = todo.pop()
+        top = module.split(".")[0]
+        if top != "dynatree":
+            if top not in sys.stdlib_module_names and top != "__future__":
                 found.add(top)
+            continue
+        if module in scanned:
+            before = scanned[module]
+            if before is None or (names is not None and names <= before):
+                continue
+            names = None if names is None else names | before
+        scanned[module] = names
+        todo.extend(_module_imports(module, names))
     return found
 
 
@@ -207,8 +235,9 @@ def _closure(dists: set[str]) -> set[str]:
 def _needed(commands: set[str]) -> set[str]:
     """Distributions of pyproject's runtime dependencies the commands' code imports."""
     owners = _command_modules()
-    roots = {"dynatree.cli": False, **dict.fromkeys(cli._STAGES, False)}
-    roots.update({owners[c]: True for c in commands})
+    # Every stage's CLI module is imported to build the parser; only the commands' own run.
+    roots: list[Request] = [(m, frozenset()) for m in ("dynatree.cli", *cli._STAGES)]
+    roots += [(owners[c], None) for c in commands]
     top_to_dists = metadata.packages_distributions()
     runtime = _runtime_dependencies()
     needed = set()

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 
 import pytest
 import yaml
-from pipeline_config import load_schema, validate_config  # noqa: E402
 from pipeline_helpers import CONFIGS, REPO
+
+sys.path.insert(0, str(REPO / "workflow" / "lib"))
+from config_schema import validate_config  # noqa: E402
 from pipeline_plan import BASELINE, EXPERIMENTS, PlanError, build_plan  # noqa: E402
 
-from dynatree.decoding.params import parse_params  # noqa: E402
+from dynatree.decoding.registry import parse_params  # noqa: E402
 
 
 def _config(name: str) -> dict:
     config = yaml.safe_load((REPO / name).read_text(encoding="utf-8"))
-    validate_config(config, load_schema())
+    validate_config(config)
     return config
 
 
@@ -81,7 +84,7 @@ def _expected_jobs(config: dict) -> int:
     e = config["experiments"]
     spec = lambda methods: len([m for m in methods if m != "ar"])  # noqa: E731
     n = spec(e["main"]["methods"]) * len(e["main"]["datasets"])
-    n += 3 * len(e["ablation"]["datasets"])
+    n += 3 * len(e["ablation"]["datasets"]) + 3 * len(e["ca_ablation"]["datasets"])
     n += spec(e["length_scaling"]["methods"]) * len(e["length_scaling"]["max_new_tokens"])
     ft = e["fixed_tree_sweep"]
     n += len(ft["D"]) * len(ft["B"]) * len(ft["tau"]) * len(ft["datasets"])

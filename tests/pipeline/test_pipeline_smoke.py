@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import psutil
 import pytest
 from pipeline_helpers import env, scratch_copy, snakemake
@@ -131,6 +132,19 @@ def test_every_result_is_whole_and_exact(smoke: SmokeRun) -> None:
     assert not leftovers
 
 
+def test_claims_are_checked_and_in_the_paper(smoke: SmokeRun) -> None:
+    assert smoke.rc == 0, smoke.log
+    claims = pd.read_csv(smoke.root / "results" / "claims.csv", keep_default_na=False)
+    absolute = claims[claims["kind"] == "absolute"]
+    assert len(absolute) and (absolute["verdict"] == "not comparable").all()
+    assert absolute["why"].str.contains("device cpu vs cuda").all()
+    relative = claims[claims["kind"] == "relative"]
+    assert relative["verdict"].isin(["holds", "does not hold", "not comparable"]).all()
+    assert relative["why"].str.len().gt(0).all()
+    tex = (smoke.root / "paper" / "build" / "main.tex").read_text()
+    assert "\\section{Claims checked}" in tex
+
+
 def _planned(smoke: SmokeRun, *extra: str) -> dict[str, set[str]]:
     """Rules (and bench methods) a dry run would execute now."""
     run = snakemake(["-n", *smoke.config_args, *extra], cwd=smoke.root)
@@ -176,7 +190,7 @@ def test_deleting_a_result_alone_reruns_nothing_forcerun_does(smoke: SmokeRun) -
 def test_forcerun_reruns_one_rule_and_what_depends_on_it(smoke: SmokeRun) -> None:
     assert smoke.rc == 0, smoke.log
     planned = _planned(smoke, "--forcerun", "numbers")
-    assert set(planned) == {"numbers", "render_paper", "compile_paper", "all"}
+    assert set(planned) == {"numbers", "claims", "render_paper", "compile_paper", "all"}
 
 
 @contextmanager

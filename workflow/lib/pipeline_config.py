@@ -16,18 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from config_schema import validate_config
 from pipeline_plan import BASELINE, Plan, PlanError, build_plan, fmt, model_dir
 
 from dynatree.data.prompts import MIN_PROMPT_TOKENS
-from dynatree.decoding.params import parse_params
+from dynatree.decoding.registry import parse_params
 from dynatree.errors import UsageError
 from dynatree.models.locate import ModelRef
 from dynatree.models.settings import EmbeddedSettings, parse_settings
-from dynatree.validation import SchemaViolation, validate
-
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
-# libyaml's loader where PyYAML has it: parsing the schema is a tenth of the planning time else.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from dynatree.validation import SchemaViolation
 
 
 class ConfigError(ValueError):
@@ -37,7 +34,7 @@ class ConfigError(ValueError):
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """A YAML mapping; a syntax error names the file, line and column."""
     try:
-        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LOADER)
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.MarkedYAMLError as exc:
         mark, context = exc.problem_mark, exc.context_mark
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -50,26 +47,17 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
-    """The config schema as a dict (the one place it is read)."""
-    return read_yaml(path)
-
-
-def validate_config(config: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    """Check ``config`` against ``schema``, filling defaults in place; return it."""
-    try:
-        return validate(config, schema, fill_defaults=True)
-    except SchemaViolation as exc:
-        raise ConfigError(f"config: {exc}") from None
-
-
-def prepare(config: dict[str, Any], schema: dict[str, Any]) -> Plan:
-    """Validate ``config`` (defaults filled in place), check it is possible, return its plan.
+def prepare(config: dict[str, Any], schema: dict[str, Any] | None = None) -> Plan:
+    """Validate ``config`` against ``schema`` (default: config_schema.load_schema(); defaults
+    filled in place), check it is possible, return its plan.
 
     The one call the Snakefile makes before any rule is defined; every check that needs no job
     output is here, so ``snakemake -n`` rejects what would otherwise fail job by job.
     """
-    validate_config(config, schema)
+    try:
+        validate_config(config, schema)
+    except SchemaViolation as exc:
+        raise ConfigError(f"config: {exc}") from None
     check_protocol(config)
     source = config["models"]["source"]
     embedded = embedded_settings(config) if source == "embedded" else None
@@ -78,10 +66,9 @@ def prepare(config: dict[str, Any], schema: dict[str, Any]) -> Plan:
     except PlanError as exc:
         raise ConfigError(f"config: {exc}") from None
     check_prompt_sets(config, plan, MIN_PROMPT_TOKENS)
-    depths = draft_depths(plan)
     dirs = {role: model_dir(source, role) for role in ("target", "draft")}
     for limit in context_limits(embedded, dirs):
-        check_context(config, plan, limit, depths)
+        check_context(config, plan, limit)
     return plan
 
 
@@ -109,7 +96,6 @@ class ContextLimit:
 
     positions: int
     source: str  # e.g. "models.embedded.context_length" or ".../config.json"
-    counts_draft: bool  # whether drafted tokens past prompt + T must fit too
     hard: bool  # False: beyond it the model still runs (protocol.beyond_context may allow it)
 
 
@@ -162,13 +148,11 @@ def context_limits(
             ContextLimit(
                 embedded.context_length,
                 "models.embedded.context_length, the embedded pair's trained context",
-                counts_draft=False,
                 hard=False,
             ),
             ContextLimit(
                 embedded.max_position_embeddings,
                 "models.embedded.max_position_embeddings",
-                counts_draft=True,
                 hard=True,
             ),
         ]
@@ -182,7 +166,6 @@ def context_limits(
                     ContextLimit(
                         ref.positions,
                         f"max_position_embeddings of {config_json}",
-                        counts_draft=True,
                         hard=False,
                     )
                 )
@@ -199,51 +182,22 @@ def read_json_config(path: Path) -> dict[str, Any]:
         ) from None
 
 
-def draft_depths(plan: Plan) -> dict[tuple[str, str, str, str], int]:
-    """How far each bench job's drafts reach past the committed text; a selected setting
-    counts as the deepest of the sweep it is selected from."""
-    depths = {
-        key: getattr(parse_params(job.method, job.params), "draft_depth", 0)
-        for key, job in plan.jobs.items()
-        if not job.selected
-    }
-    for key, job in plan.jobs.items():
-        if job.selected:
-            sweep = plan.sweeps.get((job.dataset, job.method), [])
-            depths[key] = max((depths[j.key] for j in sweep), default=0)
-    return depths
-
-
-def check_context(
-    config: dict[str, Any], plan: Plan, limit: ContextLimit, draft_depth: dict[Any, int]
-) -> None:
-    """Prompt + T (+ the deepest draft, where it counts) fits ``limit`` for every job; with
-    protocol.beyond_context and a soft limit, only the prompt must fit.
-
-    ``draft_depth`` maps a bench job's key to how far its drafts reach past the committed text.
-    """
+def check_context(config: dict[str, Any], plan: Plan, limit: ContextLimit) -> None:
+    """Prompt + T fits ``limit`` for every job (drafts never reach further: the drafter caps a
+    tree at the tokens still to come); with protocol.beyond_context and a soft limit, only the
+    prompt must fit."""
     prompt_only = config["protocol"]["beyond_context"] and not limit.hard
     for job in plan.jobs.values():
         if job.experiment == BASELINE:
             continue  # every baseline serves a speculative job with the same prompts and T
-        l_key = _l_max_key(config, job.dataset, job.l_max)
-        terms = {f"{l_key} {job.l_max}": job.l_max}  # how each term is named → its value
+        terms = {f"{_l_max_key(config, job.dataset, job.l_max)} {job.l_max}": job.l_max}
         if not prompt_only:
             t_key = _t_key(config, job.experiment, job.max_new_tokens)
             terms[f"{t_key} {job.max_new_tokens}"] = job.max_new_tokens
-            depth = draft_depth.get(job.key, 0) if limit.counts_draft else 0
-            if depth:
-                where = f"{job.experiment}/{job.method}/{job.setting}"
-                terms[f"draft depth {depth} ({where})"] = depth
         need = sum(terms.values())
-        if need <= limit.positions:
-            continue
-        named = " + ".join(terms)
-        fix = (
-            "lower them"
-            if limit.hard or prompt_only
-            else ("lower them, or set protocol.beyond_context: true")
-        )
-        raise ConfigError(
-            f"config: {named} = {need} > {limit.positions} positions ({limit.source}); {fix}"
-        )
+        if need > limit.positions:
+            fix = "" if limit.hard or prompt_only else ", or set protocol.beyond_context: true"
+            raise ConfigError(
+                f"config: {' + '.join(terms)} = {need} > {limit.positions} positions "
+                f"({limit.source}); lower them{fix}"
+            )

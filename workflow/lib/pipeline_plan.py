@@ -21,30 +21,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dynatree.experiments import EXPERIMENTS as _EXPERIMENTS
+from dynatree.experiments import variant_names
+from dynatree.figures.registry import FIGURES
+
 BASELINE = "baseline"
 SELECTABLE = ("linear", "fixed_tree")  # methods whose main setting comes from a sweep
 SWEEP_OF = {"linear": "linear_sweep", "fixed_tree": "fixed_tree_sweep"}
-EXPERIMENTS = (
-    "main",
-    "ablation",
-    "length_scaling",
-    "fixed_tree_sweep",
-    "linear_sweep",
-    "sensitivity",
-    "prompt_length",
-)
+EXPERIMENTS = tuple(_EXPERIMENTS)  # each has a same-named method of _Builder below
 # Figures (DESIGN.md §3) and the tables each one reads; schematics are drawn from code alone.
-FIGURE_TABLES: dict[str, tuple[str, ...]] = {
-    "main_results": ("main",),
-    "ablation": ("ablation",),
-    "length_scaling": ("length_scaling",),
-    "fixed_tree_sweep": ("fixed_tree_sweep", "main"),
-    "sensitivity": ("sensitivity", "main"),
-    "prompt_length": ("prompt_length",),
-    "schematic_paradigms": (),
-    "schematic_iteration": (),
-    "schematic_adaptive": (),
-}
+FIGURE_TABLES: dict[str, tuple[str, ...]] = FIGURES
 
 
 def fmt(value: Any) -> str:
@@ -270,26 +256,38 @@ class _Builder:
                 label = "selected" if selected else "default"
                 self.job("main", dataset, method, label, selected=selected)
 
-    def ablation(self, spec: dict[str, Any]) -> None:
-        T = spec.get("max_new_tokens")
-        for dataset in spec["datasets"]:
-            fixed = self.params("fixed_tree", dataset, **spec["fixed_tree"])
-            no_history = self.params("dynatree", dataset, history=False)
-            full = self.params("dynatree", dataset)
-            for variant, method, params in (
-                ("fixed", "fixed_tree", fixed),
-                ("breadth_depth", "dynatree", no_history),
-                ("history", "dynatree", full),
-            ):
+    def variants(
+        self, experiment: str, spec: dict[str, Any], configs: dict[str, tuple[str, dict[str, Any]]]
+    ) -> None:
+        """One job per declared variant of an ablation: ``configs[variant] = (method, params)``."""
+        for variant in variant_names(experiment):
+            method, overrides = configs[variant]
+            for dataset in spec["datasets"]:
                 self.job(
-                    "ablation",
+                    experiment,
                     dataset,
                     method,
                     variant,
-                    T=T,
-                    params=params,
+                    T=spec.get("max_new_tokens"),
+                    params=self.params(method, dataset, **overrides),
                     tags={"variant": variant},
                 )
+
+    def ablation(self, spec: dict[str, Any]) -> None:
+        configs = {
+            "fixed": ("fixed_tree", spec["fixed_tree"]),
+            "breadth_depth": ("dynatree", {"history": False}),
+            "history": ("dynatree", {}),
+        }
+        self.variants("ablation", spec, configs)
+
+    def ca_ablation(self, spec: dict[str, Any]) -> None:
+        configs = {
+            "full": ("dynatree_ca", {}),
+            "no_calibration": ("dynatree_ca", {"calibrate": False}),
+            "no_prices": ("dynatree_ca", {"priced": False}),  # verifies `budget` nodes
+        }
+        self.variants("ca_ablation", spec, configs)
 
     def length_scaling(self, spec: dict[str, Any]) -> None:
         dataset = spec["dataset"]

@@ -142,6 +142,16 @@ def numbers_flags(wildcards, input):
     return ""
 
 
+CLAIMS_FILE = "config/claims.yaml"
+
+
+def claims_source():
+    """The claims checker's modules (editing one reruns the check and the paper)."""
+    import dynatree.claims
+
+    return [str(p) for p in sorted(Path(dynatree.claims.__file__).parent.glob("*.py"))]
+
+
 def resolved_config_text():
     return json.dumps(config, indent=2, sort_keys=True) + "\n"
 
@@ -150,6 +160,7 @@ def all_targets():
     return [
         "paper/dynatree.pdf",
         "results/numbers.json",
+        "results/claims.csv",
         *[table_path(name) for name in EXPERIMENTS],
         *[f"figures/{name}.pdf" for name in FIGURE_TABLES],
     ]

@@ -4,6 +4,8 @@
 rule render_paper:
     input:
         numbers="results/numbers.json",
+        claims="results/claims.csv",
+        claims_provenance="results/claims.provenance.json",
         figures=expand("figures/{name}.pdf", name=FIGURE_TABLES),
         sources=paper_sources(),
     output:
@@ -17,8 +19,8 @@ rule render_paper:
     conda:
         "../../envs/paper.yaml"
     shell:
-        "python -m dynatree paper render --numbers {input.numbers} --figures-dir figures"
-        " --out-dir {params.out_dir} > {log} 2>&1"
+        "python -m dynatree paper render --numbers {input.numbers} --claims {input.claims}"
+        " --figures-dir figures --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule compile_paper:

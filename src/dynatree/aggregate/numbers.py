@@ -14,13 +14,14 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from dynatree.bench.verdict import TIE_EPS_MULTIPLE
+from dynatree.data.splits import DATASETS
+from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError
+from dynatree.experiments import variant_names
 from dynatree.io import read_json
 
 SCHEMA = "dynatree.numbers/1"
-METHOD_ORDER = ("ar", "linear", "fixed_tree", "dynatree", "hf_assisted")
-DATASET_ORDER = ("wikitext", "pg19")
-ABLATION_ORDER = ("fixed", "breadth_depth", "history")
 
 # (column in the aggregate table, key suffix, unit, digits, scale)
 _RESULT_METRICS = (
@@ -154,8 +155,8 @@ def _ar_rows(frame: Any) -> Any:
 
 
 def _main(nb: Numbers, main: Any) -> None:
-    datasets = _ordered(main["dataset"], DATASET_ORDER)
-    methods = _ordered(main["method"], METHOD_ORDER)
+    datasets = _ordered(main["dataset"], DATASETS)
+    methods = _ordered(main["method"], tuple(METHODS))
     all_src = list(main["source"])
     nb.add("main.datasets", datasets, all_src)
     nb.add("main.methods", methods, all_src)
@@ -188,6 +189,7 @@ def _main(nb: Numbers, main: Any) -> None:
             if len(valid):
                 idx = valid[column].idxmax() if higher else valid[column].idxmin()
                 nb.add(f"main.{ds}.best.{suffix}", valid.loc[idx, "method"], valid["source"])
+        _ca_vs_rivals(nb, f"main.{ds}.dynatree_ca", rows)
         if "dynatree" in rows:
             dyn = rows["dynatree"]
             for other, row in rows.items():
@@ -216,24 +218,26 @@ def _memory(nb: Numbers, main: Any, datasets: list[str], methods: list[str]) -> 
             nb.add_comparison(f"main.memory.{m}.vs_ar", avg[m], avg["ar"], src)
 
 
-def _ablation(nb: Numbers, table: Any) -> None:
+def _ablation(nb: Numbers, name: str, table: Any) -> None:
+    """An ablation's variants per dataset, each compared with the first declared variant."""
     spec = table[table["method"] != "ar"]
     if "tag_variant" not in spec.columns:
-        raise UsageError("--tables ablation: results lack the `variant` tag (--tag variant=...)")
-    datasets = _ordered(spec["dataset"], DATASET_ORDER)
-    nb.add("ablation.datasets", datasets, spec["source"])
+        raise UsageError(f"--tables {name}: results lack the `variant` tag (--tag variant=...)")
+    order = variant_names(name)
+    datasets = _ordered(spec["dataset"], DATASETS)
+    nb.add(f"{name}.datasets", datasets, spec["source"])
     for ds in datasets:
         part = spec[spec["dataset"] == ds]
-        variants = _ordered(part["tag_variant"].astype(str), ABLATION_ORDER)
-        nb.add(f"ablation.{ds}.variants", variants, part["source"])
-        rows = {v: _one(part[part["tag_variant"] == v], f"ablation/{ds}/{v}") for v in variants}
+        variants = _ordered(part["tag_variant"].astype(str), order)
+        nb.add(f"{name}.{ds}.variants", variants, part["source"])
+        rows = {v: _one(part[part["tag_variant"] == v], f"{name}/{ds}/{v}") for v in variants}
         for v, row in rows.items():
-            nb.add_result(f"ablation.{ds}.{v}", row)
-        if "fixed" in rows:
-            base = rows["fixed"]
+            nb.add_result(f"{name}.{ds}.{v}", row)
+        if order[0] in rows:
+            base = rows[order[0]]
             for v, row in rows.items():
                 nb.add_comparison(
-                    f"ablation.{ds}.{v}.vs_fixed",
+                    f"{name}.{ds}.{v}.vs_{order[0]}",
                     row["tps_mean"],
                     base["tps_mean"],
                     [row["source"], base["source"]],
@@ -270,7 +274,7 @@ def _sweep_best(nb: Numbers, key: str, part: Any, params: Sequence[str]) -> None
 
 def _fixed_tree_sweep(nb: Numbers, table: Any, main: Any | None) -> None:
     spec = table[table["method"] == "fixed_tree"]
-    datasets = _ordered(spec["dataset"], DATASET_ORDER)
+    datasets = _ordered(spec["dataset"], DATASETS)
     nb.add("fixed_tree_sweep.datasets", datasets, spec["source"])
     for ds in datasets:
         part = spec[spec["dataset"] == ds]
@@ -292,7 +296,7 @@ def _fixed_tree_sweep(nb: Numbers, table: Any, main: Any | None) -> None:
 
 def _linear_sweep(nb: Numbers, table: Any) -> None:
     spec = table[table["method"] == "linear"]
-    datasets = _ordered(spec["dataset"], DATASET_ORDER)
+    datasets = _ordered(spec["dataset"], DATASETS)
     nb.add("linear_sweep.datasets", datasets, spec["source"])
     for ds in datasets:
         _sweep_best(nb, f"linear_sweep.{ds}", spec[spec["dataset"] == ds], ("K",))
@@ -300,9 +304,9 @@ def _linear_sweep(nb: Numbers, table: Any) -> None:
 
 def _by_axis(nb: Numbers, name: str, table: Any, axis: str, label: str) -> None:
     """Length scaling (axis max_new_tokens) and prompt length (axis l_max): one key per point."""
-    datasets = _ordered(table["dataset"], DATASET_ORDER)
+    datasets = _ordered(table["dataset"], DATASETS)
     nb.add(f"{name}.datasets", datasets, table["source"])
-    nb.add(f"{name}.methods", _ordered(table["method"], METHOD_ORDER), table["source"])
+    nb.add(f"{name}.methods", _ordered(table["method"], tuple(METHODS)), table["source"])
     for ds in datasets:
         part = table[table["dataset"] == ds]
         points = _values(nb, f"{name}.{ds}.{label}_values", part[axis], part["source"])
@@ -313,13 +317,49 @@ def _by_axis(nb: Numbers, name: str, table: Any, axis: str, label: str) -> None:
                 nb.add_result(f"{name}.{ds}.{label}{int(point)}.{m}", row)
         for m in _speculative(part)["method"].unique():
             _extremes(nb, f"{name}.{ds}.{m}", part[part["method"] == m], axis)
+        _ca_cells(nb, f"{name}.{ds}", part, axis)
+
+
+# The methods DynaTree-CA must beat: the paper's own decoders at their selected settings.
+CA_RIVALS = ("linear", "fixed_tree", "dynatree")
+
+
+def _ca_vs_rivals(nb: Numbers, key: str, rows: dict[str, Any]) -> None:
+    """DynaTree-CA against the fastest of its rivals in one table cell (main results)."""
+    rivals = {m: rows[m] for m in CA_RIVALS if m in rows}
+    if "dynatree_ca" not in rows or not rivals:
+        return
+    ca = rows["dynatree_ca"]
+    best = max(rivals, key=lambda m: float(rivals[m]["tps_mean"]))
+    sources = [ca["source"], rivals[best]["source"]]
+    nb.add(f"{key}.best_rival", best, sources)
+    nb.add(f"{key}.ratio_to_best_rival", ca["tps_mean"] / rivals[best]["tps_mean"], sources, "x", 2)
+    nb.add_comparison(f"{key}.vs_best_rival", ca["tps_mean"], rivals[best]["tps_mean"], sources)
+
+
+def _ca_cells(nb: Numbers, key: str, part: Any, axis: str) -> None:
+    """DynaTree-CA's throughput over the fastest method of each cell, at its worst cell."""
+    worst: tuple[float, Any, list[str]] | None = None
+    for point in sorted(part[axis].dropna().unique()):
+        at = part[part[axis] == point]
+        ca = at[at["method"] == "dynatree_ca"]
+        others = at[at["method"] != "dynatree_ca"]
+        if len(ca) != 1 or not len(others):
+            continue
+        fastest = others.loc[others["tps_mean"].idxmax()]
+        ratio = float(ca.iloc[0]["tps_mean"]) / float(fastest["tps_mean"])
+        if worst is None or ratio < worst[0]:
+            worst = (ratio, point, [ca.iloc[0]["source"], fastest["source"]])
+    if worst is not None:
+        nb.add(f"{key}.dynatree_ca.min_ratio_to_fastest", worst[0], worst[2], "x", 2)
+        nb.add(f"{key}.dynatree_ca.min_ratio_to_fastest_at", worst[1], worst[2])
 
 
 def _sensitivity(nb: Numbers, table: Any) -> None:
     spec = table[table["method"] == "dynatree"]
     if "tag_variant" not in spec.columns:
         raise UsageError("--tables sensitivity: results lack the `variant` tag (--tag variant=...)")
-    datasets = _ordered(spec["dataset"], DATASET_ORDER)
+    datasets = _ordered(spec["dataset"], DATASETS)
     nb.add("sensitivity.datasets", datasets, spec["source"])
     swept = {
         "threshold": ("tau_h", "tau_l"),
@@ -336,14 +376,29 @@ def _sensitivity(nb: Numbers, table: Any) -> None:
                 _extremes(nb, key, sub, "setting", "tps_mean")
 
 
+def _verdict_sums(rows: Any) -> dict[str, int]:
+    """Prompt counts per verdict over the runs in ``rows`` (unchecked runs add nothing)."""
+    return {
+        name: int(rows[name].fillna(0).sum()) if name in rows.columns else 0
+        for name in ("n_exact", "n_tie", "n_wrong")
+    }
+
+
 def _exactness(nb: Numbers, table: Any) -> None:
-    """The honesty check: how often each method reproduced AR's tokens, per experiment."""
+    """The honesty check: how often each method reproduced AR's tokens, per experiment.
+
+    Prompt counts per verdict (exact, numerical tie, wrong; dynatree.bench.verdict) and the
+    overall ``status`` the prose branches on: ``wrong`` if any prompt is (a bug), else
+    ``unchecked`` if a run had no AR reference, else ``ties`` if any prompt is a tie, else
+    ``exact``.
+    """
     spec = _speculative(table)
     experiments = sorted(spec["experiment"].unique())
     nb.add("exact.experiments", experiments, spec["source"])
+    nb.add("exact.tie_eps_multiple", TIE_EPS_MULTIPLE)  # the verdict's k (a code constant)
     for exp in experiments:
         part = spec[spec["experiment"] == exp]
-        methods = _ordered(part["method"], METHOD_ORDER)
+        methods = _ordered(part["method"], tuple(METHODS))
         nb.add(f"exact.{exp}.methods", methods, part["source"])
         for m in methods:
             rows = part[part["method"] == m]
@@ -352,11 +407,26 @@ def _exactness(nb: Numbers, table: Any) -> None:
             nb.add(f"exact.{exp}.{m}.checked", int(rates.notna().sum()), rows["source"], "count", 0)
             nb.add(f"exact.{exp}.{m}.min_pct", rates.min(), rows["source"], "%", 1)
             nb.add(f"exact.{exp}.{m}.mean_pct", rates.mean(), rows["source"], "%", 1)
+            for name, count in _verdict_sums(rows).items():
+                nb.add(f"exact.{exp}.{m}.{name}", count, rows["source"], "count", 0)
     rates = spec["exact_match_rate"].astype(float) * 100.0
+    checked = int(rates.notna().sum())
     nb.add("exact.all.runs", len(spec), spec["source"], "count", 0)
-    nb.add("exact.all.checked", int(rates.notna().sum()), spec["source"], "count", 0)
+    nb.add("exact.all.checked", checked, spec["source"], "count", 0)
     nb.add("exact.all.min_pct", rates.min(), spec["source"], "%", 1)
     nb.add("exact.all.all_exact", bool((rates == 100.0).all()), spec["source"])
+    sums = _verdict_sums(spec)
+    for name, count in sums.items():
+        nb.add(f"exact.all.{name}", count, spec["source"], "count", 0)
+    wrong = spec[spec["n_wrong"].fillna(0) > 0] if "n_wrong" in spec.columns else spec[:0]
+    nb.add("exact.all.wrong_sources", sorted(wrong["source"]), wrong["source"])
+    if sums["n_wrong"]:
+        status = "wrong"
+    elif checked < len(spec):
+        status = "unchecked"
+    else:
+        status = "ties" if sums["n_tie"] else "exact"
+    nb.add("exact.all.status", status, spec["source"])
 
 
 def _unique(nb: Numbers, key: str, frame: Any, column: str, **kw: Any) -> None:
@@ -430,8 +500,9 @@ def build_numbers(
     nb.add("tables", sorted(table_paths), table_paths)
     if main is not None:
         _main(nb, main)
-    if "ablation" in experiments:
-        _ablation(nb, experiments["ablation"])
+    for name in ("ablation", "ca_ablation"):
+        if name in experiments:
+            _ablation(nb, name, experiments[name])
     if "fixed_tree_sweep" in experiments:
         _fixed_tree_sweep(nb, experiments["fixed_tree_sweep"], main)
     if "linear_sweep" in experiments:

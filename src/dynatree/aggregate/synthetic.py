@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dynatree.bench.metrics import NUMERIC_METRICS
+from dynatree.bench.verdict import verdict_counts
 from dynatree.io import write_json_atomic
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
@@ -129,10 +130,13 @@ class SyntheticSuite:
                     "acceptance_rate": None if method == "ar" else min(1.0, accepted / depth),
                     "tokens_per_iter": T / iters,
                     "accepted_len": None if method == "ar" else accepted / iters,
+                    "tree_nodes": None if method == "ar" else 3 * depth / iters,
                     "draft_time_s": 0.0 if method == "ar" else 0.3 * wall,
                     "verify_time_s": 0.6 * wall,
                     "peak_memory_bytes": int((410 + 35 * (method != "ar")) * 2**20 + 4096 * i),
                     "exact_match": None if method == "ar" else True,
+                    "verdict": None if method == "ar" else "exact",
+                    "divergence": None,
                     "tokens": [7] * T,
                 }
             )
@@ -144,6 +148,7 @@ class SyntheticSuite:
             summary[f"{m}_std"] = statistics.stdev(values) if len(values) > 1 else None
         flags = [r["exact_match"] for r in measured]
         summary["exact_match_rate"] = None if None in flags else sum(flags) / len(flags)
+        summary.update(verdict_counts(rows))
         summary["peak_memory_bytes"] = max(r["peak_memory_bytes"] for r in measured)
         sha = hashlib.sha256(f"synthetic-{dataset}-{l_max}".encode()).hexdigest()
         tags = {

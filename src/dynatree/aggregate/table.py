@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dynatree.aggregate.load import load_result
+from dynatree.bench.verdict import summary_counts
 from dynatree.errors import UsageError
 
 _PROTOCOL = (
@@ -61,6 +62,7 @@ def _row(experiment: str, path: str, result: dict[str, Any]) -> dict[str, Any]:
     row.update({k: result["protocol"].get(k) for k in _PROTOCOL})
     row.update({k: result["models"].get(k) for k in _MODELS})
     row.update(dict(sorted(result["summary"].items())))
+    row.update(summary_counts(result))  # verdict counts, also for results that predate them
     prov = result["provenance"]
     row.update({("dynatree_version" if k == "dynatree" else k): prov.get(k) for k in _PROVENANCE})
     row["source"] = path

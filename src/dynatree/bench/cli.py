@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from dynatree.decoding.registry import METHODS
+
 
 def register(subparsers: Any) -> None:
     """Add the ``bench`` and ``select`` subcommands to the top-level parser."""
@@ -17,7 +19,9 @@ def register(subparsers: Any) -> None:
     )
     bench.add_argument("--target", required=True, help="target model directory (or Hub id)")
     bench.add_argument("--draft", help="draft model directory (or Hub id); not used by ar")
-    bench.add_argument("--method", required=True, help="ar, linear, fixed_tree, dynatree, ...")
+    bench.add_argument(
+        "--method", required=True, metavar="METHOD", help="one of: " + ", ".join(METHODS)
+    )
     bench.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="decoder parameter (repeatable)"
     )
@@ -54,8 +58,8 @@ def register(subparsers: Any) -> None:
     bench.add_argument(
         "--beyond-context",
         action="store_true",
-        help="let prompt + T + draft depth run past the models' max_position_embeddings "
-        "(rotary models extrapolate; the paper's Pythia protocol does); a prompt must still fit",
+        help="let prompt + T run past the models' max_position_embeddings (rotary models "
+        "extrapolate; the paper's Pythia protocol does); a prompt must still fit",
     )
     bench.add_argument("--out", required=True, metavar="JSON", help="result file")
     bench.set_defaults(func=_bench)

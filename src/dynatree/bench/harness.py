@@ -18,6 +18,7 @@ from dynatree.bench.metrics import prompt_row, summarize
 from dynatree.bench.options import BenchOptions
 from dynatree.bench.prompts import Prompt, file_sha256
 from dynatree.bench.reference import SCHEMA
+from dynatree.bench.verdict import add_verdicts
 from dynatree.decoding.base import Decoder
 from dynatree.decoding.params import params_dict
 from dynatree.decoding.registry import build_decoder
@@ -65,7 +66,10 @@ def decode_prompts(
     reference: dict[str, list[int]] | None,
     device: torch.device,
 ) -> list[dict[str, Any]]:
-    """One result row per prompt, in order; the first ``warmup`` rows are flagged as warm-up."""
+    """One result row per prompt, in order; the first ``warmup`` rows are flagged as warm-up.
+
+    Rows carry an exactness verdict against ``reference`` (dynatree.bench.verdict).
+    """
     rows = []
     bar = tqdm(prompts, desc=f"bench {decoder.name}", unit="prompt")
     for index, prompt in enumerate(bar):
@@ -84,6 +88,8 @@ def decode_prompts(
         )
         rows.append(row)
         bar.set_postfix(tps=row["tps"], exact=row["exact_match"])
+    # After the timed loop: a mismatch's diagnosis must not touch any prompt's timing or memory.
+    add_verdicts(rows, prompts, reference, decoder.target)
     return rows
 
 

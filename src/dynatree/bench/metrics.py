@@ -9,6 +9,7 @@ import math
 import statistics
 from typing import Any
 
+from dynatree.bench.verdict import verdict_counts
 from dynatree.decoding.base import DecodeOutput
 
 # Row fields that are numbers (or null) and get a mean and sample std in the summary.
@@ -26,6 +27,7 @@ NUMERIC_METRICS: tuple[str, ...] = (
     "acceptance_rate",
     "tokens_per_iter",
     "accepted_len",
+    "tree_nodes",
     "draft_time_s",
     "verify_time_s",
     "peak_memory_bytes",
@@ -77,11 +79,18 @@ def prompt_row(
         "acceptance_rate": _ratio(stats.accepted_tokens, stats.drafted_depth),
         "tokens_per_iter": new_tokens / (stats.iterations + 1),
         "accepted_len": _ratio(stats.accepted_tokens, stats.iterations) if drafted else None,
+        "tree_nodes": _ratio(stats.drafted_tokens, stats.iterations) if drafted else None,
         "draft_time_s": stats.draft_time_s,
         "verify_time_s": stats.verify_time_s,
         "peak_memory_bytes": peak_memory_bytes,
         "exact_match": exact,
+        "verdict": None,  # set with "divergence" after the timed loop (bench.verdict)
+        "divergence": None,
         "tokens": list(output.tokens),
+        # Per iteration: what it committed and what it cost (a verify-cost profile prices it).
+        "accepted_lengths": list(stats.accepted_lengths),
+        "verify_sizes": list(stats.verify_sizes),
+        "draft_widths": [list(w) for w in stats.draft_widths],
     }
 
 
@@ -102,5 +111,9 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         summary[f"{name}_mean"], summary[f"{name}_std"] = _mean_std(values)
     matches = [row["exact_match"] for row in measured if row["exact_match"] is not None]
     summary["exact_match_rate"] = sum(matches) / len(matches) if matches else None
+    summary.update(verdict_counts(rows))
     summary["peak_memory_bytes"] = max((row["peak_memory_bytes"] for row in measured), default=0)
+    sizes = sorted(n - 1 for row in measured for n in row.get("verify_sizes", []))
+    for q in (10, 50, 90):  # the drafted-node count per iteration, over every iteration
+        summary[f"tree_nodes_p{q}"] = sizes[(len(sizes) - 1) * q // 100] if sizes else None
     return summary

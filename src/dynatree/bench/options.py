@@ -45,7 +45,7 @@ class BenchOptions:
 def read_params_file(path: str, method: str) -> dict[str, Any]:
     """The ``params`` of a selected-setting JSON (``dynatree select``); its method must match,
     and its keys and values must be valid for it (errors name the file, not ``--set``)."""
-    from dynatree.decoding.params import parse_params
+    from dynatree.decoding.registry import parse_params
 
     obj = read_json(path, "--params-file")
     if not isinstance(obj, dict) or not isinstance(obj.get("params"), dict):
@@ -72,32 +72,36 @@ def check_context(
     *,
     beyond_context: bool,
 ) -> None:
-    """Every prompt, plus T new tokens and the deepest draft, must fit each model's positions.
+    """Every prompt, and every prompt plus T new tokens, must fit each model's positions.
 
-    Verification places drafted tokens up to ``depth`` positions past the committed text, so a
-    run needs prompt + T + depth positions; beyond ``max_position_embeddings`` a model with
-    learned positions fails mid-run and one with rotary positions decodes text it was never
-    trained on. ``beyond_context`` accepts the latter (only the prompt itself must fit).
+    Drafts never reach past prompt + T (the drafter caps a tree at the tokens still to come), so
+    that is what a run needs; beyond ``max_position_embeddings`` a model with learned positions
+    fails mid-run and one with rotary positions decodes text it was never trained on.
+    ``beyond_context`` accepts the latter (only the prompt itself must fit). A draft ``depth``
+    deeper than a model's positions is a typo (``--set K=600``) whatever the prompts.
     """
     longest = max(prompts, key=lambda p: len(p.input_ids))
     length = len(longest.input_ids)
-    need = length + max_new_tokens + depth
     for flag, ref in models.items():
         limit = ref.positions
         if limit is None:
             continue
+        if depth > limit:
+            raise UsageError(
+                f"--set: draft depth {depth} > {flag}'s max_position_embeddings {limit}; "
+                "no draft can be that deep (K, D or D_max)"
+            )
         if length > limit:
             raise UsageError(
                 f"--prompts: prompt {longest.id!r} has {length} tokens > {flag}'s "
                 f"max_position_embeddings {limit}; cut the prompts shorter (data prompts "
                 "--max-tokens)"
             )
-        if need > limit and not beyond_context:
+        if length + max_new_tokens > limit and not beyond_context:
             raise UsageError(
-                f"{flag}: max_position_embeddings {limit} < prompt {longest.id!r} ({length} "
-                f"tokens) + --max-new-tokens {max_new_tokens} + draft depth {depth} = {need}; "
-                "lower T, the prompt length or the draft depth (K, D, D_max), or pass "
-                "--beyond-context"
+                f"--max-new-tokens {max_new_tokens}: prompt {longest.id!r} ({length} tokens) "
+                f"+ T = {length + max_new_tokens} > {flag}'s max_position_embeddings {limit}; "
+                "lower T or the prompt length, or pass --beyond-context"
             )
 
 
@@ -114,7 +118,7 @@ def build_options(args: Any) -> BenchOptions:
 
     Nothing here imports torch or loads a model, so a bad job fails in well under a second.
     """
-    from dynatree.decoding.registry import NEEDS_DRAFT, parse_params
+    from dynatree.decoding.registry import needs_draft, parse_params
 
     overrides: dict[str, Any] = {}
     if args.params_file is not None:
@@ -123,8 +127,9 @@ def build_options(args: Any) -> BenchOptions:
     params = parse_params(args.method, overrides)
     tags = parse_pairs(args.tag, "--tag")
 
-    draft = args.draft if args.method in NEEDS_DRAFT else None
-    if args.method in NEEDS_DRAFT and not args.draft:
+    uses_draft = needs_draft(args.method)
+    draft = args.draft if uses_draft else None
+    if uses_draft and not args.draft:
         raise UsageError(f"--draft: method {args.method} needs a draft model")
     if args.max_new_tokens < 1:
         raise UsageError(f"--max-new-tokens {args.max_new_tokens}: must be >= 1")
@@ -145,7 +150,7 @@ def build_options(args: Any) -> BenchOptions:
     models = {"--target": locate_model(args.target, "--target")}
     if draft is not None:
         models["--draft"] = locate_model(draft, "--draft")
-    depth = getattr(params, "draft_depth", 0)  # ar drafts nothing; hf_assisted caps its drafts
+    depth = getattr(params, "draft_depth", 0)  # methods without a depth setting: nothing to check
     check_context(models, prompts, args.max_new_tokens, depth, beyond_context=args.beyond_context)
     reference = None
     if args.reference is not None:

@@ -25,6 +25,7 @@ PG19_TEST_PERCENT = 25
 _SALT = "dynatree-pg19:"
 
 DATASETS = ("wikitext", "pg19")
+DATASET_LABELS = {"wikitext": "WikiText-2", "pg19": "PG-19"}  # as tables and figures print them
 
 
 def pg19_split(file_name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -26,6 +27,10 @@ class DecodeStats:
     verify_time_s: float = 0.0
     ttft_s: float = 0.0  # from the call's start to the first committed token
     accepted_lengths: list[int] = field(default_factory=list)  # per iteration, before the bonus
+    # What each iteration cost, in the units of a verify-cost profile (dynatree.bench.profile):
+    # tokens verified (root included) and the width of every draft forward that built the tree.
+    verify_sizes: list[int] = field(default_factory=list)
+    draft_widths: list[list[int]] = field(default_factory=list)
 
 
 @dataclass
@@ -52,6 +57,7 @@ class Decoder(ABC):
     """Greedy decoding of one prompt at batch size 1; output must equal AR with the target."""
 
     name: str = ""
+    target: Any  # the target model: the harness diagnoses mismatches with it (bench.verdict)
 
     @abstractmethod
     def generate(

@@ -1,13 +1,21 @@
-"""Grow a draft token tree with the draft model: one batched forward per tree level.
+"""Grow a draft token tree with the draft model: one batched draft forward per round.
 
-The draft keeps its KV cache across iterations. Each level's expandable nodes are fed together
-under a tree mask (each node sees the committed prefix, its ancestors and itself), so siblings
-never share mutable state. After verification only the accepted path's entries are kept.
+The draft keeps its KV cache across iterations. Each round, the nodes the policy chose to expand
+are fed together under a tree mask (each node sees the committed prefix, its ancestors and
+itself), so siblings never share mutable state; their top-k next tokens become *candidates*. The
+:class:`ExpansionPolicy` decides which candidates join the tree and which of the new nodes are
+expanded next: that is all a method decides. After verification only the accepted path's
+entries are kept.
+
+Whatever the policy, a tree never reaches deeper than ``max_depth`` (the tokens still to
+generate, less the bonus token): deeper nodes could never be committed, and with learned
+absolute position embeddings their positions could exceed what AR decoding ever reaches.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -16,16 +24,47 @@ from dynatree.decoding.kv import keep_entries
 from dynatree.decoding.tree import TokenTree, additive_mask
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A possible child: ``token`` after node ``parent``, the draft's ``rank``-th choice there."""
+
+    parent: int
+    token: int
+    q: float  # draft probability of ``token`` given the parent's path
+    rank: int  # 0 for the draft's top choice after ``parent``
+
+
 class ExpansionPolicy(ABC):
-    """Decides the tree's shape: how many children a node gets and whether it is expanded."""
+    """Decides the tree's shape, one round at a time."""
 
     #: at most this many drafted nodes per tree (root excluded)
     max_nodes: int
-    #: upper bound of :meth:`branching`; the draft's top-k is computed once per level with it
+    #: candidates per expanded node: the draft's top-k is computed once per round with this k
     max_branching: int
 
     def start(self) -> None:  # noqa: B027 - optional hook
-        """Reset per-prompt state (history adaptation) at the start of ``generate``."""
+        """Reset per-prompt state at the start of ``generate``."""
+
+    @abstractmethod
+    def admit(self, tree: TokenTree, candidates: list[Candidate]) -> list[Candidate]:
+        """The candidates that join ``tree`` now (their parents are in it), in order.
+
+        ``candidates`` are the children of the nodes fed last round, grouped by parent in feed
+        order and by rank within a parent. The result must fit ``max_nodes``.
+        """
+
+    @abstractmethod
+    def expand(self, tree: TokenTree, new: list[int]) -> list[int]:
+        """Tree nodes to feed to the draft next round (none ends drafting); ``new`` just joined."""
+
+    def observe(self, tree: TokenTree, path: list[int]) -> None:  # noqa: B027 - optional hook
+        """Feedback after verification: ``path`` (node indices) of ``tree`` was accepted."""
+
+
+class ThresholdPolicy(ExpansionPolicy):
+    """A shape from local rules: a node's children count follows the draft's confidence there,
+    and whether a node is expanded follows its depth and cumulative probability (linear, fixed
+    tree and DynaTree differ only in these two rules)."""
 
     @abstractmethod
     def branching(self, confidence: float) -> int:
@@ -35,8 +74,24 @@ class ExpansionPolicy(ABC):
     def expandable(self, depth: int, prob: float) -> bool:
         """Whether a node at ``depth`` with cumulative draft probability ``prob`` gets children."""
 
-    def observe(self, accepted: int, depth: int) -> None:  # noqa: B027 - optional hook
-        """Feedback after verification: ``accepted`` of a ``depth``-deep draft were committed."""
+    def admit(self, tree: TokenTree, candidates: list[Candidate]) -> list[Candidate]:
+        """The top-B(u) candidates of every parent, in feed order, within the node budget."""
+        budget = self.max_nodes - (len(tree) - 1)
+        chosen: list[Candidate] = []
+        keep = 0
+        for c in candidates:
+            if c.rank == 0:
+                keep = self.branching(c.q)
+            if c.rank < keep:
+                if len(chosen) == budget:
+                    break
+                chosen.append(c)
+        return chosen
+
+    def expand(self, tree: TokenTree, new: list[int]) -> list[int]:
+        if len(tree) - 1 >= self.max_nodes:
+            return []
+        return [n for n in new if self.expandable(tree.depths[n], tree.probs[n])]
 
 
 class TreeDrafter:
@@ -63,29 +118,40 @@ class TreeDrafter:
         probs, ids = torch.softmax(logits.float(), dim=-1).topk(k, dim=-1)
         return probs.tolist(), ids.tolist()
 
-    def draft_tree(self, committed: list[int]) -> TokenTree:
-        """Catch the cache up with ``committed`` (ending with the root), then grow the tree."""
+    def draft_tree(self, committed: list[int], max_depth: int) -> TokenTree:
+        """Catch the cache up with ``committed`` (ending with the root), then grow the tree.
+
+        No node is deeper than ``max_depth`` (0: the tree is the root alone).
+        """
         pending = committed[self.cached :]
-        positions = torch.arange(self.cached, len(committed), device=self.device)[None]
         out = self.draft(
             input_ids=torch.tensor([pending], device=self.device),
-            position_ids=positions,
+            position_ids=torch.arange(self.cached, len(committed), device=self.device)[None],
             past_key_values=self.cache,
             use_cache=True,
         )
         self.cached = len(committed)
         self.fed = []
-        root_position = len(committed) - 1
-        tree = TokenTree.with_root(committed[-1], self.policy.max_nodes, self.device)
+        tree = TokenTree.with_root(
+            committed[-1], self.policy.max_nodes, self.device, root_position=len(committed) - 1
+        )
+        tree.draft_widths.append(len(pending))
         frontier = [0]
         top_probs, top_ids = self._top(out.logits[0, -1:])
         while True:
-            parents, tokens, probs = self._children(tree, frontier, top_probs, top_ids)
-            new = tree.add_level(parents, tokens, probs)
-            room = len(tree) - 1 < self.policy.max_nodes
-            expand = [
-                n for n in new if room and self.policy.expandable(tree.depths[n], tree.probs[n])
+            candidates = [
+                Candidate(node, token, q, rank)
+                for node, row_p, row_i in zip(frontier, top_probs, top_ids, strict=True)
+                if tree.depths[node] < max_depth
+                for rank, (q, token) in enumerate(zip(row_p, row_i, strict=True))
             ]
+            chosen = self.policy.admit(tree, candidates)
+            new = tree.add_level(
+                [c.parent for c in chosen],
+                [c.token for c in chosen],
+                [tree.probs[c.parent] * c.q for c in chosen],
+            )
+            expand = [n for n in self.policy.expand(tree, new) if tree.depths[n] < max_depth]
             if not expand:
                 return tree
             columns = self.fed + expand
@@ -94,35 +160,15 @@ class TreeDrafter:
             allowed = tree.ancestors[rows_t][:, cols_t]
             out = self.draft(
                 input_ids=tree.token_tensor(expand),
-                position_ids=tree.position_ids(root_position, expand),
+                position_ids=tree.position_ids(expand),
                 attention_mask=additive_mask(allowed, self.cached, self.dtype),
                 past_key_values=self.cache,
                 use_cache=True,
             )
+            tree.draft_widths.append(len(expand))
             self.fed = columns
             frontier = expand
             top_probs, top_ids = self._top(out.logits[0])
-
-    def _children(
-        self,
-        tree: TokenTree,
-        frontier: list[int],
-        top_probs: list[list[float]],
-        top_ids: list[list[int]],
-    ) -> tuple[list[int], list[int], list[float]]:
-        """The next level: top-B(u) draft tokens of every frontier node, within the node budget."""
-        budget = self.policy.max_nodes - (len(tree) - 1)
-        parents: list[int] = []
-        tokens: list[int] = []
-        probs: list[float] = []
-        for node, row_p, row_i in zip(frontier, top_probs, top_ids, strict=True):
-            for prob, token in zip(row_p[: self.policy.branching(row_p[0])], row_i, strict=False):
-                if len(parents) == budget:
-                    return parents, tokens, probs
-                parents.append(node)
-                tokens.append(token)
-                probs.append(tree.probs[node] * prob)
-        return parents, tokens, probs
 
     def commit(self, path: list[int]) -> None:
         """Keep the cache entries of the accepted path (those fed to the draft), drop the rest."""

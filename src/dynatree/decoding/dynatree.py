@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from dynatree.decoding.drafting import ExpansionPolicy
+from dynatree.decoding.drafting import ThresholdPolicy
 from dynatree.decoding.params import DynaTreeParams
 from dynatree.decoding.speculative import SpeculativeDecoder
+from dynatree.decoding.tree import TokenTree
 
 
-class AdaptivePolicy(ExpansionPolicy):
+class AdaptivePolicy(ThresholdPolicy):
     """The DynaTree expansion rules; D_0 and tau_h are the adapted state."""
 
     def __init__(self, params: DynaTreeParams) -> None:
@@ -50,7 +51,10 @@ class AdaptivePolicy(ExpansionPolicy):
             return depth < d0
         return depth < p.D_max and prob >= p.rho_stop and (depth < d0 or prob > p.rho_deep)
 
-    def observe(self, accepted: int, depth: int) -> None:
+    def observe(self, tree: TokenTree, path: list[int]) -> None:
+        self.adapt(len(path), tree.max_depth)
+
+    def adapt(self, accepted: int, depth: int) -> None:
         """Proportional control toward a*: accept more than a* → go deeper and branch less."""
         p = self.params
         if not p.history or depth == 0:

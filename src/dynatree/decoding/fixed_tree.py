@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from dynatree.decoding.drafting import ExpansionPolicy
+from dynatree.decoding.drafting import ThresholdPolicy
 from dynatree.decoding.params import FixedTreeParams
 from dynatree.decoding.speculative import SpeculativeDecoder
 
 
-class FixedPolicy(ExpansionPolicy):
+class FixedPolicy(ThresholdPolicy):
     """Static shape: B children per expanded node; expand while depth < D and p(u) >= tau."""
 
     def __init__(self, params: FixedTreeParams) -> None:

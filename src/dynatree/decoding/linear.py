@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from dynatree.decoding.drafting import ExpansionPolicy
+from dynatree.decoding.drafting import ThresholdPolicy
 from dynatree.decoding.params import LinearParams
 from dynatree.decoding.speculative import SpeculativeDecoder
 
 
-class ChainPolicy(ExpansionPolicy):
+class ChainPolicy(ThresholdPolicy):
     """One child per node (the draft's argmax) down to depth K: a tree that is a chain."""
 
     max_branching = 1

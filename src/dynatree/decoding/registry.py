@@ -1,31 +1,104 @@
-"""Method name → decoder class, so the harness builds any decoder from a name and parameters."""
+"""Every decoding method, declared once: everything else derives from :data:`METHODS`.
+
+An entry names the method's parameter class, its decoder class (imported on demand, so parsing
+parameters never loads torch), whether it needs a draft model, whether it runs on the shared tree
+machinery, and how it is shown (label, colour, marker). The config schema's method enums and
+parameter definitions, the CLI's choices, the figures' palette and the paper's labels are all
+computed from this table; tests/decoding/test_decoding_registry.py checks that they agree.
+"""
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dynatree.decoding.params import PARAMS, parse_params
+from dynatree.decoding import params as P
+from dynatree.errors import UsageError
 
-if TYPE_CHECKING:  # the interface imports torch; parsing parameters must not
+if TYPE_CHECKING:  # the registry never imports torch: parsing and planning stay fast
     from dynatree.decoding.base import Decoder
 
-METHODS: tuple[str, ...] = tuple(PARAMS)
 
-# module:class per method; imported on demand so parsing parameters never loads a decoder.
-_CLASSES = {
-    "ar": "dynatree.decoding.ar:ARDecoder",
-    "linear": "dynatree.decoding.linear:LinearDecoder",
-    "fixed_tree": "dynatree.decoding.fixed_tree:FixedTreeDecoder",
-    "dynatree": "dynatree.decoding.dynatree:DynaTreeDecoder",
-    "hf_assisted": "dynatree.decoding.hf_assisted:HFAssistedDecoder",
+@dataclass(frozen=True)
+class Method:
+    """One decoding method and how every stage refers to it."""
+
+    name: str
+    label: str  # as printed in tables, prose and legends
+    params: type  # its frozen parameter dataclass (dynatree.decoding.params)
+    decoder: str  # "module:Class" of its Decoder
+    needs_draft: bool
+    uses_tree: bool  # built on the shared draft→verify→accept loop (speculative.py)
+    color: str
+    marker: str
+
+    @property
+    def module(self) -> str:
+        return self.decoder.split(":")[0]
+
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method(
+            "ar", "AR", P.ARParams, "dynatree.decoding.ar:ARDecoder", False, False, "#7f7f7f", "o"
+        ),
+        Method(
+            "linear",
+            "Linear SD",
+            P.LinearParams,
+            "dynatree.decoding.linear:LinearDecoder",
+            True,
+            True,
+            "#1f77b4",
+            "s",
+        ),
+        Method(
+            "fixed_tree",
+            "Fixed tree",
+            P.FixedTreeParams,
+            "dynatree.decoding.fixed_tree:FixedTreeDecoder",
+            True,
+            True,
+            "#ff7f0e",
+            "^",
+        ),
+        Method(
+            "dynatree",
+            "DynaTree",
+            P.DynaTreeParams,
+            "dynatree.decoding.dynatree:DynaTreeDecoder",
+            True,
+            True,
+            "#d62728",
+            "D",
+        ),
+        Method(
+            "dynatree_ca",
+            "DynaTree-CA",
+            P.DynaTreeCAParams,
+            "dynatree.decoding.dynatree_ca:DynaTreeCADecoder",
+            True,
+            True,
+            "#9467bd",
+            "P",
+        ),
+        Method(
+            "hf_assisted",
+            "HF assisted",
+            P.HFAssistedParams,
+            "dynatree.decoding.hf_assisted:HFAssistedDecoder",
+            True,
+            False,
+            "#2ca02c",
+            "v",
+        ),
+    )
 }
 
-NEEDS_DRAFT: frozenset[str] = frozenset(METHODS) - {"ar"}
-
-
-# Modules every decoder depends on besides its own (interface, parameters, tree machinery).
+# Modules every decoder depends on besides its own, and those of the shared tree loop.
 _SHARED = ("dynatree.decoding.base", "dynatree.decoding.params")
 _TREE = (
     "dynatree.decoding.tree",
@@ -35,26 +108,64 @@ _TREE = (
 )
 
 
-def decoder_source_files(method: str) -> list[Path]:
-    """Source files whose change must rerun ``method``'s benchmark jobs (pipeline inputs)."""
-    own = _CLASSES[method].split(":")[0]
-    modules = [*_SHARED, own]
-    if method in ("linear", "fixed_tree", "dynatree"):
-        modules += list(_TREE)
+def method(name: str, flag: str = "--method") -> Method:
+    """The registry entry of ``name``; an unknown name is a usage error listing the valid ones."""
+    if name not in METHODS:
+        raise UsageError(f"{flag} {name!r}: unknown method; choose one of {', '.join(METHODS)}")
+    return METHODS[name]
+
+
+def needs_draft(name: str) -> bool:
+    return method(name).needs_draft
+
+
+def parse_params(name: str, overrides: dict[str, Any]) -> Any:
+    """Build and validate the parameter dataclass of method ``name`` from ``overrides``."""
+    return P.parse_params(method(name).params, overrides, f"parameter for {name}")
+
+
+def decoder_source_files(name: str) -> list[Path]:
+    """Source files whose change must rerun ``name``'s benchmark jobs (pipeline inputs)."""
+    entry = method(name)
+    modules = [*_SHARED, entry.module, *(_TREE if entry.uses_tree else ())]
     root = Path(__file__).resolve().parents[1]
     paths = [root.joinpath(*m.split(".")[1:]).with_suffix(".py") for m in modules]
-    return [p for p in paths if p.exists()]
+    return [p for p in dict.fromkeys(paths) if p.exists()]
 
 
-def build_decoder(method: str, params: Any, target: Any, draft: Any | None = None) -> Decoder:
-    """Instantiate ``method``'s decoder with validated ``params`` (see :func:`parse_params`)."""
-    module, cls = _CLASSES[method].split(":")
+def build_decoder(name: str, params: Any, target: Any, draft: Any | None = None) -> Decoder:
+    """Instantiate ``name``'s decoder with validated ``params`` (see :func:`parse_params`)."""
+    entry = method(name)
+    module, cls = entry.decoder.split(":")
     decoder_cls = getattr(importlib.import_module(module), cls)
-    if method in NEEDS_DRAFT:
+    if entry.needs_draft:
         if draft is None:
-            raise ValueError(f"method {method} needs a draft model")
+            raise ValueError(f"method {name} needs a draft model")
         return decoder_cls(target, draft, params)
     return decoder_cls(target, params)
 
 
-__all__ = ["METHODS", "NEEDS_DRAFT", "build_decoder", "decoder_source_files", "parse_params"]
+def config_schema_defs() -> dict[str, Any]:
+    """The config schema's method-dependent definitions (``$defs``), computed from the registry."""
+    return {
+        "method_name": {"type": "string", "enum": list(METHODS)},
+        "method_params": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                name: P.params_schema(m.params) for name, m in METHODS.items() if fields(m.params)
+            },
+        },
+    }
+
+
+__all__ = [
+    "METHODS",
+    "Method",
+    "build_decoder",
+    "config_schema_defs",
+    "decoder_source_files",
+    "method",
+    "needs_draft",
+    "parse_params",
+]

@@ -4,7 +4,9 @@ Per iteration: the drafter grows a tree under the method's :class:`ExpansionPoli
 scores every node in ONE forward (explicit positions = prefix length + depth, additive tree
 mask); the longest path matching the target's greedy choices is committed with one bonus token;
 the target cache keeps only the accepted path's entries. The state after each iteration equals
-that of sequential greedy decoding, so the output is token-identical to AR.
+that of sequential greedy decoding, so the output is token-identical to AR. Trees are never
+deeper than the tokens still to generate minus the bonus, so no drafted token is wasted at the end
+and no position goes past the last one AR reaches.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ class SpeculativeDecoder(Decoder):
 
         while len(new) < max_new_tokens and new[-1] != eos_token_id:
             mark = self.clock.now()
-            tree = drafter.draft_tree(committed)
+            # one bonus token follows every accepted path: deeper nodes could never be committed
+            tree = drafter.draft_tree(committed, max_depth=max_new_tokens - len(new) - 1)
             drafted = self.clock.now()
             stats.draft_time_s += drafted - mark
 
@@ -58,7 +61,7 @@ class SpeculativeDecoder(Decoder):
             n = len(tree)
             logits = self.target(
                 input_ids=tree.token_tensor(),
-                position_ids=tree.position_ids(prefix),
+                position_ids=tree.position_ids(),
                 attention_mask=additive_mask(tree.ancestors[:n, :n], prefix, self.dtype),
                 past_key_values=cache,
                 use_cache=True,
@@ -82,7 +85,9 @@ class SpeculativeDecoder(Decoder):
             accepted = min(len(path), len(step))
             stats.accepted_tokens += accepted
             stats.accepted_lengths.append(accepted)
-            self.policy.observe(len(path), tree.max_depth)
+            stats.verify_sizes.append(n)
+            stats.draft_widths.append(tree.draft_widths)
+            self.policy.observe(tree, path)
         return DecodeOutput(tokens=new, stats=stats)
 
 

@@ -1,8 +1,11 @@
 """The draft token tree: nodes in breadth-first order, ancestor matrix, masks and positions.
 
-Node 0 is the root: the last committed token, not yet in either model's cache. Every other node
-is a drafted candidate with a parent, a depth (root = 0), and a cumulative draft probability. The
-ancestor matrix is grown level by level with tensor ops, so masks cost no per-node host work.
+Node 0 is the root: the last committed token, not yet in either model's cache, at sequence
+position ``root_position``. Every other node is a drafted candidate with a parent, a depth
+(root = 0), and a cumulative draft probability. The ancestor matrix is grown level by level with
+tensor ops, so masks cost no per-node host work. ``draft_widths`` records how many nodes each
+draft forward that built the tree fed (its first entry: the catch-up of committed tokens), which
+is what drafting the tree cost.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ class TokenTree:
 
     capacity: int
     device: torch.device
+    root_position: int = 0
     tokens: list[int] = field(default_factory=list)
     parents: list[int] = field(default_factory=list)
     depths: list[int] = field(default_factory=list)
     probs: list[float] = field(default_factory=list)
     children: list[dict[int, int]] = field(default_factory=list)
+    draft_widths: list[int] = field(default_factory=list)
     ancestors: torch.Tensor = field(init=False)
 
     def __post_init__(self) -> None:
@@ -32,8 +37,10 @@ class TokenTree:
         )
 
     @classmethod
-    def with_root(cls, root_token: int, max_nodes: int, device: torch.device) -> TokenTree:
-        tree = cls(capacity=max_nodes + 1, device=device)
+    def with_root(
+        cls, root_token: int, max_nodes: int, device: torch.device, root_position: int = 0
+    ) -> TokenTree:
+        tree = cls(capacity=max_nodes + 1, device=device, root_position=root_position)
         tree._append(root_token, -1, 0, 1.0)
         tree.ancestors[0, 0] = True
         return tree
@@ -73,10 +80,15 @@ class TokenTree:
         ids = self.tokens if nodes is None else [self.tokens[i] for i in nodes]
         return torch.tensor([ids], dtype=torch.long, device=self.device)
 
-    def position_ids(self, root_position: int, nodes: list[int] | None = None) -> torch.Tensor:
+    def position_ids(self, nodes: list[int] | None = None) -> torch.Tensor:
         """Positions = root position + depth: siblings share a position, as sequentially."""
         depths = self.depths if nodes is None else [self.depths[i] for i in nodes]
-        return torch.tensor([depths], dtype=torch.long, device=self.device) + root_position
+        return torch.tensor([depths], dtype=torch.long, device=self.device) + self.root_position
+
+    def conditional_prob(self, node: int) -> float:
+        """The draft's probability of ``node``'s token given its parent's path."""
+        parent = self.probs[self.parents[node]]
+        return self.probs[node] / parent if parent > 0 else 0.0
 
     def accept(self, target_argmax: list[int]) -> list[int]:
         """Longest root-to-node path whose tokens equal the target's greedy choices.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dynatree.experiments import variant_names
 from dynatree.figures import style
 
 
@@ -18,7 +19,7 @@ def draw(table: Any) -> Any:
     part = style.rows(table, "ablation", "ablation")
     part = part[part["method"] != "ar"]
     datasets = style.ordered_datasets(part["dataset"])
-    order = [v for v in style.ABLATION_LABELS if v in set(part["tag_variant"])]
+    order = [v for v in variant_names("ablation") if v in set(part["tag_variant"])]
     order += sorted(set(part["tag_variant"]) - set(order))
     labels, frames = [], []
     for ds in datasets:
@@ -26,7 +27,7 @@ def draw(table: Any) -> Any:
             sel = part[(part["dataset"] == ds) & (part["tag_variant"] == v)]
             if len(sel):
                 frames.append(sel.iloc[0])
-                label = style.ABLATION_LABELS.get(v, v)
+                label = style.variant_label(v)
                 labels.append(
                     label if len(datasets) == 1 else f"{label}\n{style.dataset_label(ds)}"
                 )
@@ -52,7 +53,7 @@ def draw(table: Any) -> Any:
             0.6,
             yerr=[r[err] for r in frames],
             capsize=1.5,
-            color=style.METHOD_COLORS["dynatree"],
+            color=style.method_color("dynatree"),
             alpha=0.75,
             error_kw={"elinewidth": 0.6},
         )

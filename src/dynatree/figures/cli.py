@@ -6,19 +6,7 @@ import argparse
 import importlib
 
 from dynatree.errors import UsageError
-
-# figure name → does it read aggregate tables? (schematics are drawn from code alone)
-FIGURES = {
-    "main_results": True,
-    "ablation": True,
-    "length_scaling": True,
-    "fixed_tree_sweep": True,
-    "sensitivity": True,
-    "prompt_length": True,
-    "schematic_paradigms": False,
-    "schematic_iteration": False,
-    "schematic_adaptive": False,
-}
+from dynatree.figures.registry import FIGURES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

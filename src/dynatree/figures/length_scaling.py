@@ -31,13 +31,13 @@ def draw(table: Any) -> Any:
                 x,
                 y,
                 label=style.method_label(m),
-                color=style.METHOD_COLORS.get(m),
-                marker=style.METHOD_MARKERS.get(m, "o"),
+                color=style.method_color(m),
+                marker=style.method_marker(m),
             )
             if err:
                 e = sel[err].fillna(0) * scale
                 ax.fill_between(
-                    x, y - e, y + e, color=style.METHOD_COLORS.get(m), alpha=0.15, linewidth=0
+                    x, y - e, y + e, color=style.method_color(m), alpha=0.15, linewidth=0
                 )
         ax.set_ylabel(label)
         ax.set_title(f"({letter})", loc="left")

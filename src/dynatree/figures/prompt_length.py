@@ -17,8 +17,8 @@ def draw(table: Any) -> Any:
     for m in style.ordered_methods(part["method"]):
         sel = part[part["method"] == m].sort_values("l_max")
         kw = {
-            "color": style.METHOD_COLORS.get(m),
-            "marker": style.METHOD_MARKERS.get(m, "o"),
+            "color": style.method_color(m),
+            "marker": style.method_marker(m),
             "label": style.method_label(m),
         }
         ax_tps.errorbar(sel["l_max"], sel["tps_mean"], yerr=sel["tps_std"], capsize=1.5, **kw)

@@ -34,7 +34,7 @@ def _sweep(ax: Any, table: Any, sub: Any, param: str, label: str, title: str) ->
         sub["tps_mean"],
         yerr=sub["tps_std"],
         marker="D",
-        color=style.METHOD_COLORS["dynatree"],
+        color=style.method_color("dynatree"),
         capsize=2,
         label="DynaTree",
     )
@@ -43,7 +43,7 @@ def _sweep(ax: Any, table: Any, sub: Any, param: str, label: str, title: str) ->
         if ref is not None:
             ax.axhline(
                 ref["tps_mean"],
-                color=style.METHOD_COLORS[method],
+                color=style.method_color(method),
                 linestyle=ls,
                 label=style.method_label(method),
             )

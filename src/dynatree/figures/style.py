@@ -9,28 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from dynatree.data.splits import DATASET_LABELS
+from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError
+from dynatree.experiments import VARIANTS
 from dynatree.io import atomic_path
 
 COLUMN_WIDTH = 3.4
 FULL_WIDTH = 7.0
-METHOD_LABELS = {
-    "ar": "AR",
-    "linear": "Linear SD",
-    "fixed_tree": "Fixed tree",
-    "dynatree": "DynaTree",
-    "hf_assisted": "HF assisted",
-}
-METHOD_ORDER = tuple(METHOD_LABELS)
-DATASET_LABELS = {"wikitext": "WikiText-2", "pg19": "PG-19"}
-ABLATION_LABELS = {
-    "fixed": "Fixed",
-    "breadth_depth": "+B&D",
-    "history": "+Hist.",
-}
-_PALETTE = ("#7f7f7f", "#1f77b4", "#ff7f0e", "#d62728", "#2ca02c")
-METHOD_COLORS = dict(zip(METHOD_ORDER, _PALETTE, strict=True))
-METHOD_MARKERS = {"ar": "o", "linear": "s", "fixed_tree": "^", "dynatree": "D", "hf_assisted": "v"}
 
 
 def apply() -> None:
@@ -64,7 +50,20 @@ def apply() -> None:
 
 
 def method_label(method: str) -> str:
-    return METHOD_LABELS.get(method, method)
+    return METHODS[method].label if method in METHODS else method
+
+
+def method_color(method: str) -> str | None:
+    """The method's colour from the registry (matplotlib's cycle for anything else)."""
+    return METHODS[method].color if method in METHODS else None
+
+
+def method_marker(method: str) -> str:
+    return METHODS[method].marker if method in METHODS else "o"
+
+
+def variant_label(variant: str) -> str:
+    return VARIANTS[variant].short if variant in VARIANTS else variant
 
 
 def dataset_label(dataset: str) -> str:
@@ -73,7 +72,7 @@ def dataset_label(dataset: str) -> str:
 
 def ordered_methods(methods: Any) -> list[str]:
     present = list(dict.fromkeys(methods))
-    return [m for m in METHOD_ORDER if m in present] + sorted(set(present) - set(METHOD_ORDER))
+    return [m for m in METHODS if m in present] + sorted(set(present) - set(METHODS))
 
 
 def ordered_datasets(datasets: Any) -> list[str]:
@@ -155,7 +154,7 @@ def grouped_bars(
             width * 0.92,
             yerr=errs,
             label=method_label(h),
-            color=METHOD_COLORS.get(h),
+            color=method_color(h),
             capsize=1.5,
             error_kw={"elinewidth": 0.6},
         )

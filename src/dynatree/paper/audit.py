@@ -55,7 +55,7 @@ _DROP_ARG = (
     "appendix",
 )
 _COLSPEC = re.compile(
-    r"\\begin\{(tabular\*?|tabularx|array)\}(\{[^{}]*\})?\{(?:[^{}]|\{[^{}]*\})*\}"
+    r"\\begin\{(tabular\*?|tabularx|array|longtable)\}(\{[^{}]*\})?\{(?:[^{}]|\{[^{}]*\})*\}"
 )
 _COMMENT = re.compile(r"(?<!\\)%.*")
 _PARENS = re.compile(r"\\cmidrule\([^)]*\)")

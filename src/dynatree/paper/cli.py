@@ -16,6 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     render.add_argument(
         "--templates", default="paper", metavar="DIR", help="template directory (default: paper)"
     )
+    render.add_argument("--claims", metavar="CSV", help="claims verdicts (`dynatree claims --out`)")
     render.set_defaults(func=_render)
 
     compile_ = sub.add_parser("compile", help="latexmk -pdf the rendered paper")
@@ -26,13 +27,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     audit = sub.add_parser("audit", help="list numbers in a .tex that numbers.json lacks")
     audit.add_argument("--tex", required=True, metavar="TEX")
     audit.add_argument("--numbers", required=True, metavar="JSON")
+    audit.add_argument("--claims", metavar="CSV", help="the claims CSV the paper was rendered with")
     audit.set_defaults(func=_audit)
 
 
 def _render(args: argparse.Namespace) -> int:
     from dynatree.paper.render import render
 
-    render(args.numbers, args.figures_dir, args.out_dir, args.templates)
+    render(args.numbers, args.figures_dir, args.out_dir, args.templates, args.claims)
     return 0
 
 
@@ -48,12 +50,12 @@ def _audit(args: argparse.Namespace) -> int:
 
     from dynatree.errors import UsageError
     from dynatree.paper.audit import audit
-    from dynatree.paper.values import load_numbers
+    from dynatree.paper.render import load_values
 
     tex = Path(args.tex)
     if not tex.is_file():
         raise UsageError(f"--tex {tex}: file not found")
-    bad = audit(tex.read_text(encoding="utf-8"), load_numbers(args.numbers))
+    bad = audit(tex.read_text(encoding="utf-8"), load_values(args.numbers, args.claims))
     for literal in bad:
         print(literal)
     return 1 if bad else 0

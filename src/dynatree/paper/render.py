@@ -13,22 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from dynatree.errors import UsageError
+from dynatree.figures.registry import FIGURES
 from dynatree.io import atomic_path, write_text_atomic
 from dynatree.paper.audit import audit_marked
 from dynatree.paper.values import Values, load_numbers, strip_marks
-
-# figure → (experiments whose aggregate tables it reads, needed when that experiment ran)
-FIGURES: dict[str, tuple[str, ...]] = {
-    "schematic_paradigms": (),
-    "schematic_iteration": (),
-    "schematic_adaptive": (),
-    "main_results": ("main",),
-    "ablation": ("ablation",),
-    "length_scaling": ("length_scaling",),
-    "fixed_tree_sweep": ("fixed_tree_sweep",),
-    "sensitivity": ("sensitivity", "main"),
-    "prompt_length": ("prompt_length",),
-}
 
 
 def environment(templates: str | Path) -> Any:
@@ -65,19 +53,40 @@ def _figures(values: Values, figures_dir: Path, out_dir: Path) -> tuple[list[str
     return wanted, rel + "/"
 
 
+def load_values(
+    numbers_path: str | Path, claims: str | Path | None = None
+) -> dict[str, dict[str, Any]]:
+    """numbers.json, plus the ``claims.*`` entries of a claims CSV: everything the paper prints."""
+    numbers = load_numbers(numbers_path)
+    if claims is None:
+        return numbers
+    from dynatree.claims.output import claims_numbers
+
+    extra = claims_numbers(claims)
+    clash = sorted(set(extra) & set(numbers))
+    if clash:
+        raise UsageError(f"--claims {claims}: numbers.json already has {', '.join(clash[:3])}")
+    return {**numbers, **extra}
+
+
 def render(
     numbers_path: str | Path,
     figures_dir: str | Path,
     out_dir: str | Path,
     templates: str | Path = "paper",
+    claims: str | Path | None = None,
 ) -> Path:
-    """Write ``out_dir/main.tex`` and ``out_dir/refs.bib``; return the .tex path."""
+    """Write ``out_dir/main.tex`` and ``out_dir/refs.bib``; return the .tex path.
+
+    ``claims`` (results/claims.csv) adds its verdicts as ``claims.*`` values (see
+    :func:`load_values`); without it the paper has no claims table.
+    """
     import jinja2
 
     templates, out_dir, figures_dir = Path(templates), Path(out_dir), Path(figures_dir)
     if not (templates / "main.tex.j2").is_file():
         raise UsageError(f"--templates {templates}: no main.tex.j2 there (the repo's paper/)")
-    numbers = load_numbers(numbers_path)
+    numbers = load_values(numbers_path, claims)
     values = Values(numbers, mark=True)
     figures, graphics_path = _figures(values, figures_dir, out_dir)
     context = values.context()

@@ -12,32 +12,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from dynatree.data.splits import DATASET_LABELS
+from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError
+from dynatree.experiments import EXPERIMENTS, VARIANTS
 from dynatree.io import read_json
 
 SCHEMA = "dynatree.numbers/1"
-METHOD_LABELS = {
-    "ar": "AR",
-    "linear": "Linear SD",
-    "fixed_tree": "Fixed Tree",
-    "dynatree": "DynaTree",
-    "hf_assisted": "HF Assisted",
-}
-DATASET_LABELS = {"wikitext": "WikiText-2", "pg19": "PG-19"}
-VARIANT_LABELS = {
-    "fixed": "Fixed Tree",
-    "breadth_depth": "+ breadth \\& depth",
-    "history": "+ history",
-}
-EXPERIMENT_LABELS = {
-    "main": "main comparison",
-    "ablation": "ablation",
-    "length_scaling": "length scaling",
-    "fixed_tree_sweep": "fixed-tree sweep",
-    "linear_sweep": "linear $K$ sweep",
-    "sensitivity": "parameter sensitivity",
-    "prompt_length": "prompt-length sensitivity",
-}
 _TEX_SPECIAL = {
     "\\": r"\textbackslash{}",
     "&": r"\&",
@@ -140,6 +121,10 @@ class Values:
 
     def context(self) -> dict[str, Any]:
         """Everything a template may call."""
+
+        def label(registry: dict[str, Any], key: str) -> str:
+            return registry[key].label if key in registry else tex_escape(key)
+
         return {
             "n": self.n,
             "n_abs": self.n_abs,
@@ -150,9 +135,10 @@ class Values:
             "pm": self.pm,
             "sources": self.sources,
             "tex": tex_escape,
-            "method": lambda m: METHOD_LABELS.get(m, tex_escape(m)),
-            "dataset": lambda d: DATASET_LABELS.get(d, tex_escape(d)),
-            "variant": lambda v: VARIANT_LABELS.get(v, tex_escape(v)),
-            "experiment": lambda e: EXPERIMENT_LABELS.get(e, tex_escape(e)),
+            "method": lambda m: tex_escape(label(METHODS, m)),
+            "dataset": lambda d: tex_escape(DATASET_LABELS.get(d, d)),
+            "variant": lambda v: label(VARIANTS, v),  # LaTeX labels
+            "experiment": lambda e: label(EXPERIMENTS, e),
+            "shown_in": lambda e: EXPERIMENTS[e].shown_in if e in EXPERIMENTS else (),
             "bold": lambda text, cond: f"\\textbf{{{text}}}" if cond else text,
         }

@@ -1,0 +1,1 @@
+"""The original paper's claims, checked against this run's numbers.json (``dynatree claims``)."""

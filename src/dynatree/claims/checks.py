@@ -1,0 +1,328 @@
+"""The check kinds a claim can use, declared once; the claims file only names keys and values.
+
+Every check reads numbers.json through :class:`Facts` (which records the keys it used, so each
+verdict can name its result files) and returns an :class:`Outcome`. Orderings go through one
+function, :func:`compare`: when numbers.json carries a 95 % confidence interval for a value
+(``<key>.ci_low`` / ``<key>.ci_high``, names in :data:`INTERVAL`) or for a difference, a claim
+"A is faster than B" holds only when the intervals say so; otherwise the point values decide and
+the verdict says that it rests on point values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # spec.py imports this module for CHECKS
+    from dynatree.claims.spec import ClaimsFile
+
+HOLDS, FAILS, NOT_COMPARABLE = "holds", "does not hold", "not comparable"
+VERDICTS = (HOLDS, FAILS, NOT_COMPARABLE)
+KINDS = ("relative", "absolute")
+# numbers.json keys of a 95 % confidence interval: f"{key}.{INTERVAL[0]}", f"{key}.{INTERVAL[1]}".
+INTERVAL = ("ci_low", "ci_high")
+
+
+class Absent(Exception):
+    """numbers.json lacks a key a check needs (an experiment not run, a metric not recorded)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: str
+    reproduced: str
+    why: str
+
+
+def shown(value: Any, unit: str | None, digits: int | None) -> str:
+    """A number as the paper prints it, with its unit (``1.43x``, ``22.1 tok/s``, ``100.0%``)."""
+    from dynatree.paper.values import format_value
+
+    text = format_value(value, digits)
+    if not unit or text == "--":
+        return text
+    return f"{text}{unit}" if unit in ("x", "%") else f"{text} {unit}"
+
+
+class Facts:
+    """Read access to numbers.json entries; remembers every key read."""
+
+    def __init__(self, numbers: dict[str, dict[str, Any]]) -> None:
+        self.numbers = numbers
+        self.used: list[str] = []
+
+    def has(self, key: str) -> bool:
+        return key in self.numbers and self.numbers[key]["value"] is not None
+
+    def entry(self, key: str) -> dict[str, Any]:
+        if not self.has(key):
+            raise Absent(key)
+        if key not in self.used:
+            self.used.append(key)
+        return self.numbers[key]
+
+    def value(self, key: str) -> Any:
+        return self.entry(key)["value"]
+
+    def number(self, key: str) -> float:
+        value = self.value(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Absent(key)  # a list (several distinct values) or a string: nothing to compare
+        return float(value)
+
+    def shown(self, key: str) -> str:
+        e = self.entry(key)
+        return shown(e["value"], e["unit"], e["digits"])
+
+    def interval(self, key: str) -> tuple[float, float] | None:
+        low, high = (f"{key}.{end}" for end in INTERVAL)
+        if not (self.has(low) and self.has(high)):
+            return None
+        return self.number(low), self.number(high)
+
+    def sources(self) -> list[str]:
+        return sorted({s for key in self.used for s in self.numbers[key]["sources"]})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How value A stands to value B: "higher", "lower" or "on par", and on what evidence."""
+
+    order: str
+    why: str
+
+
+def _order(low_above: bool, high_below: bool) -> str:
+    return "higher" if low_above else "lower" if high_below else "on par"
+
+
+def _span(facts: Facts, key: str) -> str:
+    """The 95 % interval of ``key`` as printed, at the key's own precision and unit."""
+    low, high = facts.interval(key)
+    e = facts.entry(key)
+    return f"[{shown(low, e['unit'], e['digits'])}, {shown(high, e['unit'], e['digits'])}]"
+
+
+def compare(facts: Facts, a: str, b: str | float, diff: str | None = None) -> Comparison:
+    """Order the value at key ``a`` against key (or constant) ``b``.
+
+    The significance rule lives here only: an interval of the difference (key ``diff``, signed
+    A over B) decides when present; else the intervals of both sides (a constant is its own
+    interval) decide, "on par" when they overlap (a conservative test); else the point values.
+    """
+    if diff is not None and facts.interval(diff) is not None:
+        low, high = facts.interval(diff)
+        order = _order(low > 0, high < 0)
+        says = "includes zero" if order == "on par" else "excludes zero"
+        return Comparison(order, f"95 % interval of the difference {_span(facts, diff)} {says}")
+    side_b = (b, b) if isinstance(b, int | float) else facts.interval(b)
+    side_a = facts.interval(a)
+    if side_a is not None and side_b is not None:
+        order = _order(side_a[0] > side_b[1], side_a[1] < side_b[0])
+        says = "overlap" if order == "on par" else "do not overlap"
+        span_b = f"{b:g}" if isinstance(b, int | float) else _span(facts, b)
+        return Comparison(order, f"95 % intervals {_span(facts, a)} and {span_b} {says}")
+    va = facts.number(a)
+    vb = float(b) if isinstance(b, int | float) else facts.number(b)
+    sign = ">" if va > vb else "<" if va < vb else "="
+    order = _order(va > vb, va < vb)
+    text_b = f"{vb:g}" if isinstance(b, int | float) else facts.shown(b)
+    return Comparison(
+        order, f"{facts.shown(a)} {sign} {text_b} (point values: no 95 % intervals in numbers.json)"
+    )
+
+
+def _verdict(comparison: Comparison) -> tuple[str, str]:
+    if comparison.order == "higher":
+        return HOLDS, comparison.why
+    if comparison.order == "lower":
+        return FAILS, comparison.why
+    return FAILS, f"not significantly different: {comparison.why}"
+
+
+def _greater(fields: dict[str, Any], facts: Facts, spec: ClaimsFile) -> Outcome:
+    a, b = fields["keys"]
+    verdict, why = _verdict(compare(facts, a, b, fields.get("diff")))
+    return Outcome(verdict, f"{facts.shown(a)} vs {facts.shown(b)}", why)
+
+
+def _above(fields: dict[str, Any], facts: Facts, spec: ClaimsFile) -> Outcome:
+    verdict, why = _verdict(compare(facts, fields["key"], float(fields["than"])))
+    return Outcome(verdict, facts.shown(fields["key"]), why)
+
+
+def _key_part(value: Any) -> str:
+    """A list value as it appears inside a numbers.json key (T128, L64)."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _increasing(fields: dict[str, Any], facts: Facts, spec: ClaimsFile) -> Outcome:
+    series = dict(fields["series"])
+    template = series.pop("key")
+    (var, list_key), *_ = series.items()
+    points = facts.value(list_key)
+    keys = [template.format(**{var: _key_part(p)}) for p in points]
+    shown_points = ", ".join(_key_part(p) for p in points)
+    if len(keys) < 2:
+        return Outcome(NOT_COMPARABLE, "", f"{var} has {len(keys)} value(s); a trend needs two")
+    values = ", ".join(facts.shown(k) for k in keys)
+    reproduced = f"{values} at {var} = {shown_points}"
+    broken = []
+    for i in range(1, len(keys)):
+        comparison = compare(facts, keys[i], keys[i - 1])
+        if comparison.order != "higher":
+            step = f"{_key_part(points[i - 1])} to {_key_part(points[i])}"
+            broken.append(f"{var} {step}: {comparison.why}")
+    if broken:
+        return Outcome(FAILS, reproduced, "does not grow at " + "; ".join(broken))
+    return Outcome(HOLDS, reproduced, f"grows at every step of {var} = {shown_points}")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(float(a), float(b), rel_tol=1e-9)
+    return a == b
+
+
+def _name(key: str) -> str:
+    return key.rsplit(".", 1)[-1]
+
+
+def _equals(fields: dict[str, Any], facts: Facts, spec: ClaimsFile) -> Outcome:
+    found, differ, off_grid = [], [], []
+    for item in fields["expect"]:
+        key, want = item["key"], item["value"]
+        if "grid" in item:
+            grid = facts.value(item["grid"])
+            grid = grid if isinstance(grid, list) else [grid]
+            if not any(_same(g, want) for g in grid):
+                values = ", ".join(_key_part(g) for g in grid)
+                off_grid.append(f"{_name(key)} = {_key_part(want)} (swept: {values})")
+        got = facts.value(key)
+        found.append(f"{_name(key)}={_key_part(got)}")
+        if not _same(got, want):
+            differ.append(f"{_name(key)} is {_key_part(got)}, not {_key_part(want)}")
+    reproduced = ", ".join(found)
+    if off_grid:
+        return Outcome(NOT_COMPARABLE, reproduced, "the sweep did not try " + "; ".join(off_grid))
+    if differ:
+        return Outcome(FAILS, reproduced, "; ".join(differ))
+    return Outcome(HOLDS, reproduced, "the fastest setting of the sweep is the claimed one")
+
+
+def _matches(fields: dict[str, Any], facts: Facts, spec: ClaimsFile) -> Outcome:
+    key = fields["key"]
+    original = spec.original[key]
+    tolerance = spec.tolerances[fields["tolerance"]]
+    reported = original["value"]
+    allowed = max(tolerance.get("abs", 0.0), tolerance.get("rel", 0.0) * abs(reported))
+    got = facts.number(key)
+    gap = abs(got - reported)
+    digits = max(original["digits"], facts.entry(key)["digits"] or 0)
+    rule = f"tolerance {fields['tolerance']!r}" + (
+        f": {tolerance['rel'] * 100:g} % of the reported value" if "rel" in tolerance else ""
+    )
+    ok = gap <= allowed
+    why = (
+        f"|{got:.{digits}f} - {reported:.{digits}f}| = {gap:.{digits}f} "
+        f"{'<=' if ok else '>'} {allowed:.{digits}f} ({rule})"
+    )
+    return Outcome(HOLDS if ok else FAILS, facts.shown(key), why)
+
+
+def _lossless(fields: dict[str, Any], facts: Facts, spec: ClaimsFile) -> Outcome:
+    """Every checked output equals AR's; with tie-aware counts, differences that are only
+    numerical ties of the target's logits do not count against the claim."""
+    keys = fields["exact_keys"]
+    runs = checked = wrong = ties = 0
+    lowest: tuple[float, str] | None = None
+    tie_aware = True
+    for exp in facts.value(fields["experiments"]):
+        for method in fields["methods"]:
+            if method not in facts.value(keys["methods"].format(exp=exp)):
+                continue
+            at = {name: template.format(exp=exp, method=method) for name, template in keys.items()}
+            runs += int(facts.number(at["runs"]))
+            n = int(facts.number(at["checked"]))
+            checked += n
+            if n == 0:
+                continue
+            pct = facts.number(at["min_pct"])
+            if lowest is None or pct < lowest[0]:
+                lowest = (pct, f"{exp}/{method}")
+            if facts.has(at["wrong"]) and facts.has(at["ties"]):
+                wrong += int(facts.number(at["wrong"]))
+                ties += int(facts.number(at["ties"]))
+            else:
+                tie_aware = False
+    unchecked = f"; {runs - checked} of {runs} runs had no AR reference" if checked < runs else ""
+    if lowest is None:
+        return Outcome(NOT_COMPARABLE, "", f"no run of {', '.join(fields['methods'])} was checked")
+    reproduced = f"lowest exact-match rate {lowest[0]:.1f}% over {checked} runs"
+    if tie_aware:
+        if wrong:
+            return Outcome(FAILS, reproduced, f"outputs differing from AR: {wrong}{unchecked}")
+        tie_note = f" ({ties} differ only by numerical ties)" if ties else ""
+        return Outcome(HOLDS, reproduced, f"no output differs from AR{tie_note}{unchecked}")
+    if lowest[0] < 100.0:
+        return Outcome(
+            FAILS, reproduced, f"{lowest[1]} matched AR on {lowest[0]:.1f}% of prompts{unchecked}"
+        )
+    return Outcome(HOLDS, reproduced, f"every checked run matched AR token for token{unchecked}")
+
+
+def _reported_pair(fields: dict[str, Any], spec: ClaimsFile) -> str | None:
+    a, b = fields["keys"]
+    if a in spec.original and b in spec.original:
+        return f"{original_shown(spec, a)} vs {original_shown(spec, b)}"
+    return None
+
+
+def _reported_one(fields: dict[str, Any], spec: ClaimsFile) -> str | None:
+    return original_shown(spec, fields["key"]) if fields["key"] in spec.original else None
+
+
+def _reported_expect(fields: dict[str, Any], spec: ClaimsFile) -> str:
+    return ", ".join(f"{_name(i['key'])}={_key_part(i['value'])}" for i in fields["expect"])
+
+
+def original_shown(spec: ClaimsFile, key: str, with_std: bool = False) -> str:
+    """The original paper's value of ``key`` as printed (``133.4 +/- 0.5 tok/s``)."""
+    o = spec.original[key]
+    value = shown(o["value"], o["unit"], o["digits"])
+    if with_std and "std" in o:
+        number, _, unit = value.partition(" ")
+        return f"{number} +/- {o['std']:.{o['digits']}f} {unit}".rstrip()
+    return value
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check kind: its claim kind, the claim fields it reads, how it runs, and how the
+    original's side is shown (None: the claim's own ``reported`` text)."""
+
+    kind: str
+    fields: tuple[str, ...]
+    run: Callable[[dict[str, Any], Facts, ClaimsFile], Outcome]
+    reported: Callable[[dict[str, Any], ClaimsFile], str | None] = lambda fields, spec: None
+
+
+CHECKS: dict[str, Check] = {
+    "greater": Check("relative", ("keys",), _greater, _reported_pair),
+    "above": Check("relative", ("key", "than"), _above, _reported_one),
+    "increasing": Check("relative", ("series",), _increasing),
+    "equals": Check("relative", ("expect",), _equals, _reported_expect),
+    "lossless": Check("relative", ("experiments", "methods", "exact_keys"), _lossless),
+    "matches": Check(
+        "absolute",
+        ("key", "tolerance"),
+        _matches,
+        lambda fields, spec: original_shown(spec, fields["key"], with_std=True),
+    ),
+}

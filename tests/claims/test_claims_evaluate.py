@@ -1,0 +1,189 @@
+"""Every shipped claim holds on a run that equals the original, and flips when its numbers do.
+
+All numbers here are SYNTHETIC (tests/claims/conftest.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import CLAIMS_FILE, EXACT_RUNS, embedded_run, paper_run, put
+
+from dynatree.claims.checks import FAILS, HOLDS, NOT_COMPARABLE, Facts
+from dynatree.claims.evaluate import evaluate, evaluate_claim, instances
+from dynatree.claims.spec import Claim, load_claims
+
+CLAIMS = load_claims(CLAIMS_FILE).claims
+
+
+def flip(claim: Claim, numbers: dict) -> None:
+    """Change ``numbers`` so that ``claim`` stops holding, by the meaning of its check kind."""
+    for _, fields in instances(claim, Facts(numbers)):
+        if claim.check == "matches":
+            numbers[fields["key"]]["value"] *= 1.5
+        elif claim.check == "greater":
+            a, b = fields["keys"]
+            numbers[a]["value"], numbers[b]["value"] = numbers[b]["value"], numbers[a]["value"]
+        elif claim.check == "above":
+            numbers[fields["key"]]["value"] = 0.9 * fields["than"]
+        elif claim.check == "increasing":
+            template, (var, list_key) = fields["series"]["key"], list(fields["series"].items())[1]
+            keys = [template.format(**{var: p}) for p in numbers[list_key]["value"]]
+            values = [numbers[k]["value"] for k in keys]
+            for k, v in zip(keys, reversed(values), strict=True):
+                numbers[k]["value"] = v
+        elif claim.check == "equals":
+            first = fields["expect"][0]
+            other = next(g for g in numbers[first["grid"]]["value"] if g != first["value"])
+            numbers[first["key"]]["value"] = other
+        elif claim.check == "lossless":
+            numbers["exact.main.dynatree.min_pct"]["value"] = 87.5
+        else:  # a new check kind needs its own flip here
+            raise AssertionError(f"no flip for check {claim.check}")
+
+
+def verdict(claim_id: str, numbers: dict) -> Any:
+    spec = load_claims(CLAIMS_FILE)
+    (claim,) = [c for c in spec.claims if c.id == claim_id]
+    return evaluate_claim(claim, spec, numbers)
+
+
+def test_every_claim_holds_on_a_run_equal_to_the_original(spec):
+    rows = evaluate(spec, paper_run())
+    assert {r.claim: r.verdict for r in rows} == {c.id: HOLDS for c in spec.claims}
+    kinds = {c.check for c in spec.claims}
+    assert kinds == {"matches", "greater", "above", "increasing", "equals", "lossless"}
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
+def test_each_claim_flips_both_ways(claim):
+    holding = paper_run()
+    failing = paper_run()
+    flip(claim, failing)
+    assert verdict(claim.id, holding).verdict == HOLDS
+    row = verdict(claim.id, failing)
+    assert row.verdict == FAILS, row.why
+    assert row.why and row.reproduced
+    assert verdict(claim.id, holding).verdict == HOLDS  # and back: the verdict follows the data
+
+
+def test_absolute_claims_are_not_comparable_on_the_embedded_default(spec):
+    rows = evaluate(spec, embedded_run())
+    for row in rows:
+        if row.kind == "absolute":
+            assert row.verdict == NOT_COMPARABLE
+            assert row.reproduced == ""
+            for differs in (
+                "target models/embedded/target vs EleutherAI/pythia-2.8b",
+                "device cpu vs cuda",
+                "dtype float32 vs float16",
+                "T 128 vs 1500",
+            ):
+                assert differs in row.why
+        else:
+            assert row.verdict == HOLDS, (row.claim, row.why)  # relative: checked on every run
+
+
+def test_another_gpu_keeps_speedups_comparable_but_not_tokens_per_second(spec):
+    numbers = paper_run()
+    put(numbers, "hardware.device_name", "NVIDIA H100 80GB HBM3")
+    rows = {r.claim: r for r in evaluate(spec, numbers)}
+    assert rows["table1.wikitext.dynatree_speedup"].verdict == HOLDS
+    tps = rows["table1.wikitext.dynatree_tps"]
+    assert tps.verdict == NOT_COMPARABLE
+    assert "device name NVIDIA H100 80GB HBM3 vs A100" in tps.why
+
+
+def test_several_distinct_facts_are_not_the_original_protocol():
+    numbers = paper_run()
+    put(numbers, "protocol.device", ["cpu", "cuda"])
+    row = verdict("table1.pg19.dynatree_speedup", numbers)
+    assert row.verdict == NOT_COMPARABLE
+    assert "device cpu, cuda vs cuda" in row.why
+
+
+def test_experiment_not_run_is_not_comparable():
+    numbers = {k: v for k, v in paper_run().items() if not k.startswith("ablation.")}
+    row = verdict("table4.history_adds_speed", numbers)
+    assert row.verdict == NOT_COMPARABLE
+    assert "numbers.json has no ablation.datasets" in row.why
+    numbers = paper_run()
+    del numbers["ablation.pg19.history.tps_mean"]
+    row = verdict("table4.history_adds_speed", numbers)
+    assert row.verdict == NOT_COMPARABLE
+    assert "pg19: numbers.json has no ablation.pg19.history.tps_mean" in row.why
+
+
+def test_a_failing_dataset_decides_a_for_each_claim():
+    numbers = paper_run()
+    put(numbers, "ablation.pg19.history.tps_mean", 100.0, "tok/s", 1)
+    row = verdict("table4.history_adds_speed", numbers)
+    assert row.verdict == FAILS
+    assert row.why.startswith("wikitext: ") and "; pg19: " in row.why
+
+
+def test_setting_outside_the_grid_is_not_comparable():
+    numbers = paper_run()
+    put(numbers, "linear_sweep.pg19.K_values", [2, 3, 4], None, 0)
+    put(numbers, "linear_sweep.pg19.best.param.K", 4, None, 0)
+    row = verdict("linear.pg19.best_K", numbers)
+    assert row.verdict == NOT_COMPARABLE
+    assert "the sweep did not try K = 5 (swept: 2, 3, 4)" in row.why
+    assert row.reproduced == "K=4"
+
+
+def test_trend_needs_two_points():
+    numbers = paper_run()
+    put(numbers, "length_scaling.wikitext.T_values", [1500], None, 0)
+    assert verdict("length.dynatree_speedup_grows_with_T", numbers).verdict == NOT_COMPARABLE
+
+
+def test_lossless_without_any_checked_run_is_not_comparable():
+    numbers = paper_run()
+    for key in [k for k in numbers if k.endswith(".checked")]:
+        numbers[key]["value"] = 0
+    row = verdict("lossless", numbers)
+    assert row.verdict == NOT_COMPARABLE
+
+
+def test_lossless_reports_unchecked_runs_and_ignores_other_methods():
+    numbers = paper_run()
+    put(numbers, "exact.main.dynatree.checked", 1, "count", 0)
+    put(numbers, "exact.main.hf_assisted.min_pct", 50.0, "%", 1)  # not a tree method
+    row = verdict("lossless", numbers)
+    assert row.verdict == HOLDS
+    assert "1 of 6 runs had no AR reference" in row.why
+
+
+def test_tie_aware_counts_decide_when_present():
+    numbers = paper_run()
+    for exp, method in EXACT_RUNS:
+        put(numbers, f"exact.{exp}.{method}.n_wrong", 0, "count", 0)
+        put(numbers, f"exact.{exp}.{method}.n_tie", 0, "count", 0)
+    put(numbers, "exact.main.dynatree.min_pct", 50.0, "%", 1)  # below 100 % only by ties:
+    put(numbers, "exact.main.dynatree.n_tie", 3, "count", 0)
+    row = verdict("lossless", numbers)
+    assert row.verdict == HOLDS
+    assert "3 differ only by numerical ties" in row.why
+    put(numbers, "exact.main.dynatree.n_wrong", 1, "count", 0)
+    row = verdict("lossless", numbers)
+    assert row.verdict == FAILS
+    assert "outputs differing from AR: 1" in row.why
+
+
+def test_reported_values_are_the_originals(spec):
+    rows = {r.claim: r for r in evaluate(spec, paper_run())}
+    assert rows["table1.wikitext.ar_tps"].reported == "133.4 +/- 0.5 tok/s"
+    assert rows["table1.pg19.dynatree_vs_fixed_tree"].reported == "1.70x vs 1.62x"
+    assert rows["table1.wikitext.linear_vs_ar"].reported == "1.47x"
+    assert rows["sweep.best_fixed_tree"].reported == "D=8, B=3, tau=0.1"
+    assert rows["length.dynatree_speedup_grows_with_T"].reported == "grows with T"
+    row = rows["table1.wikitext.dynatree_vs_fixed_tree"]
+    assert row.reproduced == "1.64x vs 1.50x"
+    assert "point values" in row.why
+    assert row.keys.split(";") == [
+        "main.wikitext.dynatree.speedup",
+        "main.wikitext.fixed_tree.speedup",
+    ]
+    assert "res/main.wikitext.dynatree.speedup.json" in row.sources.split(";")
