@@ -1,8 +1,10 @@
 # DynaTree: models -> prompts -> benchmark jobs -> tables -> figures -> paper.
-# The stages live in workflow/rules/*.smk; the config is validated (defaults filled) before any
-# job is planned. Default config: the embedded CPU protocol; `--configfile config/paper.yaml` for
-# the paper's, `--configfile config/smoke.yaml` for a quick end-to-end check.
+# The stages live in workflow/rules/*.smk; the config is validated (defaults filled) and checked
+# for impossible settings before any job is planned (workflow/lib/pipeline_config.py). Default
+# config: the embedded CPU protocol; `--configfile config/paper.yaml` for the paper's,
+# `--configfile config/smoke.yaml` for a quick end-to-end check.
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -10,27 +12,34 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 min_version("9.0")
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "lib"))
 
-try:
-    import dynatree  # noqa: F401  (the rules call it; the plan and schema are built from it)
-except ImportError as exc:
-    raise WorkflowError(
-        f"cannot import the dynatree package ({exc}); run the README's set-up command "
-        "(pip install -e '.[pipeline]') in the environment that runs snakemake"
-    ) from exc
+# The workflow runs its own package (src/) and helpers (workflow/lib/): in this process, and in
+# every job (`python -m dynatree` after this prefix; a cluster job parses this file again), so no
+# job environment, conda included, needs the package installed. The prefix keeps bash's strict
+# mode, which a custom prefix would otherwise replace.
+SRC = str(Path(workflow.basedir) / "src")
+sys.path[:0] = [SRC, str(Path(workflow.basedir) / "workflow" / "lib")]
+shell.prefix(f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}; ")
 
-from config_schema import validate_config  # noqa: E402
-
+from pipeline_config import ConfigError, prepare, read_yaml
 
 # config.yaml is the default; a --configfile on the command line replaces it (not merged into it).
 if not workflow.overwrite_configfiles:
+    try:
+        read_yaml("config.yaml")  # Snakemake's own loader does not say where a syntax error is
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
 
     configfile: "config.yaml"
 
 
-# The schema's method names and parameters come from the method registry (config_schema.py).
-validate_config(config)
+# Validated against the schema, whose method names and parameters come from the method registry
+# (config_schema.py), defaults filled, and checked possible before any rule exists; PLAN is
+# every benchmark job (workflow/lib/pipeline_plan.py).
+try:
+    PLAN = prepare(config)
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
 
 
 include: "workflow/rules/common.smk"

@@ -23,11 +23,12 @@ import torch
 from dynatree.assignments import parse_pairs
 from dynatree.bench.harness import decode_prompts, load_models
 from dynatree.bench.metrics import summarize
-from dynatree.bench.options import check_model_path, default_threads
+from dynatree.bench.options import default_threads
 from dynatree.bench.prompts import Prompt, ids_sha256, load_prompts
 from dynatree.decoding.registry import METHODS, build_decoder, needs_draft, parse_params
 from dynatree.errors import UsageError
 from dynatree.models.loading import resolve_device, resolve_dtype
+from dynatree.models.locate import locate_model
 
 EMBEDDED = Path("models/embedded")
 
@@ -132,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         target, draft = random_pair(device, dtype, args.vocab)
         vocab = args.vocab
     else:
-        check_model_path(args.target, "--target (or use --random)")
-        check_model_path(args.draft, "--draft (or use --random)")
+        locate_model(args.target, "--target (or use --random)")
+        locate_model(args.draft, "--draft (or use --random)")
         target, _, draft = load_models(args.target, args.draft, device, dtype)
         vocab = int(target.get_input_embeddings().weight.shape[0])
     if args.draft_is_target:

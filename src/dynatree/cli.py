@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from dynatree import __version__
 from dynatree.errors import UsageError
@@ -25,9 +26,17 @@ _STAGES = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the one-line error contract: a bad option is ``prog: error: ...`` on one
+    line and exit 2 (no usage block); subcommand parsers inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, every stage's subcommands included."""
-    parser = argparse.ArgumentParser(prog="dynatree", description=__doc__)
+    parser = _Parser(prog="dynatree", description=__doc__)
     parser.add_argument("--version", action="version", version=f"dynatree {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in _STAGES:

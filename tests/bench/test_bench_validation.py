@@ -55,7 +55,6 @@ CASES = {
     "missing target": (["--method", "ar"], {"--target": "/nonexistent/target"}, "--target"),
     "missing draft": (["--method", "linear"], {"--draft": "/nonexistent/draft"}, "--draft"),
     "bad device": (["--method", "ar"], {"--device": "tpu"}, "--device"),
-    "bad dtype": (["--method", "ar", "--dtype", "int8"], {}, "--dtype"),
     "ar paired with itself": (["--method", "ar", "--paired"], {}, "--paired"),
 }
 

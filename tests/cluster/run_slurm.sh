@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real SLURM test of workflow/profiles/slurm, no mocks: installs Debian's slurm-wlm and munge if
+# Real SLURM test of profiles/slurm, no mocks: installs Debian's slurm-wlm and munge if
 # missing, starts a one-node cluster on this machine (munged, slurmctld, slurmd; no slurmdbd), runs
 # the pipeline through the profile and checks that every job ran as a completed SLURM job and that
 # the PDF came out. The daemons it started are stopped on exit, whatever happens.
@@ -30,7 +30,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BASE=${DYNATREE_SLURM_TEST_DIR:-/tmp/dynatree-slurm-test}
 CTLD_PORT=${DYNATREE_SLURM_TEST_PORT:-16817}
 SLURMD_PORT=$((CTLD_PORT + 1))
-# The node must offer what the profile's largest jobs ask for (workflow/profiles/slurm/config.yaml:
+# The node must offer what the profile's largest jobs ask for (profiles/slurm/config.yaml:
 # build_embedded 4 threads, bench 2 threads and 16000 MB) and hold two benchmark jobs at once: one
 # job is mostly single-threaded Python start-up, so two keep 2 real cores busy. A smaller machine
 # advertises that much anyway (see slurm.conf.in).
@@ -166,8 +166,8 @@ copy_workflow() {
     mkdir -p "$work"
     if [ "$MODE" = trivial ]; then
         cp "$REPO/tests/cluster/trivial/Snakefile" "$work/Snakefile"
-        mkdir -p "$work/workflow/profiles"
-        cp -r "$REPO/workflow/profiles/slurm" "$work/workflow/profiles/"
+        mkdir -p "$work/profiles"
+        cp -r "$REPO/profiles/slurm" "$work/profiles/"
     else
         [ -f "$REPO/Snakefile" ] && [ -f "$REPO/config/smoke.yaml" ] ||
             die "no Snakefile / config/smoke.yaml in $REPO (run '$0 trivial' to test the cluster alone)"
@@ -198,7 +198,8 @@ link_data_dir() {
 
 run_workflow() {
     local work=$1
-    local args=(--workflow-profile workflow/profiles/slurm
+    # By name: Snakemake finds profiles/slurm next to the Snakefile.
+    local args=(--workflow-profile slurm
         # No slurmdbd here, so sacct cannot answer; squeue can (MinJobAge=600 in slurm.conf).
         --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2)
     [ "$MODE" = smoke ] && args+=(--configfile config/smoke.yaml)
@@ -228,7 +229,7 @@ check_results() {
 [ "$(id -u)" -eq 0 ] || die "run as root (starts SLURM daemons; installs packages if missing)"
 SNAKEMAKE=${SNAKEMAKE:-$(command -v snakemake || echo "$REPO/.venv/bin/snakemake")}
 [ -x "$SNAKEMAKE" ] || die "snakemake not found (activate the venv or set SNAKEMAKE)"
-# Jobs inherit PATH (sbatch --export=ALL): they need the same environment's `dynatree` command.
+# Jobs inherit PATH (sbatch --export=ALL): they need the same environment's `python`.
 PATH="$(dirname "$SNAKEMAKE"):$PATH"
 PYTHON=$(dirname "$SNAKEMAKE")/python
 [ -x "$PYTHON" ] || PYTHON=python3

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,6 +120,25 @@ def test_prompts_are_byte_identical_and_valid(
             assert r["source"].startswith("wiki.test.raw#")
 
 
+def test_prompts_run_without_torch(corpus: Path, tokenizer_dir: Path, tmp_path: Path) -> None:
+    """The prompts rule's conda environment (envs/data.yaml) has tokenizers but no torch."""
+    out = tmp_path / "p.jsonl"
+    script = (
+        "import sys\nsys.modules['torch'] = None  # import torch fails, as in envs/data.yaml\n"
+        "from dynatree.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    )
+    src = str(Path(cli.__file__).parents[1])
+    run = subprocess.run(
+        [sys.executable, "-c", script, "data", "prompts", *_argv(corpus, tokenizer_dir, out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": src},
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert len(out.read_text().splitlines()) == 4
+
+
 def test_cut_keeps_short_documents_whole_and_cuts_long_ones(tokenizer_dir: Path) -> None:
     from transformers import AutoTokenizer
 
@@ -198,7 +220,7 @@ def test_without_data_dir_needs_datasets(
     out = tmp_path / "p.jsonl"
     argv = _argv(tmp_path, tokenizer_dir, out)
     argv = argv[:2] + argv[4:]  # drop --data-dir
-    _fails(monkeypatch, capsys, argv, out, "--data-dir", "data_dir", "datasets")
+    _fails(monkeypatch, capsys, argv, out, "--data-dir", "data.dir", "datasets")
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="offline corpus ../shared/data not present")

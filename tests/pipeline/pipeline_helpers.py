@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+# The workflow's own modules (pipeline_plan, pipeline_config), importable as the Snakefile does.
+sys.path.insert(0, str(REPO / "workflow" / "lib"))
 DATA_DIR = (REPO / ".." / "shared" / "data").resolve()
 CONFIGS = ("config.yaml", "config/paper.yaml", "config/smoke.yaml")
 

@@ -37,3 +37,19 @@ def test_lint_is_clean() -> None:
     run = snakemake(["--lint"], cwd=REPO)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "Lints for" not in run.stdout + run.stderr
+
+
+def test_plain_dry_run_uses_the_default_profile() -> None:
+    """No flag: Snakemake finds profiles/default next to the Snakefile and applies it."""
+    run = snakemake(["-n", "--configfile", "config/smoke.yaml"], cwd=REPO)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Using workflow specific profile profiles/default" in run.stderr
+    assert "Shell command: python -m dynatree bench" in run.stdout  # its printshellcmds
+
+
+def test_slurm_profile_by_name() -> None:
+    run = snakemake(
+        ["-n", "--workflow-profile", "slurm", "--configfile", "config/smoke.yaml"], cwd=REPO
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Using workflow specific profile profiles/slurm" in run.stderr

@@ -1,12 +1,14 @@
 """The smoke config end to end, in a scratch copy of the repository (its results/ stay untouched).
 
-One module-scoped run serves every test here: first a benchmark job is SIGKILLed halfway and the
-failed run left as it is, then the full DAG is rerun from that state to the PDF and timed.
+One module-scoped run serves every test here: first Snakemake and a benchmark job are SIGKILLed
+halfway (a power cut) and the run left as it is, then the README's recovery (`--unlock`, rerun)
+takes the DAG from that state to the PDF, timed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -33,6 +35,7 @@ class SmokeRun:
     config_args: list[str]
     killed_output_existed: bool
     killed_run_rc: int
+    locked: subprocess.CompletedProcess
     elapsed_s: float
     rc: int
     log: str
@@ -44,13 +47,13 @@ def _bench_process(parent: psutil.Process) -> psutil.Process | None:
             cmd = child.cmdline()
         except psutil.NoSuchProcess:
             continue
-        if "bench" in cmd and any(c.endswith("dynatree") for c in cmd[:2]):
+        if "bench" in cmd and "dynatree" in cmd[:3]:  # python -m dynatree bench ...
             return child
     return None
 
 
 def _kill_bench_halfway(root: Path, config_args: list[str]) -> tuple[bool, int]:
-    """Start the run for one AR job, SIGKILL the bench process once it is decoding."""
+    """Start the run for one AR job; once it is decoding, SIGKILL Snakemake, then the job."""
     log = root / "logs" / "bench" / KILLED.removeprefix("results/bench/").replace(".json", ".log")
     proc = subprocess.Popen(
         [sys.executable, "-m", "snakemake", KILLED, "--cores", "2", *config_args],
@@ -65,7 +68,9 @@ def _kill_bench_halfway(root: Path, config_args: list[str]) -> tuple[bool, int]:
     while proc.poll() is None and time.monotonic() < deadline:
         bench = _bench_process(parent)
         if bench is not None and log.exists() and "bench ar" in log.read_text(errors="replace"):
-            bench.send_signal(signal.SIGKILL)  # halfway: models loaded, prompts being decoded
+            # halfway: models loaded, prompts being decoded; nothing gets to clean up
+            parent.send_signal(signal.SIGKILL)
+            bench.send_signal(signal.SIGKILL)
             killed = True
             break
         time.sleep(0.05)
@@ -81,15 +86,24 @@ def smoke(tmp_path_factory, data_dir) -> SmokeRun:
     config_args = ["--configfile", "config/smoke.yaml", str(local)]
     start = time.monotonic()
     existed, killed_rc = _kill_bench_halfway(root, config_args)
+    locked = snakemake(["--cores", "2", *config_args], cwd=root)  # the killed run's lock
+    snakemake(["--unlock", *config_args], cwd=root)
     run = snakemake(["--cores", "2", *config_args], cwd=root, timeout=2 * SMOKE_LIMIT_S)
     elapsed = time.monotonic() - start
-    return SmokeRun(root, config_args, existed, killed_rc, elapsed, run.returncode,
+    return SmokeRun(root, config_args, existed, killed_rc, locked, elapsed, run.returncode,
                     run.stdout[-4000:] + run.stderr[-4000:])  # fmt: skip
 
 
 def test_killed_job_leaves_no_result(smoke: SmokeRun) -> None:
-    assert smoke.killed_run_rc != 0
+    assert smoke.killed_run_rc == -signal.SIGKILL
     assert not smoke.killed_output_existed
+
+
+def test_after_a_killed_snakemake_the_rerun_asks_for_unlock(smoke: SmokeRun) -> None:
+    """What the README says: the next run refuses (lock) and names --unlock; after it, it runs."""
+    assert smoke.locked.returncode != 0
+    assert "--unlock" in smoke.locked.stdout + smoke.locked.stderr
+    assert smoke.rc == 0, smoke.log
 
 
 def test_smoke_runs_to_the_pdf(smoke: SmokeRun, capsys: pytest.CaptureFixture[str]) -> None:
@@ -147,9 +161,30 @@ def _planned(smoke: SmokeRun, *extra: str) -> dict[str, set[str]]:
     return rules
 
 
-def test_complete_run_is_up_to_date(smoke: SmokeRun) -> None:
+def test_complete_run_is_up_to_date(smoke: SmokeRun, capsys: pytest.CaptureFixture[str]) -> None:
     assert smoke.rc == 0, smoke.log
+    start = time.monotonic()
     assert _planned(smoke) == {}
+    with capsys.disabled():  # timed, not asserted (README: the no-op dry run)
+        print(f"\nno-op dry run of the complete smoke tree: {time.monotonic() - start:.1f} s")
+
+
+def test_deleting_a_result_alone_reruns_nothing_forcerun_does(smoke: SmokeRun) -> None:
+    """The README's advice: Snakemake rebuilds only what a target needs, and the tables made
+    from a deleted result are still newer than everything they read, so deleting it alone plans
+    nothing; --forcerun <file> reruns it and everything made from it."""
+    assert smoke.rc == 0, smoke.log
+    result = smoke.root / "results" / "bench" / "main" / "wikitext" / "dynatree" / "default.json"
+    kept, stat = result.read_bytes(), result.stat()
+    result.unlink()
+    try:
+        assert _planned(smoke) == {}
+        planned = _planned(smoke, "--forcerun", str(result.relative_to(smoke.root)))
+    finally:
+        result.write_bytes(kept)
+        os.utime(result, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as it was: up to date
+    assert planned["bench"] == {"dynatree"}
+    assert {"aggregate_table", "numbers", "compile_paper"} <= set(planned)
 
 
 def test_forcerun_reruns_one_rule_and_what_depends_on_it(smoke: SmokeRun) -> None:

@@ -78,6 +78,11 @@ class BenchJob:
         }
 
 
+def model_dir(source: str, role: str) -> str:
+    """Where the target or draft of ``models.source`` lives (fetched or built)."""
+    return f"models/{source}/{role}"
+
+
 def bench_path(experiment: str, dataset: str, method: str, setting: str) -> str:
     return f"results/bench/{experiment}/{dataset}/{method}/{setting}.json"
 

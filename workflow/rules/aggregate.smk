@@ -9,12 +9,14 @@ rule aggregate_table:
         report("results/aggregate/{experiment}.csv", category="Tables"),
     log:
         "logs/aggregate/{experiment}.log",
+    benchmark:
+        "logs/benchmarks/aggregate_table/{experiment}.tsv"
     wildcard_constraints:
         experiment="|".join(EXPERIMENTS),
     conda:
         "../../envs/aggregate.yaml"
     shell:
-        "dynatree aggregate table --experiment {wildcards.experiment} --inputs {input}"
+        "python -m dynatree aggregate table --experiment {wildcards.experiment} --inputs {input}"
         " --out {output} > {log} 2>&1"
 
 
@@ -45,10 +47,12 @@ rule numbers:
         "results/numbers.json",
     log:
         "logs/aggregate/numbers.log",
+    benchmark:
+        "logs/benchmarks/numbers/numbers.tsv"
     params:
         report=numbers_flags,
     conda:
         "../../envs/aggregate.yaml"
     shell:
-        "dynatree aggregate numbers --tables {input.tables} --config {input.config}"
+        "python -m dynatree aggregate numbers --tables {input.tables} --config {input.config}"
         " {params.report} --out {output} > {log} 2>&1"

@@ -26,7 +26,7 @@ rule bench:
     conda:
         "../../envs/bench.yaml"
     shell:
-        "dynatree bench --target {input.target} --draft {input.draft}"
+        "python -m dynatree bench --target {input.target} --draft {input.draft}"
         " --method {wildcards.method} {params.settings} {params.files} {params.paired}"
         " --prompts {input.prompts} --max-new-tokens {params.max_new_tokens}"
         " --warmup {params.warmup} --device {params.device} --dtype {params.dtype}"
@@ -42,9 +42,11 @@ rule select_setting:
         "results/select/{dataset}/{method}.json",
     log:
         "logs/select/{dataset}/{method}.log",
+    benchmark:
+        "logs/benchmarks/select_setting/{dataset}/{method}.tsv"
     wildcard_constraints:
         method="linear|fixed_tree",
     conda:
         "../../envs/bench.yaml"
     shell:
-        "dynatree select --inputs {input} --out {output} > {log} 2>&1"
+        "python -m dynatree select --inputs {input} --out {output} > {log} 2>&1"

@@ -12,8 +12,10 @@ rule claims:
         provenance="results/claims.provenance.json",
     log:
         "logs/aggregate/claims.log",
+    benchmark:
+        "logs/benchmarks/claims/claims.tsv"
     conda:
         "../../envs/aggregate.yaml"
     shell:
-        "dynatree claims --numbers {input.numbers} --claims {input.claims}"
+        "python -m dynatree claims --numbers {input.numbers} --claims {input.claims}"
         " --out {output.table} > {log} 2>&1"

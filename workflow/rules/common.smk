@@ -1,54 +1,31 @@
-# Shared lookups for the rules in the other .smk files (the benchmark plan lives in
-# workflow/lib/pipeline_plan.py), model locations, command-line fragments. Functions live here
-# only, so the .smk files with rules stay declarative.
+# Shared lookups for the rules in the other .smk files (the benchmark plan, PLAN, comes from
+# workflow/lib/pipeline_plan.py via the Snakefile's config checks), model locations,
+# command-line fragments. Functions live here only, so the .smk files with rules stay
+# declarative.
 
+import functools
 import json
 import shlex
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from pipeline_plan import (  # noqa: E402
+from pipeline_plan import (
     EXPERIMENTS,
     FIGURE_TABLES,
-    PlanError,
     bench_path,
-    build_plan,
     fmt,
+    model_dir,
     prompts_path,
     select_path,
     table_path,
 )
 
-from dynatree.decoding.registry import decoder_source_files, parse_params  # noqa: E402
-from dynatree.errors import UsageError  # noqa: E402
+from dynatree.decoding.registry import decoder_source_files
 
-
-def check_params(method, params):
-    """Stop planning on an impossible decoder setting, naming the parameter (no job has run)."""
-    try:
-        parse_params(method, params)
-    except UsageError as exc:
-        raise WorkflowError(f"config: {method} parameters {params}: {exc}") from None
-
-
-def check_embedded_settings():
-    """A typo'd or impossible models.embedded key stops planning, not a 25-minute build."""
-    from dynatree.models.settings import parse_settings
-
-    try:
-        parse_settings([f"{k}={fmt(v)}" for k, v in config["models"]["embedded"].items()])
-    except UsageError as exc:
-        raise WorkflowError(f"config: models.embedded: {exc}") from None
-
-
-if config["models"]["source"] == "embedded":
-    check_embedded_settings()
-try:
-    PLAN = build_plan(config, check_params)
-except PlanError as exc:
-    raise WorkflowError(f"config: {exc}") from None
-
+MODEL_SOURCE = config["models"]["source"]
+MODEL_DIRS = {role: model_dir(MODEL_SOURCE, role) for role in ("target", "draft")}
+EMBEDDED_REPORT = "results/models/embedded_report.json"
 PROTOCOL = config["protocol"]
 DEVICE = PROTOCOL["device"]
 GPUS = 0 if DEVICE == "cpu" else 1
@@ -63,11 +40,6 @@ def bench_threads(wildcards):
     return PROTOCOL["threads"] or workflow.cores
 
 
-MODEL_SOURCE = config["models"]["source"]
-MODEL_DIRS = {role: f"models/{MODEL_SOURCE}/{role}" for role in ("target", "draft")}
-EMBEDDED_REPORT = "results/models/embedded_report.json"
-
-
 def hub_model(role):
     return config["models"][role]
 
@@ -80,6 +52,12 @@ def bench_job(wildcards):
         raise WorkflowError(f"{bench_path(*key)} is not a job of this config's plan") from None
 
 
+@functools.cache
+def decoder_sources(method):
+    """The decoder's source files (inputs of its jobs), looked up once per method."""
+    return tuple(str(p) for p in decoder_source_files(method))
+
+
 def bench_inputs(wildcards):
     """Models, prompts, the AR reference, a selected setting, and the decoder's source files."""
     job = bench_job(wildcards)
@@ -87,7 +65,7 @@ def bench_inputs(wildcards):
         "target": MODEL_DIRS["target"],
         "draft": MODEL_DIRS["draft"],
         "prompts": prompts_path(job.dataset, job.l_max),
-        "code": [str(p) for p in decoder_source_files(job.method)],
+        "code": list(decoder_sources(job.method)),
     }
     reference = PLAN.reference(job)
     if reference is not None:
@@ -98,10 +76,13 @@ def bench_inputs(wildcards):
 
 
 def bench_settings(wildcards):
-    """Decoder parameters and tags as CLI flags (a config change reruns the job: params trigger)."""
+    """Decoder parameters, tags and protocol.beyond_context as CLI flags (a config change reruns
+    the job: params trigger; the flag only when set, so the default changes nothing)."""
     job = bench_job(wildcards)
     flags = [f"--set {shlex.quote(f'{k}={fmt(v)}')}" for k, v in sorted(job.params.items())]
     flags += [f"--tag {shlex.quote(f'{k}={fmt(v)}')}" for k, v in sorted(job.tags.items())]
+    if PROTOCOL["beyond_context"]:
+        flags.append("--beyond-context")
     return " ".join(flags)
 
 

@@ -9,6 +9,8 @@ rule prompts:
         "results/prompts/{dataset}_L{l_max}.jsonl",
     log:
         "logs/prompts/{dataset}_L{l_max}.log",
+    benchmark:
+        "logs/benchmarks/prompts/{dataset}_L{l_max}.tsv"
     params:
         n=PROTOCOL["n_prompts"],
         seed=config["data"]["seed"],
@@ -19,6 +21,6 @@ rule prompts:
     conda:
         "../../envs/data.yaml"
     shell:
-        "dynatree data prompts --dataset {wildcards.dataset} --data-dir {input.data}"
+        "python -m dynatree data prompts --dataset {wildcards.dataset} --data-dir {input.data}"
         " --tokenizer {input.tokenizer} --n {params.n} --max-tokens {wildcards.l_max}"
         " {params.min_tokens} --seed {params.seed} --out {output} > {log} 2>&1"

@@ -11,6 +11,8 @@ rule figure:
         png=report("figures/{name}.png", category="Figures"),
     log:
         "logs/figures/{name}.log",
+    benchmark:
+        "logs/benchmarks/figure/{name}.tsv"
     params:
         tables=lambda wildcards, input: f"--tables {' '.join(input.tables)}" if input.tables else "",
     wildcard_constraints:
@@ -18,4 +20,4 @@ rule figure:
     conda:
         "../../envs/figures.yaml"
     shell:
-        "dynatree figure {wildcards.name} {params.tables} --out {output.pdf} > {log} 2>&1"
+        "python -m dynatree figure {wildcards.name} {params.tables} --out {output.pdf} > {log} 2>&1"

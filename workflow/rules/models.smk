@@ -14,6 +14,8 @@ rule fetch_model:
         directory("models/hub/{role}"),
     log:
         "logs/models/fetch_{role}.log",
+    benchmark:
+        "logs/benchmarks/fetch_model/{role}.tsv"
     params:
         model=lambda wildcards: hub_model(wildcards.role)["id"],
         revision=lambda wildcards: hub_model(wildcards.role)["revision"],
@@ -22,7 +24,7 @@ rule fetch_model:
     conda:
         "../../envs/models.yaml"
     shell:
-        "dynatree models fetch --model {params.model} --revision {params.revision}"
+        "python -m dynatree models fetch --model {params.model} --revision {params.revision}"
         " --out {output} > {log} 2>&1"
 
 
@@ -35,6 +37,8 @@ rule build_embedded:
         report=EMBEDDED_REPORT,
     log:
         "logs/models/build_embedded.log",
+    benchmark:
+        "logs/benchmarks/build_embedded/embedded.tsv"
     params:
         out=lambda wildcards, output: str(Path(output.target).parent),
         settings=embedded_settings(),
@@ -42,5 +46,5 @@ rule build_embedded:
     conda:
         "../../envs/models.yaml"
     shell:
-        "dynatree models build-embedded --corpus-dir {input.corpus} --out {params.out}"
+        "python -m dynatree models build-embedded --corpus-dir {input.corpus} --out {params.out}"
         " --report {output.report} {params.settings} > {log} 2>&1"

@@ -12,12 +12,14 @@ rule render_paper:
         "paper/build/main.tex",
     log:
         "logs/paper/render.log",
+    benchmark:
+        "logs/benchmarks/render_paper/main.tsv"
     params:
         out_dir=lambda wildcards, output: str(Path(output[0]).parent),
     conda:
         "../../envs/paper.yaml"
     shell:
-        "dynatree paper render --numbers {input.numbers} --claims {input.claims}"
+        "python -m dynatree paper render --numbers {input.numbers} --claims {input.claims}"
         " --figures-dir figures --out-dir {params.out_dir} > {log} 2>&1"
 
 
@@ -29,7 +31,9 @@ rule compile_paper:
         report("paper/dynatree.pdf", category="Paper"),
     log:
         "logs/paper/compile.log",
+    benchmark:
+        "logs/benchmarks/compile_paper/dynatree.tsv"
     conda:
         "../../envs/paper.yaml"
     shell:
-        "dynatree paper compile --tex {input.tex} --out {output} > {log} 2>&1"
+        "python -m dynatree paper compile --tex {input.tex} --out {output} > {log} 2>&1"

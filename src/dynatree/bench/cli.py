@@ -48,6 +48,7 @@ def register(subparsers: Any) -> None:
     bench.add_argument(
         "--dtype",
         default="auto",
+        choices=("auto", "float32", "float16", "bfloat16"),
         help="auto (fp32 on CPU, fp16 on CUDA), float32, float16, bfloat16",
     )
     bench.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
@@ -59,6 +60,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also time AR (the target alone) on every prompt, interleaved with the method, "
         "and report the paired speedup per prompt (speculative methods only)",
+    )
+    bench.add_argument(
+        "--beyond-context",
+        action="store_true",
+        help="let prompt + T run past the models' max_position_embeddings (rotary models "
+        "extrapolate; the paper's Pythia protocol does); a prompt must still fit",
     )
     bench.add_argument("--out", required=True, metavar="JSON", help="result file")
     bench.set_defaults(func=_bench)
@@ -75,11 +82,12 @@ def register(subparsers: Any) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from dynatree.bench.harness import run_benchmark
     from dynatree.bench.options import build_options
     from dynatree.io import write_json_atomic
 
-    options = build_options(args)
+    options = build_options(args)  # every check that needs no model: before torch is imported
+    from dynatree.bench.harness import run_benchmark
+
     result = run_benchmark(options, sys.argv)
     write_json_atomic(options.out, result)
     return 0
@@ -87,8 +95,9 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _select(args: argparse.Namespace) -> int:
     from dynatree.bench.selection import describe, select_best
-    from dynatree.io import write_json_atomic
+    from dynatree.io import check_writable, write_json_atomic
 
+    check_writable(args.out, "--out")
     selected = select_best(args.inputs)
     write_json_atomic(args.out, selected)
     print(describe(selected), file=sys.stderr)

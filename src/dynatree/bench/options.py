@@ -7,15 +7,18 @@ job fails in a second with one line naming the parameter instead of after loadin
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from dynatree.assignments import parse_pairs
 from dynatree.bench.prompts import Prompt, load_prompts
 from dynatree.bench.reference import load_reference
 from dynatree.errors import UsageError
-from dynatree.io import read_json
+from dynatree.io import check_writable, read_json
+from dynatree.models.locate import ModelRef, locate_model
+
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,10 @@ class BenchOptions:
 
 
 def read_params_file(path: str, method: str) -> dict[str, Any]:
-    """The ``params`` of a selected-setting JSON (``dynatree select``); its method must match."""
+    """The ``params`` of a selected-setting JSON (``dynatree select``); its method must match,
+    and its keys and values must be valid for it (errors name the file, not ``--set``)."""
+    from dynatree.decoding.registry import parse_params
+
     obj = read_json(path, "--params-file")
     if not isinstance(obj, dict) or not isinstance(obj.get("params"), dict):
         raise UsageError(f"--params-file {path!r}: expected an object with 'method' and 'params'")
@@ -49,19 +55,55 @@ def read_params_file(path: str, method: str) -> dict[str, Any]:
         raise UsageError(
             f"--params-file {path!r}: holds method {obj.get('method')!r}, not --method {method}"
         )
+    try:
+        parse_params(method, obj["params"])
+    except UsageError as exc:
+        raise UsageError(
+            f"--params-file {path!r}: {str(exc).removeprefix('--set ')}; "
+            "regenerate it with dynatree select"
+        ) from None
     return dict(obj["params"])
 
 
-def check_model_path(name_or_path: str, flag: str) -> None:
-    """Something that is clearly a filesystem path must be an existing directory.
+def check_context(
+    models: dict[str, ModelRef],
+    prompts: list[Prompt],
+    max_new_tokens: int,
+    depth: int,
+    *,
+    beyond_context: bool,
+) -> None:
+    """Every prompt, and every prompt plus T new tokens, must fit each model's positions.
 
-    Hub ids (``name`` or ``org/name``) are left to the loader; a path starting with ``.``, ``/``
-    or ``~``, or with more than two components, cannot be a Hub id.
+    Drafts never reach past prompt + T (the drafter caps a tree at the tokens still to come), so
+    that is what a run needs; beyond ``max_position_embeddings`` a model with learned positions
+    fails mid-run and one with rotary positions decodes text it was never trained on.
+    ``beyond_context`` accepts the latter (only the prompt itself must fit). A draft ``depth``
+    deeper than a model's positions is a typo (``--set K=600``) whatever the prompts.
     """
-    expanded = Path(name_or_path).expanduser()
-    looks_local = name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1
-    if (looks_local or expanded.exists()) and not expanded.is_dir():
-        raise UsageError(f"{flag} {name_or_path!r}: no such model directory")
+    longest = max(prompts, key=lambda p: len(p.input_ids))
+    length = len(longest.input_ids)
+    for flag, ref in models.items():
+        limit = ref.positions
+        if limit is None:
+            continue
+        if depth > limit:
+            raise UsageError(
+                f"--set: draft depth {depth} > {flag}'s max_position_embeddings {limit}; "
+                "no draft can be that deep (K, D or D_max)"
+            )
+        if length > limit:
+            raise UsageError(
+                f"--prompts: prompt {longest.id!r} has {length} tokens > {flag}'s "
+                f"max_position_embeddings {limit}; cut the prompts shorter (data prompts "
+                "--max-tokens)"
+            )
+        if length + max_new_tokens > limit and not beyond_context:
+            raise UsageError(
+                f"--max-new-tokens {max_new_tokens}: prompt {longest.id!r} ({length} tokens) "
+                f"+ T = {length + max_new_tokens} > {flag}'s max_position_embeddings {limit}; "
+                "lower T or the prompt length, or pass --beyond-context"
+            )
 
 
 def default_threads() -> int:
@@ -73,7 +115,10 @@ def default_threads() -> int:
 
 
 def build_options(args: Any) -> BenchOptions:
-    """Validate the parsed ``bench`` arguments (see :func:`dynatree.bench.cli.register`)."""
+    """Validate the parsed ``bench`` arguments (see :func:`dynatree.bench.cli.register`).
+
+    Nothing here imports torch or loads a model, so a bad job fails in well under a second.
+    """
     from dynatree.decoding.registry import needs_draft, parse_params
 
     overrides: dict[str, Any] = {}
@@ -98,20 +143,23 @@ def build_options(args: Any) -> BenchOptions:
     threads = default_threads() if args.threads is None else args.threads
     if threads < 1:
         raise UsageError(f"--threads {threads}: must be >= 1")
+    if not _DEVICE.match(args.device):
+        raise UsageError(f"--device {args.device!r}: expected auto, cpu or cuda[:N]")
+    check_writable(args.out, "--out")
     prompts = load_prompts(args.prompts)
     if args.warmup >= len(prompts):
         raise UsageError(
             f"--warmup {args.warmup}: must be < the {len(prompts)} prompts of --prompts "
             "so at least one prompt is measured"
         )
-    check_model_path(args.target, "--target")
+    models = {"--target": locate_model(args.target, "--target")}
     if draft is not None:
-        check_model_path(draft, "--draft")
+        models["--draft"] = locate_model(draft, "--draft")
+    depth = getattr(params, "draft_depth", 0)  # methods without a depth setting: nothing to check
+    check_context(models, prompts, args.max_new_tokens, depth, beyond_context=args.beyond_context)
     reference = None
     if args.reference is not None:
         reference = load_reference(args.reference, prompts, args.max_new_tokens, args.stop_at_eos)
-    if not args.out:
-        raise UsageError("--out: give the result path")
     return BenchOptions(
         method=args.method,
         params=params,

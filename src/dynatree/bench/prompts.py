@@ -69,11 +69,15 @@ def load_prompts(path: str | Path) -> list[Prompt]:
         raise UsageError(f"--prompts {str(path)!r}: no such file")
     prompts: list[Prompt] = []
     seen: set[str] = set()
-    with open(file, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with open(file, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            where = f"--prompts {str(path)!r} line {number}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise UsageError(f"{where}: not UTF-8 text; regenerate the prompts") from None
             if not line.strip():
                 continue
-            where = f"--prompts {str(path)!r} line {number}"
             prompt = _parse_line(line, where)
             if prompt.id in seen:
                 raise UsageError(f"{where}: duplicate id {prompt.id!r}")

@@ -7,9 +7,10 @@ import socket
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # git_state and cpu_model serve torch-free stages (claims, the paper)
+    import torch
 
 
 def _git(args: list[str], cwd: Path) -> str | None:
@@ -46,6 +47,7 @@ def cpu_model() -> str:
 
 def collect(device: torch.device, argv: list[str]) -> dict[str, Any]:
     """The provenance block of a benchmark result (docs/formats.md)."""
+    import torch
     import transformers
 
     import dynatree

@@ -12,20 +12,50 @@ from typing import Any
 from dynatree.bench.prompts import Prompt
 from dynatree.errors import UsageError
 from dynatree.io import read_json
+from dynatree.validation import SchemaViolation, validate
 
 SCHEMA = "dynatree.bench/1"
 
+_COUNT = {"type": "integer", "minimum": 0}
+# The fields of a result (docs/formats.md) that --reference reads: a file edited by hand or cut
+# short by a crash of an older version fails here, naming the field, not with a KeyError.
+REFERENCE_FIELDS = {
+    "type": "object",
+    "required": ["method", "protocol", "rows"],
+    "properties": {
+        "method": {"type": "string"},
+        "protocol": {
+            "type": "object",
+            "required": ["max_new_tokens"],
+            "properties": {"max_new_tokens": _COUNT, "stop_at_eos": {"type": "boolean"}},
+        },
+        "rows": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["prompt_id", "prompt_sha256", "tokens"],
+                "properties": {
+                    "prompt_id": {"type": "string"},
+                    "prompt_sha256": {"type": "string"},
+                    "tokens": {"type": "array", "items": _COUNT},
+                },
+            },
+        },
+    },
+}
 
-def _read_result(path: Path, flag: str) -> dict[str, Any]:
-    obj = read_json(path, flag)
-    if not isinstance(obj, dict) or obj.get("schema") != SCHEMA:
+
+def read_result(path: str | Path, flag: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A benchmark result JSON with the ``fields`` the caller reads (a JSON schema); anything
+    else is a :class:`UsageError` naming ``flag``, the file and the field."""
+    result = read_json(path, flag)
+    if not isinstance(result, dict) or result.get("schema") != SCHEMA:
         raise UsageError(f"{flag} {str(path)!r}: not a benchmark result ({SCHEMA})")
-    return obj
-
-
-def read_result(path: str | Path, flag: str) -> dict[str, Any]:
-    """A benchmark result JSON; anything else is a :class:`UsageError` naming ``flag``."""
-    return _read_result(Path(path), flag)
+    try:
+        validate(result, fields)
+    except SchemaViolation as exc:
+        raise UsageError(f"{flag} {str(path)!r}: {exc}; rerun the job that wrote it") from None
+    return result
 
 
 def load_reference(
@@ -33,11 +63,11 @@ def load_reference(
 ) -> dict[str, list[int]]:
     """Prompt id → the AR tokens truncated to ``max_new_tokens``, after checking compatibility."""
     flag = f"--reference {str(path)!r}"
-    result = _read_result(Path(path), "--reference")
+    result = read_result(path, "--reference", REFERENCE_FIELDS)
     if result.get("method") != "ar":
         raise UsageError(f"{flag}: method is {result.get('method')!r}; the reference must be ar")
-    protocol = result.get("protocol", {})
-    ref_t = protocol.get("max_new_tokens", 0)
+    protocol = result["protocol"]
+    ref_t = protocol["max_new_tokens"]
     if ref_t < max_new_tokens:
         raise UsageError(
             f"{flag}: decoded {ref_t} new tokens < --max-new-tokens {max_new_tokens}; "
@@ -45,13 +75,13 @@ def load_reference(
         )
     if bool(protocol.get("stop_at_eos", False)) != stop_at_eos:
         raise UsageError(f"{flag}: its --stop-at-eos setting differs from this run's")
-    rows = {row["prompt_id"]: row for row in result.get("rows", [])}
+    rows = {row["prompt_id"]: row for row in result["rows"]}
     reference: dict[str, list[int]] = {}
     for prompt in prompts:
         row = rows.get(prompt.id)
         if row is None:
             raise UsageError(f"{flag}: has no row for prompt {prompt.id!r}; same --prompts needed")
-        if row.get("prompt_sha256") != prompt.sha256:
+        if row["prompt_sha256"] != prompt.sha256:
             raise UsageError(f"{flag}: prompt {prompt.id!r} differs from --prompts (sha256)")
         tokens = list(row["tokens"])
         if len(tokens) < max_new_tokens and not stop_at_eos:

@@ -24,6 +24,23 @@ from dynatree.errors import UsageError
 
 # Protocol fields that must agree for throughputs to be comparable.
 _SAME_PROTOCOL = ("prompts_sha256", "max_new_tokens", "device", "dtype")
+# What select reads from each input (docs/formats.md): a result without rows, or with a null
+# throughput, cannot be ranked and is an error naming the field, not a crash.
+SELECT_FIELDS = {
+    "type": "object",
+    "required": ["method", "params", "protocol", "rows", "summary"],
+    "properties": {
+        "method": {"type": "string"},
+        "params": {"type": "object"},
+        "protocol": {"type": "object"},
+        "rows": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+        "summary": {
+            "type": "object",
+            "required": ["tps_mean"],
+            "properties": {"tps_mean": {"type": "number", "exclusiveMinimum": 0}},
+        },
+    },
+}
 
 
 def _is_exact(result: dict[str, Any]) -> bool:
@@ -36,7 +53,7 @@ def select_best(paths: list[str]) -> dict[str, Any]:
     """The selected-setting object (docs/formats.md) for the fastest exact result in ``paths``."""
     if not paths:
         raise UsageError("--inputs: give at least one benchmark result")
-    results = [(path, read_result(path, "--inputs")) for path in paths]
+    results = [(path, read_result(path, "--inputs", SELECT_FIELDS)) for path in paths]
     first_path, first = results[0]
     for path, result in results[1:]:
         if result["method"] != first["method"]:

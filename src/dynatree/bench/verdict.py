@@ -21,8 +21,6 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
 if TYPE_CHECKING:
     import torch
 
@@ -110,6 +108,8 @@ def add_verdicts(
     Without a reference both are null; an exact row gets ``exact`` and a null divergence; only
     the others cost a target forward each.
     """
+    from tqdm import tqdm  # here: the tables and figures read verdicts without tqdm installed
+
     pending = []
     for row, prompt in zip(rows, prompts, strict=True):
         row["divergence"] = None

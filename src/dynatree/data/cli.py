@@ -44,19 +44,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_prompts(args: argparse.Namespace) -> int:
-    """Validate, load documents and tokenizer, sample, write atomically."""
+    """Validate (output and tokenizer location first), load documents and tokenizer, sample,
+    write atomically."""
     from dynatree.data.documents import hub_documents, local_documents
-    from dynatree.data.prompts import render_jsonl, sample_prompts
-    from dynatree.io import write_text_atomic
-    from dynatree.models.loading import load_tokenizer
+    from dynatree.data.prompts import MIN_PROMPT_TOKENS, render_jsonl, sample_prompts
+    from dynatree.io import check_writable, write_text_atomic
+    from dynatree.models.locate import load_tokenizer, locate_model
 
     if args.n < 1:
         raise UsageError(f"--n {args.n}: must be >= 1")
-    if args.max_tokens < 1:
-        raise UsageError(f"--max-tokens {args.max_tokens}: must be >= 1")
+    if args.max_tokens < MIN_PROMPT_TOKENS:
+        raise UsageError(
+            f"--max-tokens {args.max_tokens}: must be >= {MIN_PROMPT_TOKENS} "
+            "(a prompt is cut at a sentence end in its second half)"
+        )
     min_tokens = args.min_tokens if args.min_tokens is not None else max(1, args.max_tokens // 2)
     if not 1 <= min_tokens <= args.max_tokens:
         raise UsageError(f"--min-tokens {min_tokens}: must lie in [1, --max-tokens]")
+    check_writable(args.out, "--out")
+    locate_model(args.tokenizer, "--tokenizer", need="tokenizer")
     if args.data_dir is not None:
         documents = local_documents(args.dataset, args.data_dir)
     else:

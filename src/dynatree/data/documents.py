@@ -110,7 +110,7 @@ def hub_documents(dataset: str) -> list[Document]:
 
     ``datasets`` is optional: without it (or offline) the user must configure a local directory.
     """
-    fix = "pass --data-dir DIR (config key data_dir, e.g. ../shared/data)"
+    fix = "pass --data-dir DIR (config key data.dir, e.g. ../shared/data)"
     try:
         import datasets
     except ImportError:

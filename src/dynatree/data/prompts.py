@@ -24,6 +24,9 @@ _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s)")
 _LINE_END = re.compile(r"(?<=[^=\s])[ \t]*\n")
 # Characters per token are far below this for any BPE tokenizer; the window grows if not.
 _CHARS_PER_TOKEN = 8
+# The shortest L_max a prompt set may have: the cut keeps at least half of it, and a prompt of
+# a handful of tokens gives the target no text to continue (the paper's shortest is 100).
+MIN_PROMPT_TOKENS = 8
 
 
 @dataclass(frozen=True)

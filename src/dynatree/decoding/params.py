@@ -109,6 +109,11 @@ class LinearParams(Params):
 
     K: int = at_least(1, 5)
 
+    @property
+    def draft_depth(self) -> int:
+        """How deep its drafts can go (the CLI rejects a depth no model's positions can hold)."""
+        return self.K
+
 
 @dataclass(frozen=True)
 class FixedTreeParams(Params):
@@ -118,6 +123,11 @@ class FixedTreeParams(Params):
     B: int = at_least(1, 2)
     tau: float = open_unit(0.1)
     N_max: int = at_least(1, 256)
+
+    @property
+    def draft_depth(self) -> int:
+        """How deep its drafts can go (the CLI rejects a depth no model's positions can hold)."""
+        return self.D
 
 
 @dataclass(frozen=True)
@@ -147,6 +157,11 @@ class DynaTreeParams(Params):
     dynamic_breadth: bool = True
     dynamic_depth: bool = True
     history: bool = True
+
+    @property
+    def draft_depth(self) -> int:
+        """How deep its drafts can go (the CLI rejects a depth no model's positions can hold)."""
+        return self.D_max
 
     def check(self) -> None:
         if not self.B_min <= self.B_mid <= self.B_max:

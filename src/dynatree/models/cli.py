@@ -70,17 +70,20 @@ def run_build(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from dynatree.data.splits import training_files
     from dynatree.errors import UsageError
-    from dynatree.io import write_json_atomic
-    from dynatree.models.embedded import build_embedded
+    from dynatree.io import check_writable, write_json_atomic
     from dynatree.models.settings import parse_settings
 
     settings = parse_settings(args.settings)
+    check_writable(args.out, "--out", directory=True)
+    check_writable(args.report, "--report")
     if not args.corpus_dir.is_dir():
         raise UsageError(
             f"--corpus-dir {args.corpus_dir}: no such directory; point it at the offline corpus "
             "(e.g. ../shared/data)"
         )
     training_files(args.corpus_dir)
+    from dynatree.models.embedded import build_embedded  # torch: only once the inputs are good
+
     report = build_embedded(args.corpus_dir, args.out, settings)
     write_json_atomic(args.report, report)
     print(

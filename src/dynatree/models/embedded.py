@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import torch
 
+from dynatree.io import atomic_dir
 from dynatree.models.corpus import (
     WindowSampler,
     encode_streams,
@@ -167,18 +166,10 @@ def _evaluate(
 
 def _save_pair(out_dir: Path, target: Any, draft: Any, tokenizer: Any) -> None:
     """Write both model directories into a temporary sibling, then move it onto ``out_dir``."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         for name, model in (("target", target), ("draft", draft)):
             model.save_pretrained(tmp / name)
             tokenizer.save_pretrained(tmp / name)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
 
 
 def _provenance() -> dict[str, Any]:

@@ -11,24 +11,23 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from dynatree.errors import UsageError
+from dynatree.io import atomic_dir, check_writable
+from dynatree.models.locate import hub_offline, locate_model
 
 # Enough for from_pretrained: config, tokenizer files and the weights (safetensors preferred).
 _BASE_PATTERNS = ["*.json", "*.txt", "*.model", "tokenizer*"]
 _MARKER = "dynatree-fetch.json"
-_TRUE = ("1", "on", "yes", "true")
 
 
 def _offline() -> bool:
     """HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE as set now (the Hub library reads it at import)."""
     from huggingface_hub import constants
 
-    env = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
-    return env.strip().lower() in _TRUE or bool(constants.HF_HUB_OFFLINE)
+    return hub_offline() or bool(constants.HF_HUB_OFFLINE)
 
 
 def _download(model: str, revision: str) -> Path:
@@ -97,37 +96,24 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 def _materialise(source: Path, out: Path, record: dict[str, Any]) -> None:
     """Fill ``out`` with ``source``'s files via a temporary sibling and one rename."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_dir(out) as tmp:
         for path in sorted(source.rglob("*")):
             if path.is_file() and path.name != _MARKER and ".cache" not in path.parts:
                 dst = tmp / path.relative_to(source)
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 _link_or_copy(path, dst)
         (tmp / _MARKER).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
 
 
 def fetch_model(model: str, revision: str, out: Path) -> dict[str, Any]:
     """Make ``out`` a loadable model directory for ``model``; return what was done."""
-    local = Path(model).expanduser()
-    looks_local = model.startswith((".", "/", "~")) or local.exists()
-    if looks_local:
-        if not (local / "config.json").is_file():
-            raise UsageError(
-                f"--model {model}: not a model directory (no config.json); give a Hub id "
-                "or a directory written by save_pretrained"
-            )
-        record = {"model": str(local.resolve()), "revision": None, "source": "local"}
-        if local.resolve() == out.expanduser().resolve():
+    ref = locate_model(model, "--model", revision=revision)
+    check_writable(out, "--out", directory=True)
+    if ref.path is not None:
+        record = {"model": str(ref.path.resolve()), "revision": None, "source": "local"}
+        if ref.path.resolve() == out.expanduser().resolve():
             return {**record, "action": "accepted as is"}
-        _materialise(local, out, record)
+        _materialise(ref.path, out, record)
         return {**record, "action": "linked"}
     snapshot = _download(model, revision)
     record = {"model": model, "revision": revision, "commit": snapshot.name, "source": "hub"}

@@ -1,17 +1,18 @@
-"""Load a causal LM and its tokenizer from a local directory or a Hub id, with clear errors.
+"""Load a causal LM from a local directory or a Hub id, with clear errors; devices and dtypes.
 
 Every place a model is named accepts a local directory; a Hub id only works online or from the
-local Hugging Face cache (``HF_HUB_OFFLINE`` is respected by ``from_pretrained``).
+local Hugging Face cache (``HF_HUB_OFFLINE`` is respected by ``from_pretrained``). Names are
+resolved by :mod:`dynatree.models.locate` (which also loads tokenizers, without torch).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from dynatree.errors import UsageError
+from dynatree.models.locate import load_tokenizer, locate_model
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -36,48 +37,27 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     return DTYPES[dtype]
 
 
-def _check_exists(name_or_path: str, what: str) -> None:
-    """A string that looks like a filesystem path must exist; anything else is a Hub id."""
-    looks_local = name_or_path.startswith((".", "/", "~")) or Path(name_or_path).exists()
-    if looks_local and not Path(name_or_path).expanduser().is_dir():
-        raise UsageError(f"{what} {name_or_path!r}: no such model directory")
-
-
 def load_causal_lm(
     name_or_path: str, device: torch.device, dtype: torch.dtype, what: str = "--target"
 ) -> Any:
     """Load a model in eval mode with eager attention (the tree mask needs a custom 4D mask)."""
     from transformers import AutoModelForCausalLM
 
-    _check_exists(name_or_path, what)
+    ref = locate_model(name_or_path, what)
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            str(Path(name_or_path).expanduser())
-            if Path(name_or_path).expanduser().exists()
-            else name_or_path,
-            dtype=dtype,
-            attn_implementation="eager",
+            ref.load_from, dtype=dtype, attn_implementation="eager"
         )
-    except OSError as exc:
-        raise UsageError(
-            f"{what} {name_or_path!r}: cannot load ({str(exc).splitlines()[0]}); "
+    except (OSError, ValueError) as exc:
+        fix = (
             "go online to download it, or point the config at a local model directory"
+            if ref.path is None
+            else "rebuild or re-fetch that model directory"
+        )
+        raise UsageError(
+            f"{what} {name_or_path!r}: cannot load ({str(exc).splitlines()[0]}); {fix}"
         ) from exc
     return model.to(device).eval()
 
 
-def load_tokenizer(name_or_path: str, what: str = "--target") -> Any:
-    """Load the tokenizer saved beside a model (same error handling as the model)."""
-    from transformers import AutoTokenizer
-
-    _check_exists(name_or_path, what)
-    try:
-        return AutoTokenizer.from_pretrained(
-            str(Path(name_or_path).expanduser())
-            if Path(name_or_path).expanduser().exists()
-            else name_or_path
-        )
-    except OSError as exc:
-        raise UsageError(
-            f"{what} {name_or_path!r}: cannot load its tokenizer ({str(exc).splitlines()[0]})"
-        ) from exc
+__all__ = ["DTYPES", "load_causal_lm", "load_tokenizer", "resolve_device", "resolve_dtype"]

@@ -122,6 +122,11 @@ class EmbeddedSettings:
             raise UsageError(
                 "--set greedy_prompt_tokens + greedy_new_tokens: must be <= context_length + 1"
             )
+        if self.context_length > self.max_position_embeddings:
+            raise UsageError(
+                f"--set context_length={self.context_length}: exceeds max_position_embeddings="
+                f"{self.max_position_embeddings}; raise max_position_embeddings or shorten it"
+            )
         if self.eval_prompt_tokens + self.eval_new_tokens > self.max_position_embeddings:
             raise UsageError(
                 "--set eval_prompt_tokens + eval_new_tokens: exceeds max_position_embeddings"
