@@ -88,20 +88,30 @@ class TreeDrafter:
             ]
             if not expand:
                 return tree
-            columns = self.fed + expand
-            rows_t = torch.tensor(expand, device=self.device)
-            cols_t = torch.tensor(columns, device=self.device)
-            allowed = tree.ancestors[rows_t][:, cols_t]
-            out = self.draft(
-                input_ids=tree.token_tensor(expand),
-                position_ids=tree.position_ids(root_position, expand),
-                attention_mask=additive_mask(allowed, self.cached, self.dtype),
-                past_key_values=self.cache,
-                use_cache=True,
-            )
-            self.fed = columns
+            top_probs, top_ids = self.feed_level(tree, expand, root_position)
             frontier = expand
-            top_probs, top_ids = self._top(out.logits[0])
+
+    def feed_level(
+        self, tree: TokenTree, expand: list[int], root_position: int
+    ) -> tuple[list[list[float]], list[list[int]]]:
+        """One batched draft forward over one level's nodes ``expand``; their top-k on the host.
+
+        Each node attends to the committed prefix, the nodes fed earlier that are its ancestors,
+        and itself. The cost profile (``dynatree.bench.profile``) times exactly this call.
+        """
+        columns = self.fed + expand
+        rows_t = torch.tensor(expand, device=self.device)
+        cols_t = torch.tensor(columns, device=self.device)
+        allowed = tree.ancestors[rows_t][:, cols_t]
+        out = self.draft(
+            input_ids=tree.token_tensor(expand),
+            position_ids=tree.position_ids(root_position, expand),
+            attention_mask=additive_mask(allowed, self.cached, self.dtype),
+            past_key_values=self.cache,
+            use_cache=True,
+        )
+        self.fed = columns
+        return self._top(out.logits[0])
 
     def _children(
         self,
