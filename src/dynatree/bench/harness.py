@@ -21,6 +21,7 @@ from dynatree.bench.reference import SCHEMA
 from dynatree.decoding.base import Decoder
 from dynatree.decoding.params import params_dict
 from dynatree.decoding.registry import build_decoder
+from dynatree.decoding.support import check_decoder
 from dynatree.errors import UsageError
 from dynatree.models.loading import load_causal_lm, load_tokenizer, resolve_device, resolve_dtype
 
@@ -115,6 +116,7 @@ def run_benchmark(options: BenchOptions, argv: list[str]) -> dict[str, Any]:
             raise UsageError("--stop-at-eos: the target's tokenizer defines no EOS token")
 
     decoder = build_decoder(options.method, options.params, target, draft)
+    check_decoder(decoder, target, draft)
     rows = decode_prompts(
         decoder,
         options.prompts,
