@@ -100,7 +100,11 @@ def check_model(model: Any, need: str, flag: str) -> None:
     if reason is not None:
         archs = ", ".join(getattr(config, "architectures", None) or [config.model_type])
         decoding = "tree" if need == TREE else "linear (chain)"
-        raise UsageError(f"{flag}: {archs} cannot be {decoding}-decoded exactly: {reason}")
+        chain_ok = need == TREE and unsupported(config, CHAIN) is None
+        works = "linear, ar and hf_assisted still work" if chain_ok else "ar and hf_assisted work"
+        raise UsageError(
+            f"{flag}: {archs} cannot be {decoding}-decoded exactly: {reason} ({works})"
+        )
 
 
 def check_tree_support(model: Any, flag: str) -> None:
