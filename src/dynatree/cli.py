@@ -17,6 +17,7 @@ from dynatree.errors import UsageError
 
 _STAGES = (
     "dynatree.bench.cli",
+    "dynatree.bench.profile_cli",
     "dynatree.models.cli",
     "dynatree.data.cli",
     "dynatree.aggregate.cli",

@@ -28,7 +28,7 @@ class LineCost:
     def verify_s(self, tokens: int, prefix: int) -> float:
         return self.base + self.slope * tokens
 
-    def draft_level_s(self, width: int) -> float:
+    def draft_level_s(self, width: int, prefix: int) -> float:
         return self.level
 
 

@@ -29,6 +29,7 @@ from dynatree.bench.verdict import add_verdicts
 from dynatree.decoding.base import Decoder
 from dynatree.decoding.params import params_dict
 from dynatree.decoding.registry import build_decoder, parse_params
+from dynatree.decoding.support import check_decoder
 from dynatree.errors import UsageError
 from dynatree.models.loading import load_causal_lm, load_tokenizer, resolve_device, resolve_dtype
 
@@ -139,6 +140,7 @@ def run_benchmark(options: BenchOptions, argv: list[str]) -> dict[str, Any]:
 
     decoder = build_decoder(options.method, options.params, target, draft)
     baseline = build_decoder("ar", parse_params("ar", {}), target, None) if options.paired else None
+    check_decoder(decoder, target, draft)
     rows = decode_prompts(
         decoder,
         options.prompts,

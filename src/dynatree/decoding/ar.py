@@ -25,17 +25,18 @@ class ARDecoder(Decoder):
         self, input_ids: torch.Tensor, max_new_tokens: int, eos_token_id: int | None = None
     ) -> DecodeOutput:
         stats = DecodeStats()
-        start = self.clock.now()
+        self.clock.start()
         out = self.target(input_ids=input_ids, use_cache=True)
         cache = out.past_key_values
         token = out.logits[:, -1:].argmax(-1)
         tokens: list[int] = [int(token)]
-        stats.ttft_s = self.clock.now() - start
+        self.clock.lap("ttft")
         while len(tokens) < max_new_tokens and tokens[-1] != eos_token_id:
             out = self.target(input_ids=token, past_key_values=cache, use_cache=True)
             cache = out.past_key_values
             token = out.logits[:, -1:].argmax(-1)
             tokens.append(int(token))
             stats.iterations += 1
-        stats.verify_time_s = self.clock.now() - start - stats.ttft_s
+        self.clock.lap("verify")
+        stats.set_phase_times(self.clock.totals())
         return DecodeOutput(tokens=tokens, stats=stats)

@@ -154,21 +154,31 @@ class TreeDrafter:
             expand = [n for n in self.policy.expand(tree, new) if tree.depths[n] < max_depth]
             if not expand:
                 return tree
-            columns = self.fed + expand
-            rows_t = torch.tensor(expand, device=self.device)
-            cols_t = torch.tensor(columns, device=self.device)
-            allowed = tree.ancestors[rows_t][:, cols_t]
-            out = self.draft(
-                input_ids=tree.token_tensor(expand),
-                position_ids=tree.position_ids(expand),
-                attention_mask=additive_mask(allowed, self.cached, self.dtype),
-                past_key_values=self.cache,
-                use_cache=True,
-            )
+            top_probs, top_ids = self.feed_level(tree, expand)
             tree.draft_widths.append(len(expand))
-            self.fed = columns
             frontier = expand
-            top_probs, top_ids = self._top(out.logits[0])
+
+    def feed_level(
+        self, tree: TokenTree, expand: list[int]
+    ) -> tuple[list[list[float]], list[list[int]]]:
+        """One batched draft forward over the nodes ``expand``; their top-k on the host.
+
+        Each node attends to the committed prefix, the nodes fed earlier that are its ancestors,
+        and itself. The cost profile (``dynatree.bench.profile``) times exactly this call.
+        """
+        columns = self.fed + expand
+        rows_t = torch.tensor(expand, device=self.device)
+        cols_t = torch.tensor(columns, device=self.device)
+        allowed = tree.ancestors[rows_t][:, cols_t]
+        out = self.draft(
+            input_ids=tree.token_tensor(expand),
+            position_ids=tree.position_ids(expand),
+            attention_mask=additive_mask(allowed, self.cached, self.dtype),
+            past_key_values=self.cache,
+            use_cache=True,
+        )
+        self.fed = columns
+        return self._top(out.logits[0])
 
     def commit(self, path: list[int]) -> None:
         """Keep the cache entries of the accepted path (those fed to the draft), drop the rest."""

@@ -28,6 +28,7 @@ import itertools
 from typing import Any, Protocol
 
 from dynatree.decoding.calibration import AcceptanceCalibration
+from dynatree.decoding.cost import CostProfile
 from dynatree.decoding.drafting import Candidate, ExpansionPolicy
 from dynatree.decoding.params import DynaTreeCAParams
 from dynatree.decoding.speculative import SpeculativeDecoder
@@ -40,8 +41,8 @@ class CostModel(Protocol):
     def verify_s(self, tokens: int, prefix: int) -> float:
         """The target's forward over ``tokens`` tree tokens after ``prefix`` cached ones."""
 
-    def draft_level_s(self, width: int) -> float:
-        """One draft forward over ``width`` tree nodes."""
+    def draft_level_s(self, width: int, prefix: int) -> float:
+        """One draft forward over ``width`` tree nodes after ``prefix`` cached tokens."""
 
 
 class PricedPolicy(ExpansionPolicy):
@@ -76,7 +77,7 @@ class PricedPolicy(ExpansionPolicy):
 
     def _draft_s(self, tree: TokenTree, extra_width: int = 0) -> float:
         widths = tree.draft_widths + ([extra_width] if extra_width else [])
-        return sum(self.cost.draft_level_s(w) for w in widths)
+        return sum(self.cost.draft_level_s(w, self.tree.root_position) for w in widths)
 
     # --- the two decisions ---------------------------------------------------------------
     def admit(self, tree: TokenTree, candidates: list[Candidate]) -> list[Candidate]:
@@ -165,9 +166,11 @@ class DynaTreeCADecoder(SpeculativeDecoder):
     def __init__(
         self, target: Any, draft: Any, params: DynaTreeCAParams, cost: CostModel | None = None
     ) -> None:
-        if cost is None:
-            from dynatree.bench.profile import load_cost_model
+        if cost is None and params.profile:
+            cost = CostProfile.from_file(params.profile, "--set profile")
+        elif cost is None:  # run by hand without a profile: measure this pair here and now
+            from dynatree.bench.profile import in_process_profile
 
-            cost = load_cost_model(params.profile, target, draft)
+            cost = in_process_profile(target, draft, params.N_max + 1)
         super().__init__(target, draft, PricedPolicy(params, cost))
         self.params = params

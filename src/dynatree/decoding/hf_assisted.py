@@ -2,9 +2,9 @@
 
 Run as a user would run it (greedy, its own draft-length schedule and confidence cut-off), timed
 by the same harness. Its internals are not ours, so statistics are observed from outside: a
-streamer timestamps the first token and counts verification iterations (one ``put`` per
-iteration), and a forward hook on the draft counts drafted tokens (one per draft forward) and
-times drafting.
+streamer marks the first token and counts verification iterations (one ``put`` per iteration),
+and forward hooks on the draft count drafted tokens (one per draft forward) and lap the clock
+around each draft forward.
 """
 
 from __future__ import annotations
@@ -20,17 +20,21 @@ from dynatree.decoding.params import HFAssistedParams
 
 
 class _Probe(BaseStreamer):
-    """Records when the first new token arrives and how many chunks (iterations) follow."""
+    """Counts the chunks (iterations) streamed and marks the first new token on the clock."""
 
-    def __init__(self, clock: Clock, start: float) -> None:
-        self.clock, self.start = clock, start
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self.puts = 0
-        self.ttft_s = 0.0
+
+    @property
+    def started(self) -> bool:
+        """Whether the first new token has arrived (the first put is the prompt)."""
+        return self.puts >= 2
 
     def put(self, value: torch.Tensor) -> None:
         self.puts += 1
-        if self.puts == 2:  # the first put is the prompt
-            self.ttft_s = self.clock.now() - self.start
+        if self.puts == 2:
+            self.clock.lap("ttft")
 
     def end(self) -> None:
         return None
@@ -68,16 +72,17 @@ class HFAssistedDecoder(Decoder):
     ) -> DecodeOutput:
         stats = DecodeStats()
         draft_forwards = 0
-        draft_started = 0.0
+        probe = _Probe(self.clock)
 
+        # Before the first new token everything is time to first token; after it, a draft
+        # forward is drafting and the rest (target forwards, HF's bookkeeping) verification.
         def before(_module: Any, _args: Any) -> None:
-            nonlocal draft_started
-            draft_started = self.clock.now()
+            self.clock.lap("verify" if probe.started else "ttft")
 
         def after(_module: Any, _args: Any, _output: Any) -> None:
             nonlocal draft_forwards
             draft_forwards += 1
-            stats.draft_time_s += self.clock.now() - draft_started
+            self.clock.lap("draft" if probe.started else "ttft")
 
         saved = self.target.generation_config, self.draft.generation_config
         self.target.generation_config, self.draft.generation_config = self._configs(eos_token_id)
@@ -85,8 +90,7 @@ class HFAssistedDecoder(Decoder):
             self.draft.register_forward_pre_hook(before),
             self.draft.register_forward_hook(after),
         ]
-        start = self.clock.now()
-        probe = _Probe(self.clock, start)
+        self.clock.start()
         try:
             output = self.target.generate(
                 input_ids,
@@ -100,9 +104,9 @@ class HFAssistedDecoder(Decoder):
             for hook in hooks:
                 hook.remove()
             self.target.generation_config, self.draft.generation_config = saved
-        elapsed = self.clock.now() - start
+        self.clock.lap("verify")
+        stats.set_phase_times(self.clock.totals())
         tokens = output[0, input_ids.shape[1] :].tolist()
-        stats.ttft_s = probe.ttft_s
         # puts: the prompt, then one chunk per target forward. HF's first target forward is the
         # prefill and a verification at once; counting it as the prefill keeps L̄ comparable.
         stats.iterations = max(probe.puts - 2, 0)
@@ -110,5 +114,4 @@ class HFAssistedDecoder(Decoder):
         stats.drafted_tokens = stats.drafted_depth = draft_forwards
         # each target forward commits its accepted candidates plus one target token
         stats.accepted_tokens = max(len(tokens) - 1 - stats.iterations, 0)
-        stats.verify_time_s = max(elapsed - stats.ttft_s - stats.draft_time_s, 0.0)
         return DecodeOutput(tokens=tokens, stats=stats)

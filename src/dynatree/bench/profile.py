@@ -1,0 +1,257 @@
+"""Measure what verification and drafting cost on this device: the cost profile (issue 10).
+
+t(n): the target verifies a tree of n tokens (root included; n = 1 is an AR step) through
+:func:`dynatree.decoding.speculative.score_tree`, then :func:`dynatree.decoding.kv.keep_entries`
+rolls the cache back, exactly as the decoder does per iteration (mask build, forward, greedy
+tokens to the host, cache gather), over a cache holding ``prefix`` tokens. Under eager attention
+with a dense additive mask the cost depends on the number of tree tokens, not on the tree's
+shape, so one shape serves: a random recursive tree (each node's parent uniform among the earlier
+nodes), whose depth grows like log n as drafted trees do.
+g(w): the draft feeds one tree level of w nodes through :meth:`TreeDrafter.feed_level` (forward
+under the tree mask, top-k, host transfer), exactly as ``draft_tree`` does per level.
+
+Sizes are measured round-robin (every size once per repeat), so a slow spell of a shared machine
+hits all sizes alike; the statistic is the median over repeats after warm-up rounds. CUDA calls
+are timed with events, CPU calls with ``perf_counter``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from dynatree.decoding.cost import SCHEMA, CostProfile
+from dynatree.decoding.drafting import ThresholdPolicy, TreeDrafter
+from dynatree.decoding.kv import cache_length, keep_entries
+from dynatree.decoding.speculative import score_tree
+from dynatree.decoding.tree import TokenTree
+
+#: top-k the draft computes per level (the paper's widest branching, B_max = 3)
+DRAFT_TOP_K = 3
+TREE_SHAPE = "random recursive tree (parent of node i uniform in 0..i-1), breadth-first"
+
+
+def sizes_up_to(max_size: int) -> list[int]:
+    """1, 2, 4, ... below ``max_size``, then ``max_size`` itself."""
+    sizes = []
+    size = 1
+    while size < max_size:
+        sizes.append(size)
+        size *= 2
+    return [*sizes, max_size]
+
+
+def random_tree(
+    n: int, vocab: int, device: torch.device, seed: int, root_position: int = 0
+) -> TokenTree:
+    """A random recursive tree of ``n`` tokens (root included), built level by level."""
+    gen = torch.Generator().manual_seed(seed)
+    parents = [-1] + [int(torch.randint(0, i, (1,), generator=gen)) for i in range(1, n)]
+    depths = [0] * n
+    for i in range(1, n):
+        depths[i] = depths[parents[i]] + 1
+    tokens = torch.randint(0, vocab, (n,), generator=gen).tolist()
+    tree = TokenTree.with_root(tokens[0], n - 1, device, root_position)
+    index = {0: 0}  # original node → breadth-first index in the tree
+    for depth in range(1, max(depths) + 1):
+        level = [i for i in range(n) if depths[i] == depth]
+        new = tree.add_level(
+            [index[parents[i]] for i in level], [tokens[i] for i in level], [0.5] * len(level)
+        )
+        index.update(zip(level, new, strict=True))
+    return tree
+
+
+class _TopK(ThresholdPolicy):
+    """The only policy field :meth:`TreeDrafter.feed_level` reads is ``max_branching``."""
+
+    max_branching = DRAFT_TOP_K
+
+    def __init__(self, max_nodes: int) -> None:
+        self.max_nodes = max_nodes
+
+    def branching(self, confidence: float) -> int:
+        return DRAFT_TOP_K
+
+    def expandable(self, depth: int, prob: float) -> bool:
+        return True
+
+
+def _timer(device: torch.device) -> Callable[[Callable[[], None]], float]:
+    """Seconds one call takes: CUDA events around it on a GPU, ``perf_counter`` on a CPU."""
+    if device.type != "cuda":
+
+        def cpu(call: Callable[[], None]) -> float:
+            start = time.perf_counter()
+            call()
+            return time.perf_counter() - start
+
+        return cpu
+
+    def cuda(call: Callable[[], None]) -> float:
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        call()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1e3
+
+    return cuda
+
+
+def _round_robin(
+    calls: dict[int, Callable[[], None]], device: torch.device, repeats: int, warmup: int, desc: str
+) -> dict[int, list[float]]:
+    """Time every call ``repeats`` times, one of each per round, after ``warmup`` rounds."""
+    timer = _timer(device)
+    times: dict[int, list[float]] = {size: [] for size in calls}
+    for round_ in tqdm(range(warmup + repeats), desc=desc, unit="round", leave=False):
+        for size, call in calls.items():
+            seconds = timer(call)
+            if round_ >= warmup:
+                times[size].append(seconds)
+    return times
+
+
+def _points(times: dict[int, list[float]], size_key: str, prefix: int) -> list[dict[str, Any]]:
+    """One record per size: median, min, max and the ratio to the smallest size's median."""
+    base = statistics.median(times[min(times)])
+    return [
+        {
+            size_key: size,
+            "prefix": prefix,
+            "median_s": statistics.median(seconds),
+            "min_s": min(seconds),
+            "max_s": max(seconds),
+            "ratio": statistics.median(seconds) / base,
+        }
+        for size, seconds in sorted(times.items())
+    ]
+
+
+def _random_ids(length: int, vocab: int, device: torch.device, seed: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(0, vocab, (1, length), generator=gen).to(device)
+
+
+@torch.inference_mode()
+def verify_curve(
+    target: Any, prefix: int, sizes: list[int], repeats: int, warmup: int, seed: int = 0
+) -> list[dict[str, Any]]:
+    """t(n) for every n in ``sizes`` over a target cache of ``prefix`` random tokens."""
+    param = next(target.parameters())
+    device, dtype = param.device, param.dtype
+    vocab = target.get_input_embeddings().weight.shape[0]
+    cache = target(input_ids=_random_ids(prefix, vocab, device, seed), use_cache=True)
+    cache = cache.past_key_values
+    nothing = torch.empty(0, dtype=torch.long, device=device)
+
+    def verify(tree: TokenTree) -> Callable[[], None]:
+        def call() -> None:
+            score_tree(target, cache, tree, dtype)
+            keep_entries(cache, prefix, nothing)
+
+        return call
+
+    calls = {
+        n: verify(random_tree(n, vocab, device, seed + n, root_position=prefix)) for n in sizes
+    }
+    times = _round_robin(calls, device, repeats, warmup, f"verify t(n), prefix {prefix}")
+    if cache_length(cache) != prefix:
+        raise RuntimeError("the target cache was not rolled back to the prefix")
+    return _points(times, "n", prefix)
+
+
+@torch.inference_mode()
+def draft_curve(
+    draft: Any, prefix: int, widths: list[int], repeats: int, warmup: int, seed: int = 0
+) -> list[dict[str, Any]]:
+    """g(w) for every w in ``widths``: one level of w children of the root, after ``prefix``
+    cached tokens (the last one is the root), as the first level of ``draft_tree``."""
+    device = next(draft.parameters()).device
+    vocab = draft.get_input_embeddings().weight.shape[0]
+    ids = _random_ids(prefix, vocab, device, seed)
+    drafter = TreeDrafter(draft, _TopK(max(widths)))
+    drafter.prefill(ids)
+    root = int(ids[0, -1])
+
+    def level(width: int) -> Callable[[], None]:
+        tree = TokenTree.with_root(root, width, device, root_position=prefix - 1)
+        tokens = _random_ids(width, vocab, device, seed + width)[0].tolist()
+        nodes = tree.add_level([0] * width, tokens, [0.5] * width)
+
+        def call() -> None:
+            drafter.feed_level(tree, nodes)
+            drafter.commit([])  # drop the level again: the cache stays at the prefix
+
+        return call
+
+    calls = {w: level(w) for w in widths}
+    times = _round_robin(calls, device, repeats, warmup, f"draft g(w), prefix {prefix}")
+    if cache_length(drafter.cache) != prefix:
+        raise RuntimeError("the draft cache was not rolled back to the prefix")
+    return _points(times, "width", prefix)
+
+
+def measure(
+    target: Any,
+    draft: Any,
+    prefix_lengths: list[int],
+    max_tree: int,
+    repeats: int,
+    warmup: int,
+) -> dict[str, Any]:
+    """The measured part of a cost profile: settings, ``verify`` and ``draft_level`` curves."""
+    sizes = sizes_up_to(max_tree)
+    verify: list[dict[str, Any]] = []
+    draft_level: list[dict[str, Any]] = []
+    for prefix in prefix_lengths:
+        verify += verify_curve(target, prefix, sizes, repeats, warmup)
+        draft_level += draft_curve(draft, prefix, sizes, repeats, warmup)
+    return {
+        "settings": {
+            "max_tree": max_tree,
+            "sizes": sizes,
+            "prefix_lengths": list(prefix_lengths),
+            "repeats": repeats,
+            "warmup": warmup,
+            "statistic": "median",
+            "tree_shape": TREE_SHAPE,
+            "draft_top_k": DRAFT_TOP_K,
+        },
+        "verify": verify,
+        "draft_level": draft_level,
+    }
+
+
+def in_process_profile(target: Any, draft: Any, max_tree: int) -> CostProfile:
+    """A quick profile of the loaded pair, for a cost-aware decoder given no profile file.
+
+    Two prefixes (short and long, within the models' position tables) and three repeats: enough
+    to price trees when a user runs the decoder by hand; the pipeline measures a full profile
+    once per machine instead (rule ``profile``).
+    """
+    positions = min(_positions(target), _positions(draft))
+    max_tree = max(1, min(max_tree, positions - 2))
+    prefixes = [p for p in (16, 256) if p + max_tree < positions] or [positions - max_tree - 1]
+    measured = measure(target, draft, prefixes, max_tree, repeats=3, warmup=1)
+    device = next(target.parameters()).device
+    return CostProfile(
+        {"schema": SCHEMA, "device": device.type, "threads": torch.get_num_threads(), **measured},
+        "<measured in-process>",
+    )
+
+
+def _positions(model: Any) -> int:
+    """Rows of the model's position table (a large number for rotary models without one)."""
+    config = model.config
+    for name in ("max_position_embeddings", "n_positions"):
+        value = getattr(config, name, None)
+        if isinstance(value, int):
+            return value
+    return 1 << 20

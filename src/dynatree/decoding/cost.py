@@ -1,0 +1,119 @@
+"""The measured price of a speculative iteration, read from a cost profile (`dynatree profile`).
+
+A cost-aware decoder needs t(n), the target's latency to verify n tree tokens over a cache of a
+given length, and g(w), the draft's latency for one tree level of w nodes, on the hardware it
+runs on. :class:`CostProfile` answers both from the measured curves (docs/formats.md, "Cost
+profile JSON") by linear interpolation, so a decoder prices any tree size without measuring.
+No torch here: reading a profile never touches a device.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Any
+
+from dynatree.errors import UsageError
+
+SCHEMA = "dynatree.profile/1"
+
+
+@dataclass(frozen=True)
+class _Curve:
+    """Median latency (s) at sorted sizes, for one prefix length."""
+
+    sizes: tuple[int, ...]
+    seconds: tuple[float, ...]
+
+    def at(self, size: float) -> float:
+        """Linear between measured sizes; beyond the largest, proportional to size (the
+        compute-bound regime, never cheaper than measured); below the smallest, the smallest."""
+        if size <= self.sizes[0]:
+            return self.seconds[0]
+        if size >= self.sizes[-1]:
+            return self.seconds[-1] * size / self.sizes[-1]
+        hi = bisect.bisect_left(self.sizes, size)
+        lo = hi - 1
+        frac = (size - self.sizes[lo]) / (self.sizes[hi] - self.sizes[lo])
+        return self.seconds[lo] + frac * (self.seconds[hi] - self.seconds[lo])
+
+
+def _curves(points: list[dict[str, Any]], size_key: str) -> dict[int, _Curve]:
+    by_prefix: dict[int, dict[int, float]] = {}
+    for point in points:
+        by_prefix.setdefault(int(point["prefix"]), {})[int(point[size_key])] = float(
+            point["median_s"]
+        )
+    return {
+        prefix: _Curve(tuple(sorted(seconds)), tuple(seconds[s] for s in sorted(seconds)))
+        for prefix, seconds in by_prefix.items()
+    }
+
+
+def _between_prefixes(curves: dict[int, _Curve], size: float, prefix: float) -> float:
+    """Interpolate linearly between the two measured prefixes around ``prefix`` (clamped)."""
+    prefixes = sorted(curves)
+    if prefix <= prefixes[0]:
+        return curves[prefixes[0]].at(size)
+    if prefix >= prefixes[-1]:
+        return curves[prefixes[-1]].at(size)
+    hi = bisect.bisect_left(prefixes, prefix)
+    lo = hi - 1
+    frac = (prefix - prefixes[lo]) / (prefixes[hi] - prefixes[lo])
+    low, high = curves[prefixes[lo]].at(size), curves[prefixes[hi]].at(size)
+    return low + frac * (high - low)
+
+
+class CostProfile:
+    """t(n) and g(w) of one (model pair, device, dtype, threads), interpolated.
+
+    ``verify_s(n, prefix)``: one target forward over ``n`` tree tokens (the root, i.e. the last
+    committed token, included: n = 1 is an AR step) after ``prefix`` cached tokens, with the
+    tree mask, the greedy tokens' transfer to the host and the cache roll-back.
+    ``draft_level_s(width, prefix)``: one draft forward over ``width`` nodes of a tree level
+    plus the top-k and its transfer to the host. Between measured points both are linear;
+    prefixes outside the measured range use the nearest measured prefix.
+    """
+
+    def __init__(self, profile: dict[str, Any], source: str = "<profile>") -> None:
+        if not isinstance(profile, dict) or profile.get("schema") != SCHEMA:
+            raise UsageError(f"{source}: not a cost profile (expected schema {SCHEMA!r})")
+        try:
+            self._verify = _curves(profile["verify"], "n")
+            self._draft = _curves(profile["draft_level"], "width")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"{source}: malformed cost profile ({exc!r})") from None
+        if not self._verify or not self._draft:
+            raise UsageError(f"{source}: cost profile without measurements")
+        self.source = source
+        self.device: str = profile.get("device", "")
+        self.dtype: str = profile.get("dtype", "")
+        self.threads: int | None = profile.get("threads")
+
+    @classmethod
+    def from_file(cls, path: str, option: str = "--profile") -> CostProfile:
+        """Read a profile JSON; a missing or foreign file is a usage error naming ``option``."""
+        from dynatree.io import read_json
+
+        return cls(read_json(path, option, "; make it with `dynatree profile`"), str(path))
+
+    @property
+    def prefix_lengths(self) -> list[int]:
+        return sorted(self._verify)
+
+    @property
+    def max_tree(self) -> int:
+        """The largest verified tree size that was measured (beyond it costs are extrapolated)."""
+        return max(curve.sizes[-1] for curve in self._verify.values())
+
+    def verify_s(self, n: float, prefix: float) -> float:
+        """Seconds to verify ``n`` >= 1 tree tokens (root included) after ``prefix`` tokens."""
+        if n < 1:
+            raise ValueError(f"verify_s: n={n} < 1 (the root is always verified)")
+        return _between_prefixes(self._verify, n, prefix)
+
+    def draft_level_s(self, width: float, prefix: float) -> float:
+        """Seconds for one draft forward over a tree level of ``width`` >= 1 nodes."""
+        if width < 1:
+            raise ValueError(f"draft_level_s: width={width} < 1")
+        return _between_prefixes(self._draft, width, prefix)
