@@ -28,11 +28,12 @@ from typing import Any
 
 from dynatree.assignments import parse_pairs
 from dynatree.bench import stats
-from dynatree.bench.options import check_model_path, default_threads
+from dynatree.bench.options import default_threads
 from dynatree.bench.prompts import load_prompts
 from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError
 from dynatree.io import read_json
+from dynatree.models.locate import locate_model
 
 EMBEDDED = Path("models/embedded")
 MAIN_METHODS = ("ar", "linear", "fixed_tree", "dynatree", "hf_assisted")
@@ -138,8 +139,8 @@ def format_report(runs: list[dict[str, dict[str, Any]]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = parse_pairs(args.set, "--set")
-    check_model_path(args.target, "--target")
-    check_model_path(args.draft, "--draft")
+    locate_model(args.target, "--target")
+    locate_model(args.draft, "--draft")
     prompts = load_prompts(args.prompts)
     if not 0 <= args.warmup < len(prompts):
         raise UsageError(f"--warmup {args.warmup}: must be in [0, {len(prompts)})")

@@ -50,6 +50,9 @@ class AlwaysWrongDraft(torch.nn.Module):
         self.inner = copy.deepcopy(target)
         self.config = self.inner.config
 
+    def get_input_embeddings(self) -> torch.nn.Module:
+        return self.inner.get_input_embeddings()
+
     def forward(self, **kwargs):  # type: ignore[no-untyped-def]
         out = self.inner(**kwargs)
         logits = out.logits.clone()

@@ -149,6 +149,25 @@ class Plan:
     def selections(self) -> list[tuple[str, str]]:
         return sorted({(j.dataset, j.method) for j in self.jobs.values() if j.selected})
 
+    @property
+    def profile_prefixes(self) -> list[int]:
+        """Cache lengths the cost profile measures: half the shortest prompt cap, the longest
+        prompt plus its generation (the deepest a verification starts), and their midpoint."""
+        low = max(1, min(j.l_max for j in self.jobs.values()) // 2)
+        high = max(j.l_max + j.max_new_tokens - 1 for j in self.jobs.values())
+        return sorted({low, (low + high) // 2, high})
+
+    def profile_max_tree(self, defaults: Callable[[str], dict[str, Any]]) -> int:
+        """The largest tree any job may verify (root included): 1 + the largest node budget.
+
+        ``defaults(method)`` gives a method's default parameters (for jobs that leave N_max unset
+        or read it from a selection)."""
+        budgets = [
+            job.params.get("N_max", defaults(job.method).get("N_max", 0))
+            for job in self.jobs.values()
+        ]
+        return 1 + max(budgets, default=0)
+
     def table_inputs(self, experiment: str) -> list[str]:
         """Result files of one experiment plus the AR baselines its speedups refer to."""
         jobs = self.experiments[experiment]

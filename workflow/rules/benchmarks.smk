@@ -50,3 +50,38 @@ rule select_setting:
         "../../envs/bench.yaml"
     shell:
         "python -m dynatree select --inputs {input} --out {output} > {log} 2>&1"
+
+
+# The verify-cost profile (dynatree profile): the target's latency to verify n tree tokens and the
+# draft's per-level latency, measured with the decoders' own code on this machine. It is a timing
+# job like a benchmark (the machine to itself), the input of every job of a method that prices
+# its trees, and of the tables (predicted speedups); another machine means another profile.
+rule profile:
+    input:
+        target=MODEL_DIRS["target"],
+        draft=MODEL_DIRS["draft"],
+        code=profile_sources(),
+    output:
+        PROFILE,
+    log:
+        "logs/profile/profile.log",
+    benchmark:
+        "logs/benchmarks/profile/profile.tsv"
+    params:
+        max_tree=lambda wildcards: PLAN.profile_max_tree(default_params),
+        prefixes=" ".join(str(p) for p in PLAN.profile_prefixes),
+        repeats=PROTOCOL["profile_repeats"],
+        device=DEVICE,
+        dtype=PROTOCOL["dtype"],
+        beyond=lambda wildcards: "--beyond-context" if PROTOCOL["beyond_context"] else "",
+    threads: bench_threads
+    resources:
+        bench_slot=1,
+        gpu=GPUS,
+    conda:
+        "../../envs/bench.yaml"
+    shell:
+        "python -m dynatree profile --target {input.target} --draft {input.draft}"
+        " --device {params.device} --dtype {params.dtype} --threads {threads}"
+        " --max-tree {params.max_tree} --prefix-lengths {params.prefixes}"
+        " --repeats {params.repeats} {params.beyond} --out {output} > {log} 2>&1"

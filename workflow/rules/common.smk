@@ -21,7 +21,7 @@ from pipeline_plan import (
     table_path,
 )
 
-from dynatree.decoding.registry import decoder_source_files
+from dynatree.decoding.registry import METHODS, decoder_source_files, uses_profile
 
 MODEL_SOURCE = config["models"]["source"]
 MODEL_DIRS = {role: model_dir(MODEL_SOURCE, role) for role in ("target", "draft")}
@@ -29,6 +29,11 @@ EMBEDDED_REPORT = "results/models/embedded_report.json"
 PROTOCOL = config["protocol"]
 DEVICE = PROTOCOL["device"]
 GPUS = 0 if DEVICE == "cpu" else 1
+# The verify-cost profile of this run's model pair, device, dtype and threads ("all": every core
+# given to snakemake); the methods that price their trees read it, and so do the tables.
+PROFILE = "results/profile/{}-{}-{}-t{}.json".format(
+    MODEL_SOURCE, DEVICE, PROTOCOL["dtype"], PROTOCOL["threads"] or "all"
+)
 
 
 def bench_threads(wildcards):
@@ -70,6 +75,8 @@ def bench_inputs(wildcards):
     reference = PLAN.reference(job)
     if reference is not None:
         inputs["reference"] = reference.path
+    if uses_profile(job.method):
+        inputs["profile"] = PROFILE
     if job.selected:
         inputs["params_file"] = select_path(job.dataset, job.method)
     return inputs
@@ -92,8 +99,10 @@ def bench_pairing(wildcards):
 
 
 def bench_files(wildcards, input):
-    """--reference / --params-file, present only for the jobs that have them."""
+    """--reference / --params-file / the profile, present only for the jobs that have them."""
     flags = []
+    if "profile" in input.keys():
+        flags.append(f"--set profile={shlex.quote(input.profile)}")
     if "reference" in input.keys():
         flags.append(f"--reference {shlex.quote(input.reference)}")
     if "params_file" in input.keys():
@@ -180,3 +189,19 @@ def paper_sources():
         for p in root.rglob("*")
         if p.is_file() and not any(p == o or o in p.parents for o in outputs)
     )
+
+
+def default_params(method):
+    """A method's parameters with nothing set (the values its jobs use for unset keys)."""
+    from dynatree.decoding.params import params_dict
+    from dynatree.decoding.registry import parse_params
+
+    return params_dict(parse_params(method, {}))
+
+
+def profile_sources():
+    """The measuring code and the decoding code it times: editing either remeasures."""
+    import dynatree.bench
+
+    own = Path(dynatree.bench.__file__).parent
+    return [str(own / "profile.py"), str(own / "profile_cli.py"), *decoder_sources("dynatree")]

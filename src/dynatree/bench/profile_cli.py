@@ -70,28 +70,21 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--warmup", type=int, default=2, metavar="W", help="untimed rounds first (default 2)"
     )
+    parser.add_argument(
+        "--beyond-context",
+        action="store_true",
+        help="let prefix + tree run past the models' max_position_embeddings (rotary models "
+        "extrapolate; the paper's Pythia protocol does)",
+    )
     parser.add_argument("--out", required=True, metavar="JSON", help="profile file")
     parser.set_defaults(func=_profile)
 
 
-def _position_limit(name_or_path: str, flag: str) -> int | None:
-    """The model's largest position (None when it has no fixed table), from its config only."""
-    from transformers import AutoConfig
-
-    try:
-        config = AutoConfig.from_pretrained(name_or_path)
-    except OSError as exc:
-        raise UsageError(f"{flag} {name_or_path!r}: cannot read its config ({exc})") from None
-    for key in ("max_position_embeddings", "n_positions"):
-        if isinstance(getattr(config, key, None), int):
-            return int(getattr(config, key))
-    return None
-
-
 def build_options(args: argparse.Namespace) -> ProfileOptions:
     """Check every argument before a model is loaded."""
-    from dynatree.bench.options import check_model_path, default_threads
+    from dynatree.bench.options import default_threads
     from dynatree.models.loading import resolve_device, resolve_dtype
+    from dynatree.models.locate import locate_model
 
     for value, flag, low in (
         (args.max_tree, "--max-tree", 1),
@@ -110,9 +103,8 @@ def build_options(args: argparse.Namespace) -> ProfileOptions:
     resolve_dtype(args.dtype, resolve_device(args.device))
     prefixes = sorted(set(args.prefix_lengths))
     for path, flag in ((args.target, "--target"), (args.draft, "--draft")):
-        check_model_path(path, flag)
-        limit = _position_limit(path, flag)
-        if limit is not None and prefixes[-1] + args.max_tree > limit:
+        limit = locate_model(path, flag).positions
+        if not args.beyond_context and limit is not None and prefixes[-1] + args.max_tree > limit:
             raise UsageError(
                 f"--prefix-lengths {prefixes[-1]} + --max-tree {args.max_tree} exceeds {flag}'s "
                 f"{limit} positions; measure shorter prefixes or smaller trees"

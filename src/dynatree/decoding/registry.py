@@ -119,6 +119,11 @@ def needs_draft(name: str) -> bool:
     return method(name).needs_draft
 
 
+def uses_profile(name: str) -> bool:
+    """Whether the method prices its trees with a verify-cost profile (its ``profile`` setting)."""
+    return any(f.name == "profile" for f in fields(method(name).params))
+
+
 def parse_params(name: str, overrides: dict[str, Any]) -> Any:
     """Build and validate the parameter dataclass of method ``name`` from ``overrides``."""
     return P.parse_params(method(name).params, overrides, f"parameter for {name}")
@@ -167,5 +172,6 @@ __all__ = [
     "decoder_source_files",
     "method",
     "needs_draft",
+    "uses_profile",
     "parse_params",
 ]
