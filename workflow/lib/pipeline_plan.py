@@ -23,7 +23,7 @@ from typing import Any
 
 from dynatree.experiments import EXPERIMENTS as _EXPERIMENTS
 from dynatree.experiments import variant_names
-from dynatree.figures.registry import FIGURES
+from dynatree.figures.registry import FIGURE_FILES, FIGURES  # noqa: F401  (the rules' lookups)
 
 BASELINE = "baseline"
 SELECTABLE = ("linear", "fixed_tree")  # methods whose main setting comes from a sweep

@@ -1,10 +1,11 @@
-# Aggregation: one tidy CSV per experiment (its results plus the AR baselines they compare with),
-# then results/numbers.json with every number the paper prints and the files behind it.
+# Aggregation: one tidy CSV per experiment (its results plus the AR baselines they compare with,
+# and the predicted speedups of the verify-cost profile), then results/numbers.json with every number the paper prints and the files behind it.
 
 
 rule aggregate_table:
     input:
-        lambda wildcards: PLAN.table_inputs(wildcards.experiment),
+        results=lambda wildcards: PLAN.table_inputs(wildcards.experiment),
+        profile=PROFILE,
     output:
         report("results/aggregate/{experiment}.csv", category="Tables"),
     log:
@@ -16,8 +17,8 @@ rule aggregate_table:
     conda:
         "../../envs/aggregate.yaml"
     shell:
-        "python -m dynatree aggregate table --experiment {wildcards.experiment} --inputs {input}"
-        " --out {output} > {log} 2>&1"
+        "python -m dynatree aggregate table --experiment {wildcards.experiment}"
+        " --inputs {input.results} --profile {input.profile} --out {output} > {log} 2>&1"
 
 
 # The validated config with defaults filled, for the paper's protocol facts (config.* numbers).

@@ -12,6 +12,7 @@ from snakemake.exceptions import WorkflowError
 
 from pipeline_plan import (
     EXPERIMENTS,
+    FIGURE_FILES,
     FIGURE_TABLES,
     bench_path,
     fmt,
@@ -133,6 +134,24 @@ def figure_tables(wildcards):
     return [table_path(name) for name in FIGURE_TABLES[wildcards.name]]
 
 
+# A GPU device check committed to the repository (benchmarks/device_check.py), newest name last.
+GPU_CHECKS = sorted(str(p) for p in Path("results/device").glob("*.json"))
+
+
+def figure_files(wildcards):
+    """The named JSON inputs of figures that read some (FIGURE_FILES): profile, a GPU check."""
+    available = {"profile": PROFILE, **({"gpu": GPU_CHECKS[-1]} if GPU_CHECKS else {})}
+    return {n: available[n] for n in FIGURE_FILES.get(wildcards.name, ()) if n in available}
+
+
+def figure_file_flags(wildcards, input):
+    return " ".join(
+        f"--file {name}={shlex.quote(input[name])}"
+        for name in FIGURE_FILES.get(wildcards.name, ())
+        if name in input.keys()
+    )
+
+
 def figure_source(wildcards):
     """The figure's own module (editing it reruns that figure and the paper, nothing else)."""
     import dynatree.figures
@@ -144,16 +163,26 @@ def figure_source(wildcards):
 
 
 def numbers_inputs(wildcards):
-    inputs = {"tables": [table_path(name) for name in EXPERIMENTS], "config": "results/config.json"}
+    inputs = {
+        "tables": [table_path(name) for name in EXPERIMENTS],
+        "config": "results/config.json",
+        "profile": PROFILE,
+    }
     if MODEL_SOURCE == "embedded":
         inputs["embedded_report"] = EMBEDDED_REPORT
+    if GPU_CHECKS:
+        inputs["device_check"] = GPU_CHECKS[-1]
     return inputs
 
 
 def numbers_flags(wildcards, input):
-    if "embedded_report" in input.keys():
-        return f"--embedded-report {shlex.quote(input.embedded_report)}"
-    return ""
+    """The optional inputs as flags: the build report, the profile, a committed GPU check."""
+    flags = {
+        "embedded_report": "--embedded-report",
+        "profile": "--profile",
+        "device_check": "--device-check",
+    }
+    return " ".join(f"{flag} {shlex.quote(input[k])}" for k, flag in flags.items() if k in input.keys())
 
 
 CLAIMS_FILE = "config/claims.yaml"

@@ -4,6 +4,7 @@
 
 rule figure:
     input:
+        unpack(figure_files),
         tables=figure_tables,
         code=figure_source,
     output:
@@ -15,9 +16,11 @@ rule figure:
         "logs/benchmarks/figure/{name}.tsv"
     params:
         tables=lambda wildcards, input: f"--tables {' '.join(input.tables)}" if input.tables else "",
+        files=figure_file_flags,
     wildcard_constraints:
         name="|".join(FIGURE_TABLES),
     conda:
         "../../envs/figures.yaml"
     shell:
-        "python -m dynatree figure {wildcards.name} {params.tables} --out {output.pdf} > {log} 2>&1"
+        "python -m dynatree figure {wildcards.name} {params.tables} {params.files}"
+        " --out {output.pdf} > {log} 2>&1"

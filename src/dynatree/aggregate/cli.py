@@ -23,6 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="JSON",
         help="the experiment's results plus the AR results they compare with",
     )
+    table.add_argument(
+        "--profile",
+        metavar="JSON",
+        help="verify-cost profile (dynatree profile): adds the cost model's predicted speedups",
+    )
     table.add_argument("--out", required=True, metavar="CSV")
     table.set_defaults(func=_table)
 
@@ -39,6 +44,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="JSON",
         help="the resolved run config; its scalar fields become config.* facts",
     )
+    numbers.add_argument(
+        "--profile", metavar="JSON", help="the run's verify-cost profile: cost.* facts"
+    )
+    numbers.add_argument(
+        "--device-check",
+        metavar="JSON",
+        help="a GPU device check (benchmarks/device_check.py): gpu.* facts",
+    )
     numbers.set_defaults(func=_numbers)
 
 
@@ -48,7 +61,7 @@ def _table(args: argparse.Namespace) -> int:
 
     if not _NAME.match(args.experiment):
         raise UsageError(f"--experiment {args.experiment!r}: use letters, digits and underscores")
-    frame = build_table(args.experiment, args.inputs)
+    frame = build_table(args.experiment, args.inputs, args.profile)
     with atomic_path(args.out) as tmp:
         frame.to_csv(tmp, index=False)
     return 0
@@ -60,6 +73,8 @@ def _numbers(args: argparse.Namespace) -> int:
     from dynatree.io import write_json_atomic
 
     table = read_tables(args.tables)
-    doc = build_numbers(table, args.tables, args.embedded_report, args.config)
+    doc = build_numbers(
+        table, args.tables, args.embedded_report, args.config, args.profile, args.device_check
+    )
     write_json_atomic(args.out, doc)
     return 0

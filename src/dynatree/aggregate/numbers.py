@@ -51,6 +51,12 @@ _RESULT_METRICS = (
     ("accepted_len_std", "accepted_len_std", "tokens", 2, 1.0),
     ("iterations_mean", "iterations_mean", "count", 1, 1.0),
     ("iterations_std", "iterations_std", "count", 1, 1.0),
+    ("tree_nodes_mean", "tree_nodes_mean", "nodes", 1, 1.0),
+    ("tree_nodes_p10", "tree_nodes_p10", "nodes", 0, 1.0),
+    ("tree_nodes_p50", "tree_nodes_p50", "nodes", 0, 1.0),
+    ("tree_nodes_p90", "tree_nodes_p90", "nodes", 0, 1.0),
+    ("predicted_speedup", "predicted_speedup", "x", 2, 1.0),
+    ("model_ratio", "model_ratio", "x", 2, 1.0),
     ("peak_memory_bytes", "peak_memory_mib", "MiB", 0, 1.0 / 2**20),
     ("exact_match_rate", "exact_match_pct", "%", 1, 100.0),
     ("n", "n", "count", 0, 1.0),
@@ -263,6 +269,20 @@ def _main(nb: Numbers, main: Any) -> None:
                 if other != "dynatree":
                     _compare_rows(nb, f"main.{ds}.dynatree_vs.{other}", dyn, row)
     _memory(nb, main, datasets, methods)
+    _model_ratios(nb, main)
+
+
+def _model_ratios(nb: Numbers, main: Any) -> None:
+    """The range of measured / predicted speedup over the main table's tree methods."""
+    if "model_ratio" not in main.columns:
+        return
+    priced = main.dropna(subset=["model_ratio"])
+    if not len(priced):
+        return
+    sources = list(priced["source"])
+    nb.add("main.model_ratio_min", priced["model_ratio"].min(), sources, "x", 2)
+    nb.add("main.model_ratio_max", priced["model_ratio"].max(), sources, "x", 2)
+    nb.add("main.priced_methods", _ordered(priced["method"], tuple(METHODS)), sources)
 
 
 def _memory(nb: Numbers, main: Any, datasets: list[str], methods: list[str]) -> None:
@@ -555,11 +575,38 @@ def _flatten(nb: Numbers, prefix: str, obj: Any, source: str, depth: int = 0) ->
         nb.add(prefix, obj, [source])
 
 
+def _cost_curves(nb: Numbers, key: str, profile: dict[str, Any], source: str) -> None:
+    """A verify-cost profile's ratio curves at its longest cache, as facts the prose can quote:
+    ``KEY.t_ratio.n<N>`` = t(N)/t(1), ``KEY.g_ratio.w<W>`` = g(W)/g(1), ``KEY.prefix``."""
+    for curve, size, short in (("verify", "n", "t"), ("draft_level", "width", "g")):
+        prefix = max(point["prefix"] for point in profile[curve])
+        nb.add(f"{key}.prefix", prefix, [source], "tokens", 0)
+        for point in profile[curve]:
+            if point["prefix"] == prefix:
+                nb.add(
+                    f"{key}.{short}_ratio.{size[0]}{point[size]}", point["ratio"], [source], "x", 2
+                )
+    nb.add(f"{key}.device", profile.get("device"), [source])
+    nb.add(f"{key}.dtype", profile.get("dtype"), [source])
+
+
+def _gpu_check(nb: Numbers, path: str) -> None:
+    """The committed GPU device check: its GPU, and its first fp16 run's cost curves."""
+    report = read_json(path, "--device-check")
+    runs = [r for r in report.get("runs", []) if "profile" in r and r["dtype"] == "float16"]
+    if not runs:
+        return
+    nb.add("gpu.device_name", report.get("provenance", {}).get("device_name"), [path])
+    _cost_curves(nb, "gpu.cost", {"dtype": "float16", **runs[0]["profile"]}, path)
+
+
 def build_numbers(
     table: Any,
     table_paths: Sequence[str],
     embedded_report: str | None = None,
     config: str | None = None,
+    profile: str | None = None,
+    device_check: str | None = None,
 ) -> dict[str, Any]:
     """Compute numbers.json from the concatenated aggregate tables (``read_tables``)."""
     nb = Numbers()
@@ -590,4 +637,8 @@ def build_numbers(
         _flatten(nb, "embedded", read_json(embedded_report, "--embedded-report"), embedded_report)
     if config:
         _flatten(nb, "config", read_json(config, "--config"), config)
+    if profile:
+        _cost_curves(nb, "cost", read_json(profile, "--profile"), profile)
+    if device_check:
+        _gpu_check(nb, device_check)
     return nb.document()

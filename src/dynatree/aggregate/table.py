@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from dynatree.aggregate.load import load_result
+from dynatree.aggregate.prediction import predicted_speedup
 from dynatree.bench import stats
 from dynatree.bench.verdict import summary_counts
+from dynatree.decoding.cost import CostProfile
 from dynatree.errors import UsageError
 
 SPEEDUP_COLUMNS = (
@@ -133,7 +135,7 @@ def prompt_speedups(row: Any) -> dict[str, float]:
     return {str(k): float(v) for k, v in json.loads(text).items() if not math.isnan(float(v))}
 
 
-def build_table(experiment: str, paths: Sequence[str | Path]) -> Any:
+def build_table(experiment: str, paths: Sequence[str | Path], profile: str | None = None) -> Any:
     """The tidy DataFrame of ``experiment`` from its result files (AR baselines included).
 
     Each row is compared with the AR result of the same (dataset, prompts_sha256,
@@ -144,6 +146,9 @@ def build_table(experiment: str, paths: Sequence[str | Path]) -> Any:
     them); ``speedup_paired`` says which. ``speedup_by_prompt`` (JSON) holds the per-prompt
     values that comparisons bootstrap. Without an AR input the unpaired columns are NaN and a
     warning names the file. Two different AR results for one key are ambiguous and rejected.
+    With a verify-cost ``profile``, tree methods also get ``predicted_speedup`` (what the cost
+    model predicts from their iterations, dynatree.aggregate.prediction) and ``model_ratio`` =
+    speedup / predicted_speedup.
     """
     import pandas as pd
 
@@ -151,6 +156,7 @@ def build_table(experiment: str, paths: Sequence[str | Path]) -> Any:
     if not unique:
         raise UsageError("--inputs: no result files given")
     results = {p: load_result(p) for p in unique}
+    cost = None if profile is None else CostProfile.from_file(profile, "--profile")
     ar: dict[tuple[str, str, int], str] = {}
     for path, result in results.items():
         if result["method"] != "ar":
@@ -174,6 +180,9 @@ def build_table(experiment: str, paths: Sequence[str | Path]) -> Any:
             )
         row["ar_source"] = "" if ref is None else ref
         _speedup(row, result, None if ref is None else results[ref])
+        predicted = None if cost is None else predicted_speedup(cost, result)
+        row["predicted_speedup"] = float("nan") if predicted is None else predicted
+        row["model_ratio"] = row["speedup"] / row["predicted_speedup"]
         rows.append(row)
     frame = pd.DataFrame(rows)
     first = ["experiment", "dataset", "method", "setting"]

@@ -6,7 +6,7 @@ import argparse
 import importlib
 
 from dynatree.errors import UsageError
-from dynatree.figures.registry import FIGURES
+from dynatree.figures.registry import FIGURE_FILES, FIGURES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,13 +22,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="aggregate tables the figure reads (not needed for schematics)",
     )
     parser.add_argument(
+        "--file",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="a named JSON input of figures that read one (verify_cost: profile=..., gpu=...)",
+    )
+    parser.add_argument(
         "--out", required=True, metavar="PDF", help="NAME.pdf; NAME.png is written next to it"
     )
     parser.set_defaults(func=_figure)
 
 
-def render(name: str, tables: list[str], out: str) -> None:
-    """Draw figure ``name`` from ``tables`` and save it as PDF + PNG."""
+def render(name: str, tables: list[str], out: str, files: dict[str, str] | None = None) -> None:
+    """Draw figure ``name`` from ``tables`` (and its named JSON ``files``), as PDF + PNG."""
     from dynatree.figures import style
 
     if not out.endswith(".pdf"):
@@ -40,11 +47,21 @@ def render(name: str, tables: list[str], out: str) -> None:
         from dynatree.aggregate.table import read_tables
 
         table = read_tables(tables)
+    files = dict(files or {})
+    unknown = set(files) - set(FIGURE_FILES.get(name, ()))
+    if unknown:
+        raise UsageError(f"--file {sorted(unknown)[0]}: figure {name} reads no such file")
+    needed = FIGURE_FILES.get(name, ())[:1]  # the first named file is required
+    missing = [f for f in needed if f not in files]
+    if missing:
+        raise UsageError(f"--file {missing[0]}=JSON: figure {name} needs it")
     style.apply()
     module = importlib.import_module(f"dynatree.figures.{name}")
-    style.save(module.draw(table), out)
+    style.save(module.draw(table, **files), out)
 
 
 def _figure(args: argparse.Namespace) -> int:
-    render(args.name, args.tables, args.out)
+    from dynatree.assignments import parse_pairs
+
+    render(args.name, args.tables, args.out, parse_pairs(args.file, "--file"))
     return 0

@@ -17,4 +17,9 @@ FIGURES: dict[str, tuple[str, ...]] = {
     "fixed_tree_sweep": ("fixed_tree_sweep", "main"),
     "sensitivity": ("sensitivity", "main"),
     "prompt_length": ("prompt_length",),
+    "verify_cost": ("main",),
 }
+
+# Figures that also read JSON files by name (the rule passes ``--file NAME=PATH``): the run's
+# verify-cost profile and, when one is committed, a GPU device check (results/device/).
+FIGURE_FILES: dict[str, tuple[str, ...]] = {"verify_cost": ("profile", "gpu")}

@@ -1,0 +1,53 @@
+"""What the cost model predicts a result's speedup to be: the honesty check of DynaTree-CA.
+
+DynaTree-CA chooses trees by predicted tokens per second, from a verify-cost profile
+(:class:`dynatree.decoding.cost.CostProfile`). The same prices applied to what any tree method
+actually did (per iteration: tokens verified, draft rounds and their widths, tokens committed)
+predict its decode time; AR's is T - 1 single-token steps. Their ratio is the predicted speedup,
+and measured / predicted says how much of the real cost the model sees (1: all of it; below 1:
+overheads it does not price, such as host-side bookkeeping). The prefill is priced at its
+measured time for both, since every method pays the same one.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from dynatree.decoding.cost import CostProfile
+
+
+def ar_time_s(profile: CostProfile, prompt_tokens: int, new_tokens: int, ttft_s: float) -> float:
+    """AR: the prefill, then one target step per later token over a growing cache."""
+    steps = (profile.verify_s(1, prompt_tokens + k) for k in range(new_tokens - 1))
+    return ttft_s + sum(steps)
+
+
+def tree_time_s(profile: CostProfile, row: dict[str, Any]) -> float | None:
+    """A tree method's prompt: the prefill, then per iteration its draft rounds and one
+    verification, each at the cache length it started from (None without iteration data)."""
+    sizes, widths = row.get("verify_sizes"), row.get("draft_widths")
+    accepted = row.get("accepted_lengths")
+    if not sizes or widths is None or accepted is None:
+        return None
+    total = row["ttft_s"]
+    cache = row["prompt_tokens"]  # after the prefill; its first token is the first root
+    for size, rounds, kept in zip(sizes, widths, accepted, strict=True):
+        total += profile.verify_s(size, cache)
+        total += sum(profile.draft_level_s(w, cache) for w in rounds)
+        cache += kept + 1
+    return total
+
+
+def predicted_speedup(profile: CostProfile, result: dict[str, Any]) -> float | None:
+    """Mean over measured prompts of predicted AR time / predicted time (None if unpriceable)."""
+    ratios = []
+    for row in result["rows"]:
+        if row["warmup"]:
+            continue
+        own = tree_time_s(profile, row)
+        if own is None:
+            return None
+        ar = ar_time_s(profile, row["prompt_tokens"], row["new_tokens"], row["ttft_s"])
+        ratios.append(ar / own)
+    return statistics.fmean(ratios) if ratios else None
