@@ -7,9 +7,9 @@ import json
 
 import pandas as pd
 import pytest
+from synthetic import write_suite
 
 from dynatree.aggregate import cli
-from dynatree.aggregate.synthetic import write_suite
 from dynatree.errors import UsageError
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from synthetic import SyntheticSuite, write_suite
 
 from dynatree.aggregate import cli
-from dynatree.aggregate.synthetic import SyntheticSuite, write_suite
 from dynatree.aggregate.table import build_table, prompt_speedups
 from dynatree.errors import UsageError
 

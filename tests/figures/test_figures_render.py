@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from dynatree.aggregate.synthetic import write_suite
+from synthetic import write_profile, write_suite
 from dynatree.aggregate.table import build_table
 from dynatree.errors import UsageError
 from dynatree.figures import cli
@@ -40,6 +40,7 @@ NEEDS = {
     "schematic_paradigms": [],
     "schematic_iteration": [],
     "schematic_adaptive": [],
+    "verify_cost": ["main"],
 }
 
 
@@ -55,6 +56,12 @@ def test_figure_renders(name, tables, tmp_path):
     argv = ["figure", name, "--out", str(out)]
     if NEEDS[name]:
         argv += ["--tables", *(tables[e] for e in NEEDS[name])]
+    for file in cli.FIGURE_FILES.get(name, ()):  # a synthetic profile; a GPU one for the other
+        device = "cuda" if file == "gpu" else "cpu"
+        path = write_profile(tmp_path / f"{file}.json", device)
+        if file == "gpu":  # a device check holds its profile per run
+            path = _device_check(tmp_path / "gpu-check.json", path)
+        argv += ["--file", f"{file}={path}"]
     assert run(argv) == 0
     assert out.read_bytes().startswith(b"%PDF")
     png = out.with_suffix(".png")
@@ -90,3 +97,13 @@ def test_data_figure_without_tables_is_refused(tmp_path):
 def test_out_must_be_pdf(tmp_path):
     with pytest.raises(UsageError, match="--out"):
         run(["figure", "schematic_iteration", "--out", str(tmp_path / "m.png")])
+
+
+def _device_check(out, profile_path):  # type: ignore[no-untyped-def]
+    """A device-check report (benchmarks/device_check.py layout) around one synthetic profile."""
+    import json
+
+    profile = json.loads(open(profile_path).read())
+    run = {"pair": "random pythia", "dtype": "float16", "profile": profile}
+    out.write_text(json.dumps({"runs": [run], "provenance": {"device_name": "Synthetic GPU"}}))
+    return str(out)

@@ -11,9 +11,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from synthetic import write_profile, write_suite
 
 from dynatree.aggregate.numbers import build_numbers
-from dynatree.aggregate.synthetic import write_suite
 from dynatree.aggregate.table import build_table, read_tables
 from dynatree.claims.evaluate import evaluate
 from dynatree.claims.output import write
@@ -34,14 +34,16 @@ def inputs(tmp_path_factory):
     """numbers.json from synthetic results, and stand-in figure PDFs (rendering is tested in
     tests/figures; here only their presence matters)."""
     root = tmp_path_factory.mktemp("paper")
+    profile = write_profile(root / "profile.json")
     tables = []
     for experiment, paths in write_suite(root / "results").items():
         out = root / "aggregate" / f"{experiment}.csv"
         out.parent.mkdir(exist_ok=True)
-        build_table(experiment, paths).to_csv(out, index=False)
+        build_table(experiment, paths, profile).to_csv(out, index=False)
         tables.append(str(out))
     numbers = root / "numbers.json"
-    numbers.write_text(json.dumps(build_numbers(read_tables(tables), tables)))
+    document = build_numbers(read_tables(tables), tables, profile=profile)
+    numbers.write_text(json.dumps(document))
     figures = root / "figures"
     figures.mkdir()
     import matplotlib

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+from synthetic import write_suite
 
 from dynatree.aggregate.numbers import build_numbers
-from dynatree.aggregate.synthetic import write_suite
 from dynatree.aggregate.table import build_table, read_tables
 from dynatree.bench.metrics import summarize
 from dynatree.figures.cli import FIGURES

@@ -16,38 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from dynatree.bench.metrics import summarize
+from dynatree.decoding.cost import SCHEMA as PROFILE_SCHEMA
+from dynatree.decoding.params import params_dict
+from dynatree.decoding.registry import parse_params
 from dynatree.io import write_json_atomic
 
-_DEFAULTS: dict[str, dict[str, Any]] = {
-    "ar": {},
-    "linear": {"K": 5},
-    "fixed_tree": {"D": 5, "B": 2, "tau": 0.1, "N_max": 256},
-    "dynatree": {
-        "D_0": 5,
-        "D_max": 8,
-        "B_min": 1,
-        "B_mid": 2,
-        "B_max": 3,
-        "tau_h": 0.9,
-        "tau_l": 0.4,
-        "rho_stop": 0.01,
-        "rho_deep": 0.5,
-        "tau": 0.05,
-        "N_max": 256,
-        "W": 8,
-        "a_star": 0.6,
-        "eta_D": 2.0,
-        "eta_h": 0.2,
-        "dynamic_breadth": True,
-        "dynamic_depth": True,
-        "history": True,
-    },
-    "hf_assisted": {
-        "num_assistant_tokens": 20,
-        "schedule": "heuristic",
-        "confidence_threshold": 0.4,
-    },
-}
+
+def _defaults(method: str) -> dict[str, Any]:
+    """The method's resolved default parameters, as a real result records them."""
+    return params_dict(parse_params(method, {}))
 
 
 class SyntheticSuite:
@@ -79,7 +56,24 @@ class SyntheticSuite:
             spread = 0.03 * (params["B_max"] - 3) - 0.02 * abs(params["D_max"] - 8)
             thr = -0.4 * abs(params["tau_h"] - 0.85) - 0.3 * abs(params["tau_l"] - 0.35)
             return base * jitter * (1.43 + hist + spread + thr), 3.4 + 2 * hist
+        if method == "dynatree_ca":
+            calibrated = 0.05 if params["calibrate"] else 0.0
+            priced = 0.08 if params["priced"] else 0.0
+            return base * jitter * (1.46 + calibrated + priced), 3.1 + 2 * priced
         return base * jitter * 1.21, 2.3  # hf_assisted
+
+    @staticmethod
+    def _iterations(method: str, iters: int, accepted: int, nodes: float) -> dict[str, Any]:
+        """Per-iteration lists of a tree method (what a cost profile prices); none for others."""
+        if method in ("ar", "hf_assisted"):
+            return {"accepted_lengths": [], "verify_sizes": [], "draft_widths": []}
+        kept = [accepted // iters + (i < accepted % iters) for i in range(iters)]
+        size = max(2, round(nodes) + 1)
+        return {
+            "accepted_lengths": kept,
+            "verify_sizes": [size] * iters,
+            "draft_widths": [[1] + [2] * (size // 2)] * iters,
+        }
 
     @staticmethod
     def _paired(method: str, index: int, T: int, ar_tps: float, tps: float) -> dict[str, Any]:
@@ -110,7 +104,7 @@ class SyntheticSuite:
         """Write one fake result (and, first, the AR result it needs); return its path."""
         if method != "ar" and (dataset, l_max, T) not in self.ar:
             self.result("baseline", dataset, "ar", "ar", T=T, l_max=l_max)
-        full = dict(_DEFAULTS[method], **(params or {}))
+        full = dict(_defaults(method), **(params or {}))
         gain, length = self._gain(method, full, dataset)
         ar_tps = 23.7 if dataset == "wikitext" else 19.3
         ar_tps *= 1 - l_max / 4000 - T / 20000
@@ -150,6 +144,7 @@ class SyntheticSuite:
                     "verdict": None if method == "ar" else "exact",
                     "divergence": None,
                     "tokens": [7] * T,
+                    **self._iterations(method, iters, accepted, 3 * depth / iters),
                     **self._paired(method, i, T, paired_ar_tps, tps),
                 }
             )
@@ -229,6 +224,7 @@ def write_suite(out_dir: str | Path, seed: int = 7) -> dict[str, list[str]]:
         s.result("main", ds, "linear", "K4", {"K": 4})
         s.result("main", ds, "fixed_tree", "D5B3t0.05", {"D": 5, "B": 3, "tau": 0.05})
         s.result("main", ds, "dynatree", "default")
+        s.result("main", ds, "dynatree_ca", "default")
         s.result("main", ds, "hf_assisted", "default")
         for d in (3, 4, 5):
             for b in (2, 3):
@@ -260,6 +256,7 @@ def write_suite(out_dir: str | Path, seed: int = 7) -> dict[str, list[str]]:
             ("linear", {"K": 4}),
             ("fixed_tree", {"D": 5, "B": 3}),
             ("dynatree", {}),
+            ("dynatree_ca", {}),
         ):
             s.result("length_scaling", "wikitext", method, f"T{T}", params, T=T)
     for tau_h, tau_l in ((0.9, 0.4), (0.8, 0.3), (0.95, 0.5), (0.7, 0.2), (0.85, 0.35)):
@@ -290,7 +287,11 @@ def write_suite(out_dir: str | Path, seed: int = 7) -> dict[str, list[str]]:
             extra_tags={"variant": "depth"},
         )
     for l_max in (100, 200, 300):
-        for method, params in (("fixed_tree", {"D": 5, "B": 3}), ("dynatree", {})):
+        for method, params in (
+            ("fixed_tree", {"D": 5, "B": 3}),
+            ("dynatree", {}),
+            ("dynatree_ca", {}),
+        ):
             s.result(
                 "prompt_length",
                 "wikitext",
@@ -300,4 +301,51 @@ def write_suite(out_dir: str | Path, seed: int = 7) -> dict[str, list[str]]:
                 l_max=l_max,
                 extra_tags={"l_max": l_max},
             )
+    for variant, params in (
+        ("full", {}),
+        ("no_calibration", {"calibrate": False}),
+        ("no_prices", {"priced": False}),
+    ):
+        s.result(
+            "ca_ablation",
+            "wikitext",
+            "dynatree_ca",
+            variant,
+            params,
+            extra_tags={"variant": variant},
+        )
     return s.experiments
+
+
+def write_profile(path: str | Path, device: str = "cpu") -> str:
+    """A fake verify-cost profile: t(n) grows like a CPU's (flat like a GPU's with ``cuda``)."""
+    slope = 0.004 if device == "cuda" else 0.06
+    sizes = [1, 2, 4, 8, 16, 32, 64, 128, 257]
+
+    def points(key: str, per: float) -> list[dict[str, Any]]:
+        return [
+            {
+                key: n,
+                "prefix": prefix,
+                "median_s": (0.0113 + prefix * 1e-6) * (1 + per * (n - 1)),
+                "min_s": 0.0,
+                "max_s": 0.0,
+                "ratio": 1 + per * (n - 1),
+            }
+            for prefix in (16, 136, 255)
+            for n in sizes
+        ]
+
+    doc = {
+        "schema": PROFILE_SCHEMA,
+        "models": {"target": "synthetic/target", "draft": "synthetic/draft"},
+        "device": device,
+        "dtype": "float32",
+        "threads": 2,
+        "settings": {"max_tree": 257, "sizes": sizes, "prefix_lengths": [16, 136, 255]},
+        "verify": points("n", slope),
+        "draft_level": points("width", slope / 3),
+        "provenance": {"hostname": "synthetic-test-fixture"},
+    }
+    write_json_atomic(path, doc)
+    return str(path)
