@@ -42,7 +42,15 @@ import torch
 from dynatree.bench import profile, provenance
 from dynatree.bench.harness import load_models, timed_generate
 from dynatree.bench.options import default_threads
-from dynatree.decoding.registry import METHODS, build_decoder, needs_draft, parse_params
+from dynatree.bench.prompts import load_prompts
+from dynatree.decoding.cost import SCHEMA as COST_SCHEMA
+from dynatree.decoding.registry import (
+    METHODS,
+    build_decoder,
+    needs_draft,
+    parse_params,
+    uses_profile,
+)
 from dynatree.decoding.support import check_decoder
 from dynatree.errors import UsageError
 from dynatree.io import write_json_atomic
@@ -169,8 +177,20 @@ def random_prompts(n: int, length: int, vocab: int, device: torch.device) -> lis
     return [torch.randint(0, vocab, (1, length), generator=gen).to(device) for _ in range(n)]
 
 
+#: the cost profile measured for the pair now being checked: the cost-aware methods price with it
+PROFILE_PATH: list[str] = []
+
+
+def priced(method: str) -> dict[str, str]:
+    """The measured profile for a cost-aware method (none before the profile part ran)."""
+    return {"profile": PROFILE_PATH[-1]} if uses_profile(method) and PROFILE_PATH else {}
+
+
 def params_for(method: str, overrides: dict[str, str] | None = None) -> Any:
-    return parse_params(method, {**EXACT_PARAMS.get(method, {}), **(overrides or {})})
+    """The exactness part's settings (long trees), priced where the method prices."""
+    return parse_params(
+        method, {**EXACT_PARAMS.get(method, {}), **priced(method), **(overrides or {})}
+    )
 
 
 def decoder_for(method: str, target: Any, draft: Any, params: Any | None = None) -> Any:
@@ -182,6 +202,20 @@ def decoder_for(method: str, target: Any, draft: Any, params: Any | None = None)
     )
     check_decoder(decoder, target, draft)
     return decoder
+
+
+def measure_profile(target: Any, draft: Any, scale: Scale, out: str) -> dict[str, Any]:
+    """The cost profile of the pair (the code ``dynatree profile`` runs), also written beside
+    the report so that the cost-aware methods of the later parts price their trees with it."""
+    measured = profile.measure(
+        target, draft, list(scale.prefix_lengths), scale.max_tree, scale.repeats, scale.warmup
+    )
+    device = next(target.parameters()).device
+    path = str(Path(out).with_suffix("")) + f".profile{len(PROFILE_PATH)}.json"
+    doc = {"schema": COST_SCHEMA, "device": device.type, **measured}
+    write_json_atomic(path, doc)
+    PROFILE_PATH.append(path)
+    return measured
 
 
 @torch.inference_mode()
@@ -256,7 +290,7 @@ def throughput(target: Any, draft: Any, prompt: torch.Tensor, tokens: int) -> li
     rows: list[dict[str, Any]] = []
     reference: list[int] | None = None
     for method in ["ar", *(m for m in METHODS if m != "ar")]:
-        decoder = decoder_for(method, target, draft, parse_params(method, {}))
+        decoder = decoder_for(method, target, draft, parse_params(method, priced(method)))
         decoder.generate(prompt, 8)
         output, wall, peak = timed_generate(decoder, prompt, tokens, None)
         reference = output.tokens if reference is None else reference
@@ -313,13 +347,15 @@ def check_pair(
     report: dict[str, Any],
     out: str,
     phases: bool,
+    prompts: list[torch.Tensor] | None = None,
 ) -> None:
     """Run every part on one (pair, dtype), appending its record to ``report`` as it goes;
     the phase-timing overhead only where ``phases`` (once per check is enough)."""
     device = next(target.parameters()).device
     dtype = next(target.parameters()).dtype
     vocab = int(target.get_input_embeddings().weight.shape[0])
-    prompts = random_prompts(scale.n_prompts, scale.prompt_len, vocab, device)
+    if prompts is None:
+        prompts = random_prompts(scale.n_prompts, scale.prompt_len, vocab, device)
     run: dict[str, Any] = {
         "pair": label,
         "dtype": str(dtype).removeprefix("torch."),
@@ -330,11 +366,9 @@ def check_pair(
     report["runs"].append(run)
     say(f"  logits: {run['logits']}")
     parts = {
+        "profile": lambda: measure_profile(target, draft, scale, out),
         "exactness": lambda: exactness(
             target, {"self": copy.deepcopy(target), "random": draft}, prompts, scale.exact_tokens
-        ),
-        "profile": lambda: profile.measure(
-            target, draft, list(scale.prefix_lengths), scale.max_tree, scale.repeats, scale.warmup
         ),
         "throughput": lambda: throughput(target, draft, prompts[0], scale.throughput_tokens),
     }
@@ -436,6 +470,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
     parser.add_argument("--embedded", metavar="DIR", help="also check DIR/target + DIR/draft")
     parser.add_argument(
+        "--prompts",
+        metavar="JSONL",
+        help="prompts (dynatree data prompts) for the --embedded pair, instead of random ids",
+    )
+    parser.add_argument(
         "--budget-s", type=float, default=360.0, help="start no part after this (default 360 s)"
     )
     return parser.parse_args(argv)
@@ -491,7 +530,13 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
             say(f"embedded {dtype_name}: loaded")
             label = f"embedded {args.embedded}"
-            check_pair(label, target, draft, scale, budget, report, args.out, phases=False)
+            prompts = None
+            if args.prompts:
+                prompts = [
+                    torch.tensor([p.input_ids], device=device)
+                    for p in load_prompts(args.prompts)[: scale.n_prompts]
+                ]
+            check_pair(label, target, draft, scale, budget, report, args.out, False, prompts)
     report["complete"] = True
     report["elapsed_s"] = round(budget.elapsed(), 1)
     write_json_atomic(args.out, report)
