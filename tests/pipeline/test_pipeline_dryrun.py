@@ -29,6 +29,9 @@ def test_dry_run_plans_the_whole_paper(name: str, monkeypatch) -> None:
     assert counts["prompts"] == len(plan.prompt_sets)
     assert counts["select_setting"] == len(plan.selections)
     assert counts["compile_paper"] == 1
+    # One verify-cost profile; every DynaTree-CA job prices its trees with it.
+    assert counts["profile"] == 1
+    assert "--set profile=results/profile/" in run.stdout
     models = "fetch_model" if config["models"]["source"] == "hub" else "build_embedded"
     assert counts[models] == (2 if models == "fetch_model" else 1)
 

@@ -13,6 +13,7 @@ sys.path.insert(0, str(REPO / "workflow" / "lib"))
 from config_schema import validate_config  # noqa: E402
 from pipeline_plan import BASELINE, EXPERIMENTS, PlanError, build_plan  # noqa: E402
 
+from dynatree.decoding.params import params_dict  # noqa: E402
 from dynatree.decoding.registry import parse_params  # noqa: E402
 
 
@@ -115,3 +116,23 @@ def test_selection_needs_the_sweep_on_that_dataset() -> None:
     config["experiments"]["linear_sweep"]["datasets"] = ["wikitext"]
     with pytest.raises(PlanError, match="linear_sweep"):
         build_plan(config)
+
+
+def test_profile_covers_every_cache_and_tree_the_plan_uses(config) -> None:
+    plan = build_plan(config)
+    prefixes = plan.profile_prefixes
+    jobs = list(plan.jobs.values())
+    assert prefixes[0] == min(j.l_max for j in jobs) // 2
+    assert prefixes[-1] == max(j.l_max + j.max_new_tokens for j in jobs) - 1
+    defaults = lambda m: params_dict(parse_params(m, {}))  # noqa: E731
+    budgets = [j.params.get("N_max", defaults(j.method).get("N_max", 0)) for j in jobs]
+    assert plan.profile_max_tree(defaults) == max(budgets) + 1 >= 65
+
+
+def test_dynatree_ca_runs_in_every_comparison_and_its_ablation(config) -> None:
+    plan = build_plan(config)
+    for experiment in ("main", "length_scaling", "prompt_length", "ca_ablation"):
+        assert any(j.method == "dynatree_ca" for j in plan.experiments[experiment]), experiment
+    variants = {j.tags["variant"]: j.params for j in plan.experiments["ca_ablation"]}
+    assert variants["no_calibration"]["calibrate"] is False
+    assert variants["no_prices"]["priced"] is False and "calibrate" not in variants["full"]
