@@ -1,6 +1,6 @@
 """The paper renders from a SYNTHETIC result set; every number in its body traces to numbers.json.
 
-The result files generated here are fake test data (dynatree.aggregate.synthetic), tagged
+The result files generated here are fake test data (tests/support/synthetic.py), tagged
 synthetic=true; nothing in them is a measurement.
 """
 

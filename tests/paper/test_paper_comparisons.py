@@ -1,6 +1,6 @@
 """Comparative prose follows the significance rule: SYNTHETIC results whose per-prompt speedups
 overlap read "is on par with ... (no significant difference", clearly separated ones read
-"improves on" / "trails". The result files are fake test data (dynatree.aggregate.synthetic)."""
+"improves on" / "trails". The result files are fake test data (tests/support/synthetic.py)."""
 
 from __future__ import annotations
 
