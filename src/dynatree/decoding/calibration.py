@@ -5,9 +5,9 @@ parent is then known); it is accepted iff that choice is its token. Binning test
 draft's conditional probability q, separately for the draft's top choice and the others, gives a
 calibration map f(q, top) = P(accepted | q, top), learned online from the prompt's own
 verifications. Keeping the top choice apart matters when the draft is confidently right but its
-probabilities are flat (a small vocabulary share still wins the argmax). Each bin starts from a
-prior of ``weight`` pseudo-counts at the bin's centre (a calibrated draft: f(q) = q), so early
-iterations behave sensibly and the data takes over as it accumulates.
+probabilities are flat (a small vocabulary share still wins the argmax). Estimates start from
+the identity (a calibrated draft: f(q) = q), as ``weight`` pseudo-counts, so early iterations
+behave sensibly and the data takes over as it accumulates (see :meth:`rate`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,13 @@ class AcceptanceCalibration:
         return (sum(self.accepted[True]) + 0.5 * self.weight) / (tested + self.weight)
 
     def rate(self, q: float, top: bool) -> float:
+        """The bin's counts, shrunk toward the class's pooled rate, itself shrunk toward q.
+
+        Bins fill slowly (a prompt tests a few hundred nodes over a dozen bins); the pooled
+        rate of the draft's top choices (or of the others) learns within a few iterations how
+        far the draft's probabilities are from its real accuracy, and lends that to every bin
+        until the bin's own counts take over.
+        """
         b = self._bin(q)
-        centre = (EDGES[b] + EDGES[b + 1]) / 2
-        prior = self.weight * centre
-        return (self.accepted[top][b] + prior) / (self.tested[top][b] + self.weight)
+        pooled = (sum(self.accepted[top]) + self.weight * q) / (sum(self.tested[top]) + self.weight)
+        return (self.accepted[top][b] + self.weight * pooled) / (self.tested[top][b] + self.weight)

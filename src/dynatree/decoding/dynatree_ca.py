@@ -34,6 +34,9 @@ from dynatree.decoding.params import DynaTreeCAParams
 from dynatree.decoding.speculative import SpeculativeDecoder
 from dynatree.decoding.tree import TokenTree
 
+# Cache lengths within one bucket share their prices (the curves move slowly with the cache).
+PREFIX_BUCKET = 32
+
 
 class CostModel(Protocol):
     """Predicted latencies in seconds (a verify-cost profile)."""
@@ -54,6 +57,7 @@ class PricedPolicy(ExpansionPolicy):
         self.max_nodes = params.N_max
         self.max_branching = params.B_max
         self.calibration = AcceptanceCalibration(params.prior)
+        self.price_cache: dict[int, tuple[list[float], list[float]]] = {}
         self.start()
 
     def start(self) -> None:
@@ -63,6 +67,7 @@ class PricedPolicy(ExpansionPolicy):
     # --- per-tree state ------------------------------------------------------------------
     def _begin(self, tree: TokenTree) -> None:
         self.tree = tree
+        self.verify, self.draft = self._prices(tree.root_position)
         self.value = [1.0]  # a(u) per tree node; the root is given
         self.top = [True]  # whether each node was the draft's top choice after its parent
         self.fed = {0}
@@ -72,12 +77,28 @@ class PricedPolicy(ExpansionPolicy):
     def _accept_prob(self, c: Candidate) -> float:
         return self.calibration.rate(c.q, c.rank == 0) if self.params.calibrate else c.q
 
+    def _prices(self, prefix: int) -> tuple[list[float], list[float]]:
+        """t(n) and g(w) for every size a tree can reach, at caches near ``prefix``.
+
+        Looked up once per bucket of cache lengths rather than interpolated per decision, and
+        made non-decreasing: a measured curve can dip by noise, but verifying (or drafting)
+        more tokens never costs less, and a dip would only attract the choice to an artefact.
+        """
+        bucket = prefix // PREFIX_BUCKET
+        if bucket not in self.price_cache:
+            at = bucket * PREFIX_BUCKET + PREFIX_BUCKET // 2
+            sizes = range(1, self.max_nodes + 2)
+            verify = list(itertools.accumulate((self.cost.verify_s(n, at) for n in sizes), max))
+            draft = list(itertools.accumulate((self.cost.draft_level_s(w, at) for w in sizes), max))
+            self.price_cache[bucket] = (verify, draft)
+        return self.price_cache[bucket]
+
     def _rate(self, expected: float, nodes: int, draft_s: float) -> float:
-        return expected / (draft_s + self.cost.verify_s(nodes + 1, self.tree.root_position))
+        return expected / (draft_s + self.verify[nodes])  # nodes drafted + the root
 
     def _draft_s(self, tree: TokenTree, extra_width: int = 0) -> float:
         widths = tree.draft_widths + ([extra_width] if extra_width else [])
-        return sum(self.cost.draft_level_s(w, self.tree.root_position) for w in widths)
+        return sum(self.draft[w - 1] for w in widths)
 
     # --- the two decisions ---------------------------------------------------------------
     def admit(self, tree: TokenTree, candidates: list[Candidate]) -> list[Candidate]:
