@@ -95,9 +95,16 @@ def test_never_drafts_past_the_end(pair) -> None:  # type: ignore[no-untyped-def
 
 def test_calibration_starts_calibrated_and_learns() -> None:
     cal = AcceptanceCalibration(weight=4.0)
-    assert cal.rate(0.92, top=True) == pytest.approx(0.925)  # the bin's centre
+    assert cal.rate(0.92, top=True) == pytest.approx(0.92)  # the identity before any data
     for _ in range(40):
         cal.observe(0.92, top=True, accepted=False)
     assert cal.rate(0.92, top=True) < 0.1
-    assert cal.rate(0.92, top=False) == pytest.approx(0.925)  # other choices are kept apart
+    assert cal.rate(0.92, top=False) == pytest.approx(0.92)  # other choices are kept apart
     assert cal.top_rate() < 0.1
+    # An underconfident draft: its top choices at q ~ 0.3 are always right. A handful of tests
+    # in one bin teaches every bin of the class, long before those bins see data of their own.
+    cal = AcceptanceCalibration(weight=4.0)
+    for _ in range(12):
+        cal.observe(0.32, top=True, accepted=True)
+    assert cal.rate(0.32, top=True) > 0.9 and cal.rate(0.55, top=True) > 0.7
+    assert cal.rate(0.55, top=False) == pytest.approx(0.55)
