@@ -17,6 +17,7 @@ are timed with events, CPU calls with ``perf_counter``.
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -107,11 +108,19 @@ def _timer(device: torch.device) -> Callable[[Callable[[], None]], float]:
 def _round_robin(
     calls: dict[int, Callable[[], None]], device: torch.device, repeats: int, warmup: int, desc: str
 ) -> dict[int, list[float]]:
-    """Time every call ``repeats`` times, one of each per round, after ``warmup`` rounds."""
+    """Time every call ``repeats`` times, one of each per round, after ``warmup`` rounds.
+
+    Each round visits the sizes in a fresh (seeded) order: the call after the largest one runs
+    on cold caches, and a fixed order would charge that to the same size every round.
+    """
     timer = _timer(device)
     times: dict[int, list[float]] = {size: [] for size in calls}
+    order = random.Random(0)
     for round_ in tqdm(range(warmup + repeats), desc=desc, unit="round", leave=False):
-        for size, call in calls.items():
+        sizes = list(calls)
+        order.shuffle(sizes)
+        for size in sizes:
+            call = calls[size]
             seconds = timer(call)
             if round_ >= warmup:
                 times[size].append(seconds)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import time
 from typing import Any, Protocol
 
 from dynatree.decoding.calibration import AcceptanceCalibration
@@ -36,6 +37,8 @@ from dynatree.decoding.tree import TokenTree
 
 # Cache lengths within one bucket share their prices (the curves move slowly with the cache).
 PREFIX_BUCKET = 32
+# Weight of the newest iteration in the running mean of the unpriced overhead.
+OVERHEAD_GAIN = 0.1
 
 
 class CostModel(Protocol):
@@ -63,16 +66,36 @@ class PricedPolicy(ExpansionPolicy):
     def start(self) -> None:
         self.calibration.reset()
         self.tree: TokenTree | None = None
+        self.overhead = 0.0  # seconds per iteration the profile does not price (learned)
+        self.since: float | None = None  # when the last tree began
+        self.priced = 0.0  # what the profile prices of the time since then
 
     # --- per-tree state ------------------------------------------------------------------
     def _begin(self, tree: TokenTree) -> None:
         self.tree = tree
         self.verify, self.draft = self._prices(tree.root_position)
+        self._learn_overhead(tree)
         self.value = [1.0]  # a(u) per tree node; the root is given
         self.top = [True]  # whether each node was the draft's top choice after its parent
         self.fed = {0}
         self.pool: list[tuple[float, int, Candidate]] = []  # max-heap on a(u) via negation
         self.order = itertools.count()  # FIFO among equal values keeps parents before children
+
+    def _learn_overhead(self, tree: TokenTree) -> None:
+        """What an iteration costs beyond its priced forwards, measured between two trees.
+
+        From one tree's start to the next, the profile prices the draft rounds, the
+        verification and the next tree's catch-up forward; the rest of the wall time (cache
+        surgery, bookkeeping, the policy's own decisions) is a fixed cost per iteration, which
+        makes bigger trees worth more. Host time is real time here, also on a GPU: every draft
+        round and verification copies its result to the host. A running mean over the prompt.
+        """
+        now = time.perf_counter()
+        if self.since is not None:
+            measured = now - self.since
+            priced = self.priced + self.draft[tree.draft_widths[0] - 1]
+            self.overhead += OVERHEAD_GAIN * (max(measured - priced, 0.0) - self.overhead)
+        self.since = now
 
     def _accept_prob(self, c: Candidate) -> float:
         return self.calibration.rate(c.q, c.rank == 0) if self.params.calibrate else c.q
@@ -94,7 +117,8 @@ class PricedPolicy(ExpansionPolicy):
         return self.price_cache[bucket]
 
     def _rate(self, expected: float, nodes: int, draft_s: float) -> float:
-        return expected / (draft_s + self.verify[nodes])  # nodes drafted + the root
+        """Predicted tokens per second of a tree of ``nodes`` drafted nodes (plus the root)."""
+        return expected / (draft_s + self.verify[nodes] + self.overhead)
 
     def _draft_s(self, tree: TokenTree, extra_width: int = 0) -> float:
         widths = tree.draft_widths + ([extra_width] if extra_width else [])
@@ -171,6 +195,8 @@ class PricedPolicy(ExpansionPolicy):
 
     def observe(self, tree: TokenTree, path: list[int]) -> None:
         """Every tested node (a child of the root or of an accepted node) updates f."""
+        rounds = tree.draft_widths[1:]
+        self.priced = self.verify[len(tree) - 1] + sum(self.draft[w - 1] for w in rounds)
         if not self.params.calibrate:
             return
         on_path = {0, *path}
