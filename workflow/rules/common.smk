@@ -43,7 +43,7 @@ def check_params(method, params):
 
 
 def check_embedded_settings():
-    """A typo'd or impossible models.embedded key stops planning, not a 25-minute build."""
+    """A typo'd or impossible models.embedded key stops planning, not a long build."""
     from dynatree.models.settings import parse_settings
 
     try:
