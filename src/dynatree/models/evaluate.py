@@ -62,8 +62,8 @@ def decode_latency(
     """Seconds per decoded token (prefill excluded) of each model, best of ``repeats`` runs.
 
     Batch-1 greedy runs alternate between the models, so a burst of load from another process
-    hits them alike, and the minimum is the least disturbed estimate: their ratio (c) stays
-    steady on a shared machine.
+    falls on both rather than on one (their ratio is c); the minimum is the least disturbed
+    estimate on a shared machine.
     """
     best = dict.fromkeys(models, math.inf)
     for _ in range(repeats):
