@@ -12,6 +12,7 @@ import torch
 from dynatree import cli
 from dynatree.data.splits import pg19_split
 from dynatree.errors import UsageError
+from dynatree.models import precision
 from dynatree.models.loading import load_causal_lm, load_tokenizer
 from dynatree.models.settings import SMOKE_SETTINGS, EmbeddedSettings, parse_settings
 
@@ -71,6 +72,8 @@ def test_smoke_build_is_loadable_complete_and_deterministic(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     corpus = _corpus(tmp_path / "data")
+    avx2_only = {"aten_capability": "AVX2", "amx_bf16": False, "avx512_bf16": False}
+    monkeypatch.setattr(precision, "cpu_bf16_facts", lambda: {**avx2_only, "onednn_bf16": False})
     assert _build(monkeypatch, corpus, tmp_path / "a", tmp_path / "a.json") == 0
     report = json.loads((tmp_path / "a.json").read_text())
     cpu = torch.device("cpu")
@@ -89,6 +92,9 @@ def test_smoke_build_is_loadable_complete_and_deterministic(
     ratio = report["draft"]["latency_s_per_token"] / report["target"]["latency_s_per_token"]
     assert report["c"] == pytest.approx(ratio)
     assert report["seed"] == 0 and report["torch_threads"] == 1
+    assert report["precision"]["setting"] == "auto" and report["precision"]["path"] == "fp32"
+    assert "no AMX-BF16 or AVX512-BF16" in report["precision"]["reason"]
+    assert report["precision"]["cpu"]["aten_capability"] == "AVX2"
     assert report["settings"]["target_steps"] == int(SMOKE_SETTINGS["target_steps"])
     assert report["training_time_s"] > 0
     assert not any("test" in f for f in report["corpus"]["train_files"])
@@ -102,7 +108,9 @@ def test_smoke_build_is_loadable_complete_and_deterministic(
 
 def test_settings_parse_and_validate() -> None:
     assert parse_settings([]) == EmbeddedSettings()
-    assert parse_settings(["target_steps=3", "autocast_bf16=false"]).target_steps == 3
+    assert parse_settings(["target_steps=3", "precision=fp32"]).precision == "fp32"
+    with pytest.raises(UsageError, match="--set precision=fast: must be one of auto, bf16, fp32"):
+        parse_settings(["precision=fast"])
     with pytest.raises(UsageError, match="--set nope"):
         parse_settings(["nope=1"])
     with pytest.raises(UsageError, match="target_lr"):

@@ -82,6 +82,9 @@ def register(subparsers: Any) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    from dynatree.omp import wait_passively
+
+    wait_passively()  # before torch is imported: a busy machine must not stall the timing
     from dynatree.bench.options import build_options
     from dynatree.io import write_json_atomic
 

@@ -61,13 +61,11 @@ def run_fetch(args: argparse.Namespace) -> int:
 def run_build(args: argparse.Namespace) -> int:
     """Validate the settings and corpus first, then build and write the report last.
 
-    OpenMP threads that spin while waiting make training several times slower when the cores
-    are shared with other processes (measured: 12 s vs 2 s per target step), so unless the user
-    chose a policy, the build's threads wait passively; torch is not imported yet at this point.
+    The build's OpenMP threads wait passively (:mod:`dynatree.omp`; torch is not imported yet).
     """
-    import os
+    from dynatree.omp import wait_passively
 
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    wait_passively()
     from dynatree.data.splits import training_files
     from dynatree.errors import UsageError
     from dynatree.io import check_writable, write_json_atomic

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +25,7 @@ from dynatree.models.corpus import (
     tokenizer_sample,
 )
 from dynatree.models.evaluate import agreement, decode_latency, parameter_count, perplexity
+from dynatree.models.precision import choose_precision
 from dynatree.models.settings import EmbeddedSettings
 from dynatree.models.tokenizer import train_tokenizer
 from dynatree.models.training import (
@@ -57,6 +59,8 @@ def build_embedded(corpus_dir: Path, out_dir: Path, settings: EmbeddedSettings) 
     """Train the pair, save ``out_dir/target`` and ``out_dir/draft``; return the report."""
     torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)
+    precision = choose_precision(settings.precision)
+    print(precision.describe(), file=sys.stderr, flush=True)
     clock = _Clock()
 
     corpus = load_corpus(corpus_dir, settings.train_chars, settings.heldout_fraction)
@@ -75,7 +79,7 @@ def build_embedded(corpus_dir: Path, out_dir: Path, settings: EmbeddedSettings) 
     target = build_model(settings, "target", vocab, eos)
     torch.manual_seed(settings.seed + 1)
     draft = build_model(settings, "draft", vocab, eos)
-    losses = train_target(target, draft, sampler, settings)
+    losses = train_target(target, draft, sampler, settings, precision)
     clock.lap("target_s")
     if settings.draft_steps:
         losses["draft_distill_final_loss"] = distill_draft(
@@ -84,6 +88,7 @@ def build_embedded(corpus_dir: Path, out_dir: Path, settings: EmbeddedSettings) 
             lambda: sampler.batch(settings.draft_batch_size),
             settings.draft_steps,
             settings,
+            precision,
             "draft distil",
         )
     clock.lap("draft_distill_s")
@@ -91,13 +96,14 @@ def build_embedded(corpus_dir: Path, out_dir: Path, settings: EmbeddedSettings) 
         greedy_sampler = WindowSampler(
             train_streams, window, settings.wikitext_weight, settings.seed + 3
         )
-        sequences = greedy_corpus(target, greedy_sampler, settings)
+        sequences = greedy_corpus(target, greedy_sampler, settings, precision)
         losses["draft_greedy_final_loss"] = distill_draft(
             target,
             draft,
             cycle_batches(sequences, settings.draft_batch_size, settings.seed + 4),
             settings.greedy_steps,
             settings,
+            precision,
             "draft greedy",
         )
     clock.lap("draft_greedy_s")
@@ -112,6 +118,7 @@ def build_embedded(corpus_dir: Path, out_dir: Path, settings: EmbeddedSettings) 
         "seed": settings.seed,
         "settings": settings.to_dict(),
         "torch_threads": torch.get_num_threads(),
+        "precision": precision.to_dict(),
         "corpus": {
             "dir": str(corpus_dir),
             "train_files": corpus.files,
@@ -144,12 +151,12 @@ def _evaluate(
     windows = heldout.batch(settings.eval_windows)
     prompts = heldout.batch(settings.eval_prompts)[:, : settings.eval_prompt_tokens]
     agree = agreement(target, draft, prompts, settings.eval_new_tokens)
-    latency = {
-        name: decode_latency(
-            model, prompts[:1], settings.latency_new_tokens, settings.latency_repeats
-        )
-        for name, model in (("target", target), ("draft", draft))
-    }
+    latency = decode_latency(
+        {"target": target, "draft": draft},
+        prompts[:1],
+        settings.latency_new_tokens,
+        settings.latency_repeats,
+    )
     return {
         "agreement": agree["agreement"],
         "agreement_detail": agree,

@@ -56,23 +56,28 @@ def agreement(target: Any, draft: Any, prompts: torch.Tensor, new_tokens: int) -
 
 
 @torch.no_grad()
-def decode_latency(model: Any, prompt: torch.Tensor, new_tokens: int, repeats: int) -> float:
-    """Seconds per decoded token (prefill excluded), best of ``repeats`` batch-1 greedy runs.
+def decode_latency(
+    models: dict[str, Any], prompt: torch.Tensor, new_tokens: int, repeats: int
+) -> dict[str, float]:
+    """Seconds per decoded token (prefill excluded) of each model, best of ``repeats`` runs.
 
-    The minimum is the least disturbed estimate on a shared machine.
+    Batch-1 greedy runs alternate between the models, so a burst of load from another process
+    falls on both rather than on one (their ratio is c); the minimum is the least disturbed
+    estimate on a shared machine.
     """
-    model.eval()
-    best = math.inf
+    best = dict.fromkeys(models, math.inf)
     for _ in range(repeats):
-        out = model(prompt, use_cache=True)
-        cache = out.past_key_values
-        token = out.logits[:, -1].argmax(-1, keepdim=True)
-        begin = time.perf_counter()
-        for _ in range(new_tokens):
-            out = model(token, past_key_values=cache, use_cache=True)
+        for name, model in models.items():
+            model.eval()
+            out = model(prompt, use_cache=True)
             cache = out.past_key_values
             token = out.logits[:, -1].argmax(-1, keepdim=True)
-        best = min(best, (time.perf_counter() - begin) / new_tokens)
+            begin = time.perf_counter()
+            for _ in range(new_tokens):
+                out = model(token, past_key_values=cache, use_cache=True)
+                cache = out.past_key_values
+                token = out.logits[:, -1].argmax(-1, keepdim=True)
+            best[name] = min(best[name], (time.perf_counter() - begin) / new_tokens)
     return best
 
 

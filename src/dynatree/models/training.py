@@ -7,7 +7,6 @@ logits, finishing on the target's own greedy continuations: the text it will be 
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,6 +16,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from dynatree.models.corpus import WindowSampler
+from dynatree.models.precision import Precision
 from dynatree.models.settings import EmbeddedSettings
 
 
@@ -42,13 +42,6 @@ def build_model(settings: EmbeddedSettings, which: str, vocab_size: int, eos_id:
         eos_token_id=eos_id,
     )
     return GPTNeoXForCausalLM(config)
-
-
-def _autocast(settings: EmbeddedSettings) -> contextlib.AbstractContextManager[Any]:
-    """bf16 autocast: CPUs with AMX/AVX512-BF16 train several times faster; weights stay fp32."""
-    if settings.autocast_bf16:
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 class _Trainer:
@@ -95,14 +88,18 @@ def distill_loss(
     labels: torch.Tensor,
     settings: EmbeddedSettings,
 ) -> torch.Tensor:
-    """``alpha * T^2 * KL(target_T || draft_T) + (1 - alpha) * CE(draft, labels)``."""
-    t = settings.distill_temperature
+    """Cross-entropy of the draft against ``alpha * softmax(target) + (1 - alpha) * onehot(label)``.
+
+    That is ``alpha * KL(target || draft) + (1 - alpha) * CE(draft, labels)`` plus the target's
+    entropy, a constant for the draft: the same gradient for one log-softmax over the
+    vocabulary instead of three (the loss is the larger part of a draft step).
+    """
     vocab = draft_logits.size(-1)
-    draft_logp = F.log_softmax(draft_logits.float().reshape(-1, vocab) / t, dim=-1)
-    target_logp = F.log_softmax(target_logits.float().reshape(-1, vocab) / t, dim=-1)
-    kl = F.kl_div(draft_logp, target_logp, log_target=True, reduction="batchmean") * t * t
-    ce = F.cross_entropy(draft_logits.float().reshape(-1, vocab), labels.reshape(-1))
-    return settings.distill_alpha * kl + (1.0 - settings.distill_alpha) * ce
+    alpha = settings.distill_alpha
+    with torch.no_grad():
+        soft = F.softmax(target_logits.float().reshape(-1, vocab), dim=-1).mul_(alpha)
+        soft.scatter_add_(1, labels.reshape(-1, 1), torch.full((soft.size(0), 1), 1.0 - alpha))
+    return F.cross_entropy(draft_logits.float().reshape(-1, vocab), soft)
 
 
 def _bar(total: int, desc: str) -> Any:
@@ -110,7 +107,11 @@ def _bar(total: int, desc: str) -> Any:
 
 
 def train_target(
-    target: Any, draft: Any, sampler: WindowSampler, settings: EmbeddedSettings
+    target: Any,
+    draft: Any,
+    sampler: WindowSampler,
+    settings: EmbeddedSettings,
+    precision: Precision,
 ) -> dict[str, float]:
     """Train the target on the corpus; with ``distill_joint`` the draft follows it step by step.
 
@@ -126,12 +127,12 @@ def train_target(
         for _ in range(settings.target_steps):
             batch = sampler.batch(settings.target_batch_size)
             inputs, labels = batch[:, :-1], batch[:, 1:]
-            with _autocast(settings):
+            with precision.autocast():
                 logits = target(inputs).logits
             loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), labels.reshape(-1))
             t_loss = t_opt.step(loss)
             if settings.distill_joint:
-                with _autocast(settings):
+                with precision.autocast():
                     d_logits = draft(inputs).logits
                 d_loss = d_opt.step(distill_loss(d_logits, logits.detach(), labels, settings))
             bar.set_postfix(loss=f"{t_loss:.3f}", draft=f"{d_loss:.3f}")
@@ -145,6 +146,7 @@ def distill_draft(
     batches: Callable[[], torch.Tensor],
     steps: int,
     settings: EmbeddedSettings,
+    precision: Precision,
     desc: str,
 ) -> float:
     """``steps`` draft updates on the frozen target's logits for batches from ``batches()``."""
@@ -156,9 +158,9 @@ def distill_draft(
         for _ in range(steps):
             batch = batches()
             inputs, labels = batch[:, :-1], batch[:, 1:]
-            with torch.no_grad(), _autocast(settings):
+            with torch.no_grad(), precision.autocast():
                 t_logits = target(inputs).logits
-            with _autocast(settings):
+            with precision.autocast():
                 d_logits = draft(inputs).logits
             loss = opt.step(distill_loss(d_logits, t_logits, labels, settings))
             bar.set_postfix(loss=f"{loss:.3f}")
@@ -182,7 +184,11 @@ def greedy_continue(model: Any, ids: torch.Tensor, new_tokens: int) -> torch.Ten
 
 
 def greedy_corpus(
-    target: Any, sampler: WindowSampler, settings: EmbeddedSettings, chunk: int = 32
+    target: Any,
+    sampler: WindowSampler,
+    settings: EmbeddedSettings,
+    precision: Precision,
+    chunk: int = 32,
 ) -> torch.Tensor:
     """``greedy_sequences`` corpus prompts, each followed by the target's greedy continuation."""
     target.eval()
@@ -191,7 +197,7 @@ def greedy_corpus(
         for start in range(0, settings.greedy_sequences, chunk):
             size = min(chunk, settings.greedy_sequences - start)
             prompts = sampler.batch(size)[:, : settings.greedy_prompt_tokens]
-            with _autocast(settings):
+            with precision.autocast():
                 rows.append(greedy_continue(target, prompts, settings.greedy_new_tokens))
             bar.update()
     return torch.cat(rows)
