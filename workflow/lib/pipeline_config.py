@@ -82,7 +82,7 @@ def check_params(method: str, params: dict[str, Any]) -> None:
 
 def embedded_settings(config: dict[str, Any]) -> EmbeddedSettings:
     """models.embedded as the build will see it; a typo'd or impossible key stops planning,
-    not a 25-minute build."""
+    not a long build."""
     pairs = [f"{k}={fmt(v)}" for k, v in config["models"]["embedded"].items()]
     try:
         return parse_settings(pairs)

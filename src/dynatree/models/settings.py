@@ -156,37 +156,3 @@ def parse_settings(pairs: list[str]) -> EmbeddedSettings:
     settings = build(EmbeddedSettings, parse_pairs(pairs, "--set"), "setting")
     settings.validate()
     return settings
-
-
-# A toy pair that builds in seconds (the pipeline's smoke config passes these as --set pairs);
-# it exercises every phase of the build but its numbers mean nothing.
-SMOKE_SETTINGS: dict[str, str] = {
-    "threads": "1",
-    "vocab_size": "384",
-    "tokenizer_chars": "100000",
-    "train_chars": "200000",
-    "context_length": "32",
-    "max_position_embeddings": "2048",
-    "target_layers": "2",
-    "target_hidden": "32",
-    "target_heads": "2",
-    "target_intermediate": "64",
-    "target_steps": "8",
-    "target_batch_size": "4",
-    "draft_hidden": "16",
-    "draft_heads": "2",
-    "draft_intermediate": "32",
-    "draft_steps": "4",
-    "draft_batch_size": "4",
-    "greedy_sequences": "4",
-    "greedy_prompt_tokens": "8",
-    "greedy_new_tokens": "8",
-    "greedy_steps": "4",
-    "warmup_steps": "2",
-    "eval_windows": "4",
-    "eval_prompts": "2",
-    "eval_prompt_tokens": "8",
-    "eval_new_tokens": "8",
-    "latency_new_tokens": "4",
-    "latency_repeats": "1",
-}
