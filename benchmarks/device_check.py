@@ -16,7 +16,8 @@ downloaded), directly on the device in each dtype (CUDA: float16 and bfloat16), 
 - the cost of phase timing (the decoders' CUDA-event clock on vs off; first dtype only), which
   must be < 1 %.
 
-``--embedded DIR`` repeats the checks on a trained pair (``DIR/target``, ``DIR/draft``).
+``--embedded DIR`` repeats the checks on a trained pair (``DIR/target``, ``DIR/draft``) in the
+first dtype, right after the random pair's (``--prompts JSONL``: on those prompts).
 Random weights give near-tied logits, which half precision flips at random; the output layer's
 rows are therefore scaled by heavy-tailed (log-normal) factors, so the greedy token usually
 wins by a wide margin, and every mismatch is reported with that margin.
@@ -458,6 +459,29 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def check_embedded(
+    args: argparse.Namespace,
+    device: torch.device,
+    dtype: torch.dtype,
+    scale: Scale,
+    budget: Budget,
+    report: dict[str, Any],
+) -> None:
+    """The trained pair (``--embedded``), on its real prompts when ``--prompts`` names them."""
+    target, _, draft = load_models(
+        str(Path(args.embedded) / "target"), str(Path(args.embedded) / "draft"), device, dtype
+    )
+    say(f"embedded {str(dtype).removeprefix('torch.')}: loaded")
+    prompts = None
+    if args.prompts:
+        prompts = [
+            torch.tensor([p.input_ids], device=device)
+            for p in load_prompts(args.prompts)[: scale.n_prompts]
+        ]
+    label = f"embedded {args.embedded}"
+    check_pair(label, target, draft, scale, budget, report, args.out, False, prompts)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, metavar="JSON", help="the report")
@@ -522,21 +546,8 @@ def main(argv: list[str] | None = None) -> int:
         del target, draft
         if device.type == "cuda":
             torch.cuda.empty_cache()
-    if args.embedded is not None:
-        for dtype_name in dtypes:
-            target, _, draft = load_models(
-                str(Path(args.embedded) / "target"), str(Path(args.embedded) / "draft"),
-                device, DTYPES[dtype_name],
-            )  # fmt: skip
-            say(f"embedded {dtype_name}: loaded")
-            label = f"embedded {args.embedded}"
-            prompts = None
-            if args.prompts:
-                prompts = [
-                    torch.tensor([p.input_ids], device=device)
-                    for p in load_prompts(args.prompts)[: scale.n_prompts]
-                ]
-            check_pair(label, target, draft, scale, budget, report, args.out, False, prompts)
+        if index == 0 and args.embedded is not None:  # one dtype is enough for the trained pair
+            check_embedded(args, device, dtype, scale, budget, report)
     report["complete"] = True
     report["elapsed_s"] = round(budget.elapsed(), 1)
     write_json_atomic(args.out, report)
