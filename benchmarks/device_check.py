@@ -34,7 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +180,8 @@ def random_prompts(n: int, length: int, vocab: int, device: torch.device) -> lis
 
 #: the cost profile measured for the pair now being checked: the cost-aware methods price with it
 PROFILE_PATH: list[str] = []
+#: the parts to run (``--parts``; empty: all)
+PARTS: set[str] = set()
 
 
 def priced(method: str) -> dict[str, str]:
@@ -318,24 +320,29 @@ def throughput(target: Any, draft: Any, prompt: torch.Tensor, tokens: int) -> li
 
 
 def phase_timing(target: Any, draft: Any, prompt: torch.Tensor, runs: int, tokens: int) -> dict:
-    """Throughput with the decoder's phase clock on and off, interleaved, ``runs`` times each."""
+    """Throughput with the decoder's phase clock on and off, ``runs`` pairs back to back.
+
+    The order within a pair alternates (on first, then off first), so a device that speeds up
+    or slows down over the runs favours neither; the overhead is one minus the median of the
+    pairs' on/off throughput ratios.
+    """
     decoder = decoder_for(PHASE_METHOD, target, draft, params_for(PHASE_METHOD, PHASE_PARAMS))
     decoder.generate(prompt, 8)
     tps: dict[bool, list[float]] = {True: [], False: []}
-    for _ in range(runs):
-        for enabled in (True, False):
+    for index in range(runs):
+        for enabled in (True, False) if index % 2 == 0 else (False, True):
             decoder.clock.enabled = enabled
             output, wall, _ = timed_generate(decoder, prompt, tokens, None)
             tps[enabled].append(len(output.tokens) / wall)
     decoder.clock.enabled = True
-    on, off = statistics.median(tps[True]), statistics.median(tps[False])
+    ratios = [on / off for on, off in zip(tps[True], tps[False], strict=True)]
     return {
         "method": PHASE_METHOD,
         "params": PHASE_PARAMS,
         "tokens": tokens,
         "tps_on": tps[True],
         "tps_off": tps[False],
-        "overhead_pct": 100.0 * (off - on) / off,
+        "overhead_pct": 100.0 * (1.0 - statistics.median(ratios)),
     }
 
 
@@ -378,6 +385,8 @@ def check_pair(
             target, draft, prompts[0], scale.phase_runs, scale.phase_tokens
         )
     for name, part in parts.items():
+        if PARTS and name not in PARTS:
+            continue
         if budget.spent():
             run["skipped"].append(name)
             say(f"  {name}: skipped (time budget spent)")
@@ -501,11 +510,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--budget-s", type=float, default=360.0, help="start no part after this (default 360 s)"
     )
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        default=[],
+        choices=["profile", "exactness", "throughput", "phase_timing"],
+        help="run only these parts (default: all)",
+    )
+    parser.add_argument("--phase-runs", type=int, help="on/off pairs of the phase-timing part")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    PARTS.update(args.parts)
     budget = Budget(args.budget_s)
     device = resolve_device(args.device)
     if device.type != "cuda" and not args.tiny:
@@ -520,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(threads)
     dtypes = args.dtypes or (["float16", "bfloat16"] if device.type == "cuda" else ["float32"])
     scale = TINY if args.tiny else PAPER
+    if args.phase_runs:
+        scale = replace(scale, phase_runs=args.phase_runs)
     report: dict[str, Any] = {
         "schema": SCHEMA,
         "complete": False,
