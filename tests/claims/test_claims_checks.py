@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from conftest import CLAIMS_FILE, paper_run, put
 
-from dynatree.claims.checks import INTERVAL, Facts, compare, shown
+from dynatree.bench.stats import ci_keys
+from dynatree.claims.checks import Facts, compare, shown
 from dynatree.claims.evaluate import evaluate_claim
 from dynatree.claims.spec import load_claims
-
-LOW, HIGH = INTERVAL
 
 
 def _ci(numbers: dict, key: str, low: float, high: float) -> None:
     unit, digits = numbers[key]["unit"], numbers[key]["digits"]
-    put(numbers, f"{key}.{LOW}", low, unit, digits)
-    put(numbers, f"{key}.{HIGH}", high, unit, digits)
+    low_key, high_key = ci_keys(key)
+    put(numbers, low_key, low, unit, digits)
+    put(numbers, high_key, high, unit, digits)
 
 
 def _row(claim_id: str, numbers: dict):

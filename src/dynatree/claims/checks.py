@@ -3,7 +3,8 @@
 Every check reads numbers.json through :class:`Facts` (which records the keys it used, so each
 verdict can name its result files) and returns an :class:`Outcome`. Orderings go through one
 function, :func:`compare`: when numbers.json carries a 95 % confidence interval for a value
-(``<key>.ci_low`` / ``<key>.ci_high``, names in :data:`INTERVAL`) or for a difference, a claim
+(the bounds named by ``dynatree.bench.stats.ci_keys``, the paper's own rule) or for a
+difference, a claim
 "A is faster than B" holds only when the intervals say so; otherwise the point values decide and
 the verdict says that it rests on point values.
 """
@@ -15,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dynatree.bench.stats import ci_keys
+
 if TYPE_CHECKING:  # spec.py imports this module for CHECKS
     from dynatree.claims.spec import ClaimsFile
 
 HOLDS, FAILS, NOT_COMPARABLE = "holds", "does not hold", "not comparable"
 VERDICTS = (HOLDS, FAILS, NOT_COMPARABLE)
 KINDS = ("relative", "absolute")
-# numbers.json keys of a 95 % confidence interval: f"{key}.{INTERVAL[0]}", f"{key}.{INTERVAL[1]}".
-INTERVAL = ("ci_low", "ci_high")
 
 
 class Absent(Exception):
@@ -81,7 +82,7 @@ class Facts:
         return shown(e["value"], e["unit"], e["digits"])
 
     def interval(self, key: str) -> tuple[float, float] | None:
-        low, high = (f"{key}.{end}" for end in INTERVAL)
+        low, high = ci_keys(key)
         if not (self.has(low) and self.has(high)):
             return None
         return self.number(low), self.number(high)
