@@ -544,7 +544,7 @@ def _protocol(nb: Numbers, table: Any, main: Any | None) -> None:
     for column in ("target", "draft"):
         _unique(nb, f"models.{column}", table, column)
         if f"{column}_params" in table.columns:
-            frame = table.assign(_m=table[f"{column}_params"].astype(float) / 1e6)
+            frame = table[["source"]].assign(_m=table[f"{column}_params"].astype(float) / 1e6)
             _unique(nb, f"models.{column}_params_m", frame, "_m", unit="M", digits=2)
     for column in ("device_name", "cpu_model", "hostname"):
         _unique(nb, f"hardware.{column}", table, column)
