@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -32,6 +34,7 @@ KILLED = "results/bench/baseline/wikitext/ar/L32_T16.json"
 @dataclass
 class SmokeRun:
     root: Path
+    data: Path
     config_args: list[str]
     killed_output_existed: bool
     killed_run_rc: int
@@ -83,6 +86,12 @@ def _kill_bench_halfway(root: Path, config_args: list[str]) -> tuple[bool, int]:
 def smoke(tmp_path_factory, data_dir) -> SmokeRun:
     root = tmp_path_factory.mktemp("smoke") / "repo"
     local = scratch_copy(root)
+    # The raw text as a writable copy of its own, which the rerun test may touch and edit.
+    data = root.parent / "data"
+    shutil.copytree(data_dir, data)
+    for path in (data, *data.rglob("*")):
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    local.write_text(f"data:\n  dir: {data}\n", encoding="utf-8")
     config_args = ["--configfile", "config/smoke.yaml", str(local)]
     start = time.monotonic()
     existed, killed_rc = _kill_bench_halfway(root, config_args)
@@ -90,7 +99,7 @@ def smoke(tmp_path_factory, data_dir) -> SmokeRun:
     snakemake(["--unlock", *config_args], cwd=root)
     run = snakemake(["--cores", "2", *config_args], cwd=root, timeout=2 * SMOKE_LIMIT_S)
     elapsed = time.monotonic() - start
-    return SmokeRun(root, config_args, existed, killed_rc, locked, elapsed, run.returncode,
+    return SmokeRun(root, data, config_args, existed, killed_rc, locked, elapsed, run.returncode,
                     run.stdout[-4000:] + run.stderr[-4000:])  # fmt: skip
 
 
@@ -191,6 +200,29 @@ def test_forcerun_reruns_one_rule_and_what_depends_on_it(smoke: SmokeRun) -> Non
     assert smoke.rc == 0, smoke.log
     planned = _planned(smoke, "--forcerun", "numbers")
     assert set(planned) == {"numbers", "claims", "render_paper", "compile_paper", "all"}
+
+
+def test_data_is_compared_by_content_not_by_time(smoke: SmokeRun) -> None:
+    """A re-download, a restored backup or a re-mounted share gives the raw text new times:
+    that alone reruns nothing (rebuilding the models would redo every benchmark); a changed
+    file reruns the models, the prompts and all that follows."""
+    assert smoke.rc == 0, smoke.log
+    paths = [smoke.data, *smoke.data.rglob("*")]
+    times = {p: p.stat() for p in paths}
+    edited = smoke.data / "wikitext-2-raw" / "wiki.valid.raw"
+    text = edited.read_bytes()
+    try:
+        later = time.time() + 60
+        for path in paths:
+            os.utime(path, (later, later))
+        assert _planned(smoke) == {}
+        edited.write_bytes(text + b"\n")
+        planned = _planned(smoke)
+    finally:
+        edited.write_bytes(text)
+        for path, st in times.items():
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert {"build_embedded", "prompts", "bench", "compile_paper"} <= set(planned)
 
 
 @contextmanager

@@ -3,7 +3,7 @@
 
 rule prompts:
     input:
-        data=config["data"]["dir"],
+        data=ancient(DATA_DIR),
         tokenizer=MODEL_DIRS["target"],
     output:
         "results/prompts/{dataset}_L{l_max}.jsonl",
@@ -13,6 +13,7 @@ rule prompts:
         "logs/benchmarks/prompts/{dataset}_L{l_max}.tsv"
     params:
         n=PROTOCOL["n_prompts"],
+        data=DATA_FINGERPRINT,
         seed=config["data"]["seed"],
         min_tokens=min_tokens_flag,
     wildcard_constraints:

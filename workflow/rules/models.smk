@@ -30,7 +30,7 @@ rule fetch_model:
 
 rule build_embedded:
     input:
-        corpus=config["data"]["dir"],
+        corpus=ancient(DATA_DIR),
     output:
         target=directory("models/embedded/target"),
         draft=directory("models/embedded/draft"),
@@ -42,6 +42,7 @@ rule build_embedded:
     params:
         out=lambda wildcards, output: str(Path(output.target).parent),
         settings=embedded_settings(),
+        data=DATA_FINGERPRINT,
     threads: lambda wildcards: workflow.cores
     conda:
         "../../envs/models.yaml"
