@@ -42,8 +42,9 @@ import torch
 
 from dynatree.bench import profile, provenance
 from dynatree.bench.harness import load_models, timed_generate
-from dynatree.bench.options import default_threads
 from dynatree.bench.prompts import load_prompts
+from dynatree.bench.runtime_args import default_threads
+from dynatree.bench.verdict import first_divergence
 from dynatree.decoding.cost import SCHEMA as COST_SCHEMA
 from dynatree.decoding.registry import (
     METHODS,
@@ -244,13 +245,6 @@ def top2_gap(target: Any, prompt: torch.Tensor, tokens: list[int], position: int
     return float(top[0] - top[1])
 
 
-def first_difference(a: list[int], b: list[int]) -> int | None:
-    for index, (x, y) in enumerate(zip(a, b, strict=False)):
-        if x != y:
-            return index
-    return None if len(a) == len(b) else min(len(a), len(b))
-
-
 def exactness(
     target: Any, drafts: dict[str, Any], prompts: list[torch.Tensor], tokens: int
 ) -> dict[str, Any]:
@@ -263,7 +257,7 @@ def exactness(
             decoder = decoder_for(method, target, draft)
             for index, (prompt, reference) in enumerate(zip(prompts, references, strict=True)):
                 out = decoder.generate(prompt, tokens)
-                diff = first_difference(out.tokens, reference)
+                diff = first_divergence(out.tokens, reference)
                 rows.append(
                     {
                         "method": method,

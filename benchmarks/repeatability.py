@@ -28,8 +28,8 @@ from typing import Any
 
 from dynatree.assignments import parse_pairs
 from dynatree.bench import stats
-from dynatree.bench.options import default_threads
 from dynatree.bench.prompts import load_prompts
+from dynatree.bench.runtime_args import default_threads
 from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError
 from dynatree.io import read_json

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from dynatree.bench.runtime_args import add_runtime_arguments
 from dynatree.decoding.registry import METHODS
 
 
@@ -44,14 +45,7 @@ def register(subparsers: Any) -> None:
     bench.add_argument(
         "--tag", action="append", metavar="KEY=VALUE", help="free-form label (repeatable)"
     )
-    bench.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    bench.add_argument(
-        "--dtype",
-        default="auto",
-        choices=("auto", "float32", "float16", "bfloat16"),
-        help="auto (fp32 on CPU, fp16 on CUDA), float32, float16, bfloat16",
-    )
-    bench.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
+    add_runtime_arguments(bench, "prompt + T", "; a prompt must still fit")
     bench.add_argument(
         "--stop-at-eos", action="store_true", help="stop a prompt after the EOS token"
     )
@@ -60,12 +54,6 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also time AR (the target alone) on every prompt, interleaved with the method, "
         "and report the paired speedup per prompt (speculative methods only)",
-    )
-    bench.add_argument(
-        "--beyond-context",
-        action="store_true",
-        help="let prompt + T run past the models' max_position_embeddings (rotary models "
-        "extrapolate; the paper's Pythia protocol does); a prompt must still fit",
     )
     bench.add_argument("--out", required=True, metavar="JSON", help="result file")
     bench.set_defaults(func=_bench)

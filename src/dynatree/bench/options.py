@@ -6,19 +6,16 @@ job fails in a second with one line naming the parameter instead of after loadin
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from dynatree.assignments import parse_pairs
 from dynatree.bench.prompts import Prompt, load_prompts
 from dynatree.bench.reference import load_reference
+from dynatree.bench.runtime_args import check_runtime
 from dynatree.errors import UsageError
 from dynatree.io import check_writable, read_json
 from dynatree.models.locate import ModelRef, locate_model
-
-_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
 @dataclass(frozen=True)
@@ -106,14 +103,6 @@ def check_context(
             )
 
 
-def default_threads() -> int:
-    """All cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def build_options(args: Any) -> BenchOptions:
     """Validate the parsed ``bench`` arguments (see :func:`dynatree.bench.cli.register`).
 
@@ -140,11 +129,7 @@ def build_options(args: Any) -> BenchOptions:
         raise UsageError(f"--max-new-tokens {args.max_new_tokens}: must be >= 1")
     if args.warmup < 0:
         raise UsageError(f"--warmup {args.warmup}: must be >= 0")
-    threads = default_threads() if args.threads is None else args.threads
-    if threads < 1:
-        raise UsageError(f"--threads {threads}: must be >= 1")
-    if not _DEVICE.match(args.device):
-        raise UsageError(f"--device {args.device!r}: expected auto, cpu or cuda[:N]")
+    threads = check_runtime(args)
     check_writable(args.out, "--out")
     prompts = load_prompts(args.prompts)
     if args.warmup >= len(prompts):

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from dynatree.bench.runtime_args import add_runtime_arguments, check_runtime
 from dynatree.errors import UsageError
 
 
@@ -42,13 +43,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--target", required=True, help="target model directory (or Hub id)")
     parser.add_argument("--draft", required=True, help="draft model directory (or Hub id)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    parser.add_argument(
-        "--dtype",
-        default="auto",
-        help="auto (fp32 on CPU, fp16 on CUDA), float32, float16, bfloat16",
-    )
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
+    add_runtime_arguments(parser, "prefix + tree")
     parser.add_argument(
         "--max-tree",
         type=int,
@@ -70,19 +65,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--warmup", type=int, default=2, metavar="W", help="untimed rounds first (default 2)"
     )
-    parser.add_argument(
-        "--beyond-context",
-        action="store_true",
-        help="let prefix + tree run past the models' max_position_embeddings (rotary models "
-        "extrapolate; the paper's Pythia protocol does)",
-    )
     parser.add_argument("--out", required=True, metavar="JSON", help="profile file")
     parser.set_defaults(func=_profile)
 
 
 def build_options(args: argparse.Namespace) -> ProfileOptions:
     """Check every argument before a model is loaded."""
-    from dynatree.bench.options import default_threads
     from dynatree.models.loading import resolve_device, resolve_dtype
     from dynatree.models.locate import locate_model
 
@@ -93,9 +81,7 @@ def build_options(args: argparse.Namespace) -> ProfileOptions:
     ):
         if value < low:
             raise UsageError(f"{flag} {value}: must be >= {low}")
-    threads = default_threads() if args.threads is None else args.threads
-    if threads < 1:
-        raise UsageError(f"--threads {threads}: must be >= 1")
+    threads = check_runtime(args)
     if min(args.prefix_lengths) < 1:
         raise UsageError(f"--prefix-lengths {min(args.prefix_lengths)}: must be >= 1")
     if not args.out:
