@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+from tiny_models import VOCAB, tiny_model
 
 from dynatree.bench.harness import decode_prompts
 from dynatree.bench.metrics import summarize
@@ -26,30 +26,8 @@ from dynatree.bench.verdict import (
 )
 from dynatree.decoding.registry import build_decoder, parse_params
 
-VOCAB = 96
 T = 24
 CPU = torch.device("cpu")
-
-
-def tiny(arch: str, seed: int, layers: int, hidden: int, init: float = 0.2) -> torch.nn.Module:
-    """A tiny random Llama or Qwen2 (eager attention, float32 unless converted)."""
-    torch.manual_seed(seed)
-    config = dict(
-        vocab_size=VOCAB,
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        intermediate_size=2 * hidden,
-        max_position_embeddings=256,
-        initializer_range=init,
-    )
-    if arch == "llama":
-        model = LlamaForCausalLM(LlamaConfig(**config))
-    else:
-        model = Qwen2ForCausalLM(Qwen2Config(**config))
-    model.config._attn_implementation = "eager"
-    return model.eval()
 
 
 class Perturbed(torch.nn.Module):
@@ -117,8 +95,8 @@ def test_rows_of_older_results_and_counts() -> None:
 def test_forced_tie_is_a_tie() -> None:
     """Two output rows made identical: their logits are exactly equal, AR takes the lower id,
     and a verification nudged towards the other id commits it: a tie by construction."""
-    target = tiny("llama", 0, layers=2, hidden=32)
-    draft = tiny("llama", 1, layers=1, hidden=16)
+    target = tiny_model("llama", 0, layers=2, hidden=32)
+    draft = tiny_model("llama", 1, layers=1, hidden=16)
     ids = [5, 17, 3, 40, 8]
     first = ar_tokens(target, ids)
     low = first[3]
@@ -142,8 +120,8 @@ def test_forced_tie_is_a_tie() -> None:
 
 def test_forced_wrong_token_is_wrong() -> None:
     """One verified logit corrupted: the decoder commits a token the target does not prefer."""
-    target = tiny("qwen2", 0, layers=2, hidden=32)
-    draft = tiny("qwen2", 1, layers=1, hidden=16)
+    target = tiny_model("qwen2", 0, layers=2, hidden=32)
+    draft = tiny_model("qwen2", 1, layers=1, hidden=16)
     ids = [9, 2, 33, 7]
     reference = ar_tokens(target, ids)
 
@@ -182,8 +160,8 @@ DIVERGING = [("llama", 2, 1), ("qwen2", 2, 1), ("qwen2", 3, 0)]
 def test_bf16_sdpa_divergences_are_ties() -> None:
     verdicts = []
     for arch, seed, prompt_seed in DIVERGING:
-        target = tiny(arch, seed, layers=2, hidden=32, init=0.1).to(torch.bfloat16)
-        draft = tiny(arch, seed + 100, layers=1, hidden=16, init=0.1).to(torch.bfloat16)
+        target = tiny_model(arch, seed, layers=2, hidden=32, init=0.1).to(torch.bfloat16)
+        draft = tiny_model(arch, seed + 100, layers=1, hidden=16, init=0.1).to(torch.bfloat16)
         for model in (target, draft):
             model.config._attn_implementation = "sdpa"
         gen = torch.Generator().manual_seed(prompt_seed)

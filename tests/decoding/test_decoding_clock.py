@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import VOCAB, tiny_model
+from tiny_models import VOCAB, tiny_model
 
 from dynatree.decoding.base import Clock
 from dynatree.decoding.registry import build_decoder, parse_params

@@ -11,7 +11,7 @@ import copy
 
 import pytest
 import torch
-from conftest import AlwaysWrongDraft
+from tiny_models import AlwaysWrongDraft
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from dynatree.decoding.registry import METHODS, build_decoder, parse_params

@@ -10,9 +10,9 @@ import copy
 
 import pytest
 import torch
-from conftest import VOCAB
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiny_models import VOCAB
 
 from dynatree.decoding.calibration import AcceptanceCalibration
 from dynatree.decoding.dynatree_ca import DynaTreeCADecoder

@@ -6,9 +6,9 @@ import copy
 
 import pytest
 import torch
-from conftest import VOCAB, AlwaysWrongDraft
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiny_models import VOCAB, AlwaysWrongDraft
 
 from dynatree.decoding.registry import build_decoder, parse_params
 

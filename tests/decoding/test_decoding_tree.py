@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from conftest import VOCAB, tiny_model
+from tiny_models import VOCAB, tiny_model
 
 from dynatree.decoding.kv import keep_entries
 from dynatree.decoding.tree import TokenTree, additive_mask

@@ -259,32 +259,17 @@ def write_suite(out_dir: str | Path, seed: int = 7) -> dict[str, list[str]]:
             ("dynatree_ca", {}),
         ):
             s.result("length_scaling", "wikitext", method, f"T{T}", params, T=T)
-    for tau_h, tau_l in ((0.9, 0.4), (0.8, 0.3), (0.95, 0.5), (0.7, 0.2), (0.85, 0.35)):
+    sensitivity = [
+        *(
+            ("threshold", f"th{h}tl{lo}", {"tau_h": h, "tau_l": lo})
+            for h, lo in ((0.9, 0.4), (0.8, 0.3), (0.95, 0.5), (0.7, 0.2), (0.85, 0.35))
+        ),
+        *(("breadth", f"Bmax{b}", {"B_max": b, "B_mid": 2}) for b in (2, 3, 4)),
+        *(("depth", f"Dmax{d}", {"D_max": d}) for d in (6, 8, 10)),
+    ]
+    for variant, setting, params in sensitivity:
         s.result(
-            "sensitivity",
-            "wikitext",
-            "dynatree",
-            f"th{tau_h}tl{tau_l}",
-            {"tau_h": tau_h, "tau_l": tau_l},
-            extra_tags={"variant": "threshold"},
-        )
-    for b_max in (2, 3, 4):
-        s.result(
-            "sensitivity",
-            "wikitext",
-            "dynatree",
-            f"Bmax{b_max}",
-            {"B_max": b_max, "B_mid": 2},
-            extra_tags={"variant": "breadth"},
-        )
-    for d_max in (6, 8, 10):
-        s.result(
-            "sensitivity",
-            "wikitext",
-            "dynatree",
-            f"Dmax{d_max}",
-            {"D_max": d_max},
-            extra_tags={"variant": "depth"},
+            "sensitivity", "wikitext", "dynatree", setting, params, extra_tags={"variant": variant}
         )
     for l_max in (100, 200, 300):
         for method, params in (
