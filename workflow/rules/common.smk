@@ -103,12 +103,16 @@ def bench_inputs(wildcards):
     return inputs
 
 
+def assignment_flags(flag, values):
+    """``flag key=value`` per entry of ``values``, sorted by key, each shell-quoted."""
+    return [f"{flag} {shlex.quote(f'{k}={fmt(v)}')}" for k, v in sorted(values.items())]
+
+
 def bench_settings(wildcards):
     """Decoder parameters, tags and protocol.beyond_context as CLI flags (a config change reruns
     the job: params trigger; the flag only when set, so the default changes nothing)."""
     job = bench_job(wildcards)
-    flags = [f"--set {shlex.quote(f'{k}={fmt(v)}')}" for k, v in sorted(job.params.items())]
-    flags += [f"--tag {shlex.quote(f'{k}={fmt(v)}')}" for k, v in sorted(job.tags.items())]
+    flags = assignment_flags("--set", job.params) + assignment_flags("--tag", job.tags)
     if PROTOCOL["beyond_context"]:
         flags.append("--beyond-context")
     return " ".join(flags)
@@ -144,10 +148,7 @@ def min_tokens_flag(wildcards):
 
 
 def embedded_settings():
-    return " ".join(
-        f"--set {shlex.quote(f'{k}={fmt(v)}')}"
-        for k, v in sorted(config["models"]["embedded"].items())
-    )
+    return " ".join(assignment_flags("--set", config["models"]["embedded"]))
 
 
 def figure_tables(wildcards):
