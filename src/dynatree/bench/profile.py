@@ -12,25 +12,26 @@ under the tree mask, top-k, host transfer), exactly as ``draft_tree`` does per l
 
 Sizes are measured round-robin (every size once per repeat), so a slow spell of a shared machine
 hits all sizes alike; the statistic is the median over repeats after warm-up rounds. CUDA calls
-are timed with events, CPU calls with ``perf_counter``.
+are timed with events, CPU calls with ``perf_counter`` (the decoders' :class:`Clock`).
 """
 
 from __future__ import annotations
 
 import random
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
+from dynatree.decoding.base import Clock
 from dynatree.decoding.cost import SCHEMA, CostProfile
 from dynatree.decoding.drafting import ThresholdPolicy, TreeDrafter
 from dynatree.decoding.kv import cache_length, keep_entries
 from dynatree.decoding.speculative import score_tree
 from dynatree.decoding.tree import TokenTree
+from dynatree.models.locate import config_positions
 
 #: top-k the draft computes per level (the paper's widest branching, B_max = 3)
 DRAFT_TOP_K = 3
@@ -83,26 +84,12 @@ class _TopK(ThresholdPolicy):
         return True
 
 
-def _timer(device: torch.device) -> Callable[[Callable[[], None]], float]:
-    """Seconds one call takes: CUDA events around it on a GPU, ``perf_counter`` on a CPU."""
-    if device.type != "cuda":
-
-        def cpu(call: Callable[[], None]) -> float:
-            start = time.perf_counter()
-            call()
-            return time.perf_counter() - start
-
-        return cpu
-
-    def cuda(call: Callable[[], None]) -> float:
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        call()
-        end.record()
-        end.synchronize()
-        return start.elapsed_time(end) / 1e3
-
-    return cuda
+def _timed(clock: Clock, call: Callable[[], None]) -> float:
+    """Seconds one call takes, by the decoders' own clock (CUDA events on a GPU)."""
+    clock.start()
+    call()
+    clock.lap("call")
+    return clock.totals()["call"]
 
 
 def _round_robin(
@@ -113,7 +100,7 @@ def _round_robin(
     Each round visits the sizes in a fresh (seeded) order: the call after the largest one runs
     on cold caches, and a fixed order would charge that to the same size every round.
     """
-    timer = _timer(device)
+    clock = Clock(device)
     times: dict[int, list[float]] = {size: [] for size in calls}
     order = random.Random(0)
     for round_ in tqdm(range(warmup + repeats), desc=desc, unit="round", leave=False):
@@ -121,7 +108,7 @@ def _round_robin(
         order.shuffle(sizes)
         for size in sizes:
             call = calls[size]
-            seconds = timer(call)
+            seconds = _timed(clock, call)
             if round_ >= warmup:
                 times[size].append(seconds)
     return times
@@ -258,9 +245,4 @@ def in_process_profile(target: Any, draft: Any, max_tree: int) -> CostProfile:
 
 def _positions(model: Any) -> int:
     """Rows of the model's position table (a large number for rotary models without one)."""
-    config = model.config
-    for name in ("max_position_embeddings", "n_positions"):
-        value = getattr(config, name, None)
-        if isinstance(value, int):
-            return value
-    return 1 << 20
+    return config_positions(model.config.to_dict()) or 1 << 20

@@ -43,11 +43,17 @@ class ModelRef:
     @property
     def positions(self) -> int | None:
         """How many positions the model has (None when its config does not say or is unknown)."""
-        for key in _POSITION_KEYS:
-            value = (self.config or {}).get(key)
-            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-                return value
-        return None
+        return config_positions(self.config)
+
+
+def config_positions(config: dict[str, Any] | None) -> int | None:
+    """How many positions a model's config.json (as a dict) gives it; None when it does not
+    say (rotary models without a table) or is unknown."""
+    for key in _POSITION_KEYS:
+        value = (config or {}).get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
 
 
 def hub_offline() -> bool:
