@@ -38,7 +38,7 @@ from dynatree.decoding.registry import (
     parse_params,
     uses_profile,
 )
-from dynatree.errors import UsageError
+from dynatree.errors import UsageError, exit_status
 from dynatree.models.loading import resolve_device, resolve_dtype
 from dynatree.models.locate import locate_model
 
@@ -246,8 +246,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except UsageError as exc:
-        print(f"compare_decoders: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(exit_status(main, "compare_decoders"))

@@ -54,7 +54,7 @@ from dynatree.decoding.registry import (
     uses_profile,
 )
 from dynatree.decoding.support import check_decoder
-from dynatree.errors import UsageError
+from dynatree.errors import UsageError, exit_status
 from dynatree.io import write_json_atomic
 from dynatree.models.loading import DTYPES, resolve_device
 
@@ -571,8 +571,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except UsageError as exc:
-        print(f"device_check: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(exit_status(main, "device_check"))

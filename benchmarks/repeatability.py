@@ -31,7 +31,7 @@ from dynatree.bench import stats
 from dynatree.bench.prompts import load_prompts
 from dynatree.bench.runtime_args import default_threads
 from dynatree.decoding.registry import METHODS
-from dynatree.errors import UsageError
+from dynatree.errors import UsageError, exit_status
 from dynatree.io import read_json
 from dynatree.models.locate import locate_model
 
@@ -167,8 +167,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except UsageError as exc:
-        print(f"repeatability: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(exit_status(main, "repeatability"))

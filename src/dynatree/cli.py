@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from dynatree import __version__
-from dynatree.errors import UsageError
+from dynatree.errors import exit_status
 
 _STAGES = (
     "dynatree.bench.cli",
@@ -48,11 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; a :class:`UsageError` becomes one line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except UsageError as exc:
-        print(f"dynatree {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    return exit_status(lambda: args.func(args), f"dynatree {args.command}")
 
 
 if __name__ == "__main__":
