@@ -12,24 +12,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from tokenizers import Tokenizer
-from tokenizers.models import WordLevel
-from tokenizers.pre_tokenizers import Whitespace
 from transformers import GPTNeoXConfig, GPTNeoXForCausalLM, PreTrainedTokenizerFast
+from word_tokenizer import WORDS, make_tokenizer
 
 import dynatree.cli
 from dynatree.bench.prompts import ids_sha256
 
 T = 8  # new tokens per prompt in the CLI tests
-WORDS = "the a cat dog sat ran on under mat tree big small red blue and then it was".split()
-
-
-def make_tokenizer(words: list[str]) -> PreTrainedTokenizerFast:
-    """Word-level tokenizer: ``<unk>`` = 0, ``<eos>`` = 1, then ``words``."""
-    vocab = {"<unk>": 0, "<eos>": 1, **{w: i + 2 for i, w in enumerate(words)}}
-    core = Tokenizer(WordLevel(vocab, unk_token="<unk>"))
-    core.pre_tokenizer = Whitespace()
-    return PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", eos_token="<eos>")
 
 
 def save_model(

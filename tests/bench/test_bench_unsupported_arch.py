@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import WORDS, make_tokenizer
 from transformers import MptConfig, MptForCausalLM
+from word_tokenizer import WORDS, make_tokenizer
 
 
 @pytest.fixture(scope="module")

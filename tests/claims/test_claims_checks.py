@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import CLAIMS_FILE, paper_run, put
+from claims_numbers import CLAIMS_FILE, paper_run, put
 
 from dynatree.bench.stats import ci_keys
 from dynatree.claims.checks import Facts, compare, shown

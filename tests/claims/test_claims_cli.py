@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import CLAIMS_FILE, embedded_run
+from claims_numbers import CLAIMS_FILE, embedded_run
 
 from dynatree.claims.output import COLUMNS, claims_numbers, provenance_path
 from dynatree.cli import main

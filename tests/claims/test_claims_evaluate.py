@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import CLAIMS_FILE, EXACT_RUNS, embedded_run, paper_run, put
+from claims_numbers import CLAIMS_FILE, EXACT_RUNS, embedded_run, paper_run, put
 
 from dynatree.claims.checks import FAILS, HOLDS, NOT_COMPARABLE, Facts
 from dynatree.claims.evaluate import evaluate, evaluate_claim, instances
