@@ -56,3 +56,15 @@ def test_slurm_profile_by_name() -> None:
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Using workflow specific profile profiles/slurm" in run.stderr
+
+
+def test_timing_jobs_hold_every_core_whatever_torch_uses() -> None:
+    """The default config decodes on one torch thread, yet a benchmark or profile job reserves
+    all cores given to Snakemake, so no prompts, select or figure job runs beside a timing."""
+    run = snakemake(["-n", "-F", "--cores", "3"], cwd=REPO)
+    assert run.returncode == 0, run.stderr[-2000:]
+    blocks = run.stdout.split("\n\n")  # one per job: its time stamp, "rule NAME:", details
+    timing = [b for b in blocks if "\nrule bench:" in b or "\nrule profile:" in b]
+    assert len(timing) > 10
+    for block in timing:
+        assert "threads: 3" in block and "--threads 1 " in block, block

@@ -19,6 +19,7 @@ rule bench:
         warmup=PROTOCOL["warmup"],
         device=DEVICE,
         dtype=PROTOCOL["dtype"],
+        threads=torch_threads,
     threads: bench_threads
     resources:
         bench_slot=1,
@@ -30,7 +31,7 @@ rule bench:
         " --method {wildcards.method} {params.settings} {params.files} {params.paired}"
         " --prompts {input.prompts} --max-new-tokens {params.max_new_tokens}"
         " --warmup {params.warmup} --device {params.device} --dtype {params.dtype}"
-        " --threads {threads} --out {output} > {log} 2>&1"
+        " --threads {params.threads} --out {output} > {log} 2>&1"
 
 
 # The main table's linear K and fixed-tree setting: the fastest exact result of the sweep on the
@@ -74,6 +75,7 @@ rule profile:
         device=DEVICE,
         dtype=PROTOCOL["dtype"],
         beyond=lambda wildcards: "--beyond-context" if PROTOCOL["beyond_context"] else "",
+        threads=torch_threads,
     threads: bench_threads
     resources:
         bench_slot=1,
@@ -82,6 +84,6 @@ rule profile:
         "../../envs/bench.yaml"
     shell:
         "python -m dynatree profile --target {input.target} --draft {input.draft}"
-        " --device {params.device} --dtype {params.dtype} --threads {threads}"
+        " --device {params.device} --dtype {params.dtype} --threads {params.threads}"
         " --max-tree {params.max_tree} --prefix-lengths {params.prefixes}"
         " --repeats {params.repeats} {params.beyond} --out {output} > {log} 2>&1"

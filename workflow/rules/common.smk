@@ -58,12 +58,18 @@ DATA_FINGERPRINT = data_fingerprint(DATA_DIR)
 
 
 def bench_threads(wildcards):
-    """Timing jobs own the machine: by default a benchmark job reserves every core Snakemake was
-    given, so no other job (benchmark or not) runs beside it. `bench_slot` keeps two apart even
-    when protocol.threads is smaller (the default profile caps it at 1); `gpu` gives each its own
-    device. A function, since --report and friends run without --cores.
+    """Timing jobs own the machine: a benchmark or profile job reserves every core Snakemake was
+    given, so no other job (benchmark or not) runs beside it, however few threads torch uses
+    there (torch_threads). `bench_slot` keeps two timing jobs apart (the default profile caps it
+    at 1); `gpu` gives each its own device. A function, since --report and friends run without
+    --cores. The SLURM profile pins it per job instead (set-threads).
     """
-    return PROTOCOL["threads"] or workflow.cores
+    return workflow.cores
+
+
+def torch_threads(wildcards, threads):
+    """torch's thread count in a timing job: protocol.threads, else every core the job holds."""
+    return PROTOCOL["threads"] or threads
 
 
 def hub_model(role):
