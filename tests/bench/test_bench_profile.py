@@ -73,6 +73,16 @@ def fake_profile() -> dict:  # type: ignore[type-arg]
     return {"schema": SCHEMA, "verify": verify, "draft_level": draft, "device": "cpu"}
 
 
+def test_every_timed_call_follows_an_untimed_call_of_its_size() -> None:
+    """A small size timed right after the largest would pay for the caches it evicted."""
+    log: list[int] = []
+    calls = {size: (lambda size=size: log.append(size)) for size in (1, 8, 64)}
+    times = profile._round_robin(calls, torch.device("cpu"), repeats=3, warmup=1, desc="t")
+    assert {size: len(t) for size, t in times.items()} == {1: 3, 8: 3, 64: 3}
+    assert len(log) == 2 * 3 * (3 + 1)
+    assert all(log[i] == log[i + 1] for i in range(0, len(log), 2))
+
+
 def test_cost_profile_interpolates_between_and_beyond_measurements() -> None:
     cost = CostProfile(fake_profile())
     assert cost.verify_s(2, 100) == pytest.approx(0.12)

@@ -11,8 +11,11 @@ g(w): the draft feeds one tree level of w nodes through :meth:`TreeDrafter.feed_
 under the tree mask, top-k, host transfer), exactly as ``draft_tree`` does per level.
 
 Sizes are measured round-robin (every size once per repeat), so a slow spell of a shared machine
-hits all sizes alike; the statistic is the median over repeats after warm-up rounds. CUDA calls
-are timed with events, CPU calls with ``perf_counter`` (the decoders' :class:`Clock`).
+hits all sizes alike; the statistic is the median over repeats after warm-up rounds. Each timed
+call follows an untimed call of the same size: a decoder repeats calls of similar sizes (level
+after level, iteration after iteration), whereas a small call timed right after a 257-token one
+runs on caches that call evicted and came out up to twice as dear on CPU. CUDA calls are timed
+with events, CPU calls with ``perf_counter`` (the decoders' :class:`Clock`).
 """
 
 from __future__ import annotations
@@ -97,8 +100,9 @@ def _round_robin(
 ) -> dict[int, list[float]]:
     """Time every call ``repeats`` times, one of each per round, after ``warmup`` rounds.
 
-    Each round visits the sizes in a fresh (seeded) order: the call after the largest one runs
-    on cold caches, and a fixed order would charge that to the same size every round.
+    Each round visits the sizes in a fresh (seeded) order, and each timed call comes right after
+    an untimed one of the same size, so no size is charged for the caches the previous size
+    left cold (module docstring).
     """
     clock = Clock(device)
     times: dict[int, list[float]] = {size: [] for size in calls}
@@ -108,6 +112,7 @@ def _round_robin(
         order.shuffle(sizes)
         for size in sizes:
             call = calls[size]
+            call()  # warms the caches for this size (see the docstring)
             seconds = _timed(clock, call)
             if round_ >= warmup:
                 times[size].append(seconds)
