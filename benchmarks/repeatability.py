@@ -8,7 +8,7 @@ methods in one process would hide it. Printed per method: both runs' paired spee
 intervals) and unpaired speedups (method job throughput / AR job throughput), and each one's
 run 2 / run 1 ratio; a ratio near 1 means the number repeats on this machine.
 
-    python benchmarks/repeatability.py --prompts results/prompts/wikitext_L112.jsonl
+    python benchmarks/repeatability.py --prompts results/prompts/wikitext_L112_n6.jsonl
     python benchmarks/repeatability.py --target T --draft D --prompts P --methods ar linear
 
 Defaults: the embedded pair (models/embedded), T = 128, one warm-up prompt, every method of

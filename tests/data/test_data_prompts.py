@@ -120,6 +120,21 @@ def test_prompts_are_byte_identical_and_valid(
             assert r["source"].startswith("wiki.test.raw#")
 
 
+@pytest.mark.parametrize("dataset", ["wikitext", "pg19"])
+def test_a_smaller_set_is_the_first_prompts_of_a_larger_one(
+    monkeypatch: pytest.MonkeyPatch, corpus: Path, tokenizer_dir: Path, tmp_path: Path, dataset: str
+) -> None:
+    """The pipeline times the main table on more prompts than the other experiments and pairs
+    their results by prompt id: the ids must name the same prompts in both files."""
+    small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
+    for out, n in ((small, 2), (large, 4)):
+        argv = _argv(corpus, tokenizer_dir, out, dataset=dataset, n=n, **{"min-tokens": 20})
+        assert _prompts(monkeypatch, *argv) == 0
+    large_lines = large.read_text().splitlines()
+    assert small.read_text().splitlines() == large_lines[:2]
+    assert len(large_lines) == 4
+
+
 def test_prompts_run_without_torch(corpus: Path, tokenizer_dir: Path, tmp_path: Path) -> None:
     """The prompts rule's conda environment (envs/data.yaml) has tokenizers but no torch."""
     out = tmp_path / "p.jsonl"

@@ -196,3 +196,21 @@ def test_renders_results_made_outside_a_git_checkout(inputs, tmp_path):
     no_git.write_text(json.dumps(document))
     tex = render(no_git, figures, tmp_path / "build", TEMPLATES).read_text()
     assert "no commit recorded" in tex and "no code commit" in tex
+
+
+def test_setup_names_both_prompt_counts_when_the_main_table_has_more(inputs, tmp_path):
+    """experiments.main.n_prompts: the main table is timed on more prompts than the rest, and
+    the setup section must not claim one count for every experiment."""
+    _, numbers, figures = inputs
+    document = json.loads(numbers.read_text())
+    facts = document["numbers"]
+    same = render(numbers, figures, tmp_path / "same", TEMPLATES).read_text()
+    assert "in the other experiments" not in same
+    facts["protocol.n_prompts"]["value"] = 31
+    facts["protocol.n_measured"]["value"] = 30
+    more = tmp_path / "numbers.json"
+    more.write_text(json.dumps(document))
+    tex = " ".join(render(more, figures, tmp_path / "more", TEMPLATES).read_text().split())
+    others = facts["protocol.others.n_prompts"]["value"]
+    assert f"for each of 31 prompts in the main table ({others} in the other experiments" in tex
+    assert f"over the remaining 30 ({facts['protocol.others.n_measured']['value']})" in tex

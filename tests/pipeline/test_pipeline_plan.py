@@ -44,6 +44,24 @@ def test_one_ar_job_per_prompt_set_and_length(config) -> None:
     assert used == {j.key for j in ar}
 
 
+def test_main_table_prompt_count_is_its_own(config) -> None:
+    """experiments.main.n_prompts times the main table on its own, larger prompt set with its
+    own AR baseline; every other experiment stays on protocol.n_prompts."""
+    config["experiments"]["main"]["n_prompts"] = config["protocol"]["n_prompts"] + 3
+    plan = build_plan(config)
+    n_main = config["experiments"]["main"]["n_prompts"]
+    for job in plan.jobs.values():
+        users = {j.experiment for j in plan.jobs.values() if plan.reference(j) is job}
+        expected = n_main if "main" in users or job.experiment == "main" else None
+        if expected is None:
+            expected = config["protocol"]["n_prompts"]
+        assert job.n_prompts == expected, job.key
+        assert job.prompts.endswith(f"_n{expected}.jsonl")
+    main_sets = {(j.dataset, j.l_max, j.n_prompts) for j in plan.experiments["main"]}
+    assert main_sets <= set(plan.prompt_sets)
+    assert {n for _, _, n in plan.prompt_sets} == {n_main, config["protocol"]["n_prompts"]}
+
+
 def test_main_table_settings_come_from_the_sweeps(config) -> None:
     plan = build_plan(config)
     main = {(j.dataset, j.method): j for j in plan.experiments["main"]}

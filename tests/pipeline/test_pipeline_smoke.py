@@ -28,7 +28,7 @@ from pipeline_helpers import env, scratch_copy, snakemake
 pytestmark = pytest.mark.pipeline
 
 SMOKE_LIMIT_S = 8 * 60  # the budget for the whole smoke DAG on 2 cores
-KILLED = "results/bench/baseline/wikitext/ar/L32_T16.json"
+KILLED = "results/bench/baseline/wikitext/ar/L32_T16_n2.json"
 
 
 @dataclass

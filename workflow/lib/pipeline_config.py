@@ -112,18 +112,23 @@ def _t_key(config: dict[str, Any], experiment: str, t: int) -> str:
 
 
 def check_protocol(config: dict[str, Any]) -> None:
-    """Settings that need no plan: at least one measured prompt."""
+    """Settings that need no plan: at least one measured prompt in every experiment."""
     protocol = config["protocol"]
-    if protocol["warmup"] >= protocol["n_prompts"]:
-        raise ConfigError(
-            f"config: protocol.warmup {protocol['warmup']} must be < protocol.n_prompts "
-            f"{protocol['n_prompts']} so that at least one prompt is measured"
-        )
+    counts = {"protocol.n_prompts": protocol["n_prompts"]}
+    for name, spec in config["experiments"].items():
+        if spec.get("n_prompts") is not None:
+            counts[f"experiments.{name}.n_prompts"] = spec["n_prompts"]
+    for key, n in counts.items():
+        if protocol["warmup"] >= n:
+            raise ConfigError(
+                f"config: protocol.warmup {protocol['warmup']} must be < {key} {n} so that at "
+                "least one prompt is measured"
+            )
 
 
 def check_prompt_sets(config: dict[str, Any], plan: Plan, min_prompt_tokens: int) -> None:
     """Every prompt set the plan needs can be sampled: L_max not tiny, min_tokens <= L_max."""
-    for dataset, l_max in plan.prompt_sets:
+    for dataset, l_max, _ in plan.prompt_sets:
         key = _l_max_key(config, dataset, l_max)
         if l_max < min_prompt_tokens:
             raise ConfigError(

@@ -7,9 +7,13 @@ the tests check the plan itself (job counts, AR sharing, selection wiring) witho
 
 Conventions (docs/formats.md has the file formats):
 
-- One AR job per (dataset, L_max, T), experiment ``baseline``; every speculative job with the same
-  prompts and T takes it as ``--reference`` and every table that shows such a job includes it, so
-  speedups and exactness always refer to the same greedy run.
+- One AR job per (dataset, L_max, T, prompt count), experiment ``baseline``; every speculative job
+  with the same prompts and T takes it as ``--reference`` and every table that shows such a job
+  includes it, so speedups and exactness always refer to the same greedy run.
+- A prompt set is (dataset, L_max, n): the main table may be timed on more prompts than the other
+  experiments (``experiments.main.n_prompts``), since run-to-run noise of its mean speedups
+  shrinks with the prompts measured. The sampler takes a seeded shuffle's first n documents, so
+  the smaller set is the larger one's first n prompts.
 - The main table's ``linear`` K and ``fixed_tree`` setting are *selected* per dataset from the
   sweeps by the ``select_setting`` rule; jobs marked ``selected`` read that file via
   ``--params-file`` (the same selected setting serves length scaling and prompt length).
@@ -52,6 +56,7 @@ class BenchJob:
     setting: str
     l_max: int
     max_new_tokens: int
+    n_prompts: int
     params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     selected: bool = False
     extra_tags: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
@@ -65,8 +70,12 @@ class BenchJob:
         return bench_path(*self.key)
 
     @property
-    def ar_key(self) -> tuple[str, int, int]:
-        return (self.dataset, self.l_max, self.max_new_tokens)
+    def ar_key(self) -> tuple[str, int, int, int]:
+        return (self.dataset, self.l_max, self.max_new_tokens, self.n_prompts)
+
+    @property
+    def prompts(self) -> str:
+        return prompts_path(self.dataset, self.l_max, self.n_prompts)
 
     @property
     def tags(self) -> dict[str, Any]:
@@ -87,8 +96,8 @@ def bench_path(experiment: str, dataset: str, method: str, setting: str) -> str:
     return f"results/bench/{experiment}/{dataset}/{method}/{setting}.json"
 
 
-def prompts_path(dataset: str, l_max: int) -> str:
-    return f"results/prompts/{dataset}_L{l_max}.jsonl"
+def prompts_path(dataset: str, l_max: int, n_prompts: int) -> str:
+    return f"results/prompts/{dataset}_L{l_max}_n{n_prompts}.jsonl"
 
 
 def select_path(dataset: str, method: str) -> str:
@@ -121,18 +130,11 @@ class Plan:
         self.jobs[job.key] = job
         return job
 
-    def ar(self, dataset: str, l_max: int, max_new_tokens: int) -> BenchJob:
+    def ar(self, dataset: str, l_max: int, max_new_tokens: int, n_prompts: int) -> BenchJob:
         """The shared AR baseline for these prompts and this T."""
+        key = bench_key_of_ar(dataset, l_max, max_new_tokens, n_prompts)
         return self.add(
-            BenchJob(
-                BASELINE,
-                dataset,
-                "ar",
-                f"L{l_max}_T{max_new_tokens}",
-                l_max,
-                max_new_tokens,
-                extra_tags={"l_max": l_max},
-            )
+            BenchJob(*key, l_max, max_new_tokens, n_prompts, extra_tags={"l_max": l_max})
         )
 
     def reference(self, job: BenchJob) -> BenchJob | None:
@@ -142,8 +144,9 @@ class Plan:
         return self.jobs[bench_key_of_ar(*job.ar_key)]
 
     @property
-    def prompt_sets(self) -> list[tuple[str, int]]:
-        return sorted({(j.dataset, j.l_max) for j in self.jobs.values()})
+    def prompt_sets(self) -> list[tuple[str, int, int]]:
+        """(dataset, L_max, n) of every prompts file the jobs read."""
+        return sorted({(j.dataset, j.l_max, j.n_prompts) for j in self.jobs.values()})
 
     @property
     def selections(self) -> list[tuple[str, str]]:
@@ -176,8 +179,10 @@ class Plan:
         return list(dict.fromkeys(paths))
 
 
-def bench_key_of_ar(dataset: str, l_max: int, max_new_tokens: int) -> tuple[str, str, str, str]:
-    return (BASELINE, dataset, "ar", f"L{l_max}_T{max_new_tokens}")
+def bench_key_of_ar(
+    dataset: str, l_max: int, max_new_tokens: int, n_prompts: int
+) -> tuple[str, str, str, str]:
+    return (BASELINE, dataset, "ar", f"L{l_max}_T{max_new_tokens}_n{n_prompts}")
 
 
 class _Builder:
@@ -188,6 +193,11 @@ class _Builder:
         self.check = check
         self.plan = Plan()
         self.T = int(config["protocol"]["max_new_tokens"])
+
+    def n_prompts(self, experiment: str) -> int:
+        """The experiment's prompt count (its own ``n_prompts``, else protocol.n_prompts)."""
+        own = self.config["experiments"][experiment].get("n_prompts")
+        return int(own or self.config["protocol"]["n_prompts"])
 
     def l_max(self, dataset: str) -> int:
         return int(self.config["datasets"][dataset]["l_max"])
@@ -222,8 +232,9 @@ class _Builder:
             )
         l_max = self.l_max(dataset) if l_max is None else l_max
         T = self.T if T is None else T
+        n = self.n_prompts(experiment)
         if method == "ar":
-            job = self.plan.ar(dataset, l_max, T)
+            job = self.plan.ar(dataset, l_max, T, n)
         else:
             if selected:
                 sweep = SWEEP_OF[method]
@@ -243,12 +254,13 @@ class _Builder:
                     setting,
                     l_max,
                     T,
+                    n,
                     params=params,
                     selected=selected,
                     extra_tags=tags or {},
                 )
             )
-            self.plan.ar(dataset, l_max, T)
+            self.plan.ar(dataset, l_max, T, n)
         self.plan.experiments.setdefault(experiment, []).append(job)
         return job
 

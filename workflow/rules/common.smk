@@ -18,7 +18,6 @@ from pipeline_plan import (
     bench_path,
     fmt,
     model_dir,
-    prompts_path,
     select_path,
     table_path,
 )
@@ -96,7 +95,7 @@ def bench_inputs(wildcards):
     inputs = {
         "target": MODEL_DIRS["target"],
         "draft": MODEL_DIRS["draft"],
-        "prompts": prompts_path(job.dataset, job.l_max),
+        "prompts": job.prompts,
         "code": list(decoder_sources(job.method)),
     }
     reference = PLAN.reference(job)

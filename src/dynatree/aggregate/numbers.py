@@ -537,6 +537,10 @@ def _protocol(nb: Numbers, table: Any, main: Any | None) -> None:
         ("threads", {"unit": "count", "digits": 0}),
     ):
         _unique(nb, f"protocol.{column}", ref, column, **kw)
+    # The main table may be timed on more prompts than the rest (experiments.main.n_prompts).
+    others = table[table["experiment"] != "main"] if main is not None else table
+    for column in ("n_prompts", "n_measured"):
+        _unique(nb, f"protocol.others.{column}", others, column, unit="count", digits=0)
     for ds in ref["dataset"].unique():
         _unique(
             nb, f"protocol.{ds}.l_max", ref[ref["dataset"] == ds], "l_max", unit="tokens", digits=0
