@@ -52,9 +52,8 @@ def test_main_table_prompt_count_is_its_own(config) -> None:
     n_main = config["experiments"]["main"]["n_prompts"]
     for job in plan.jobs.values():
         users = {j.experiment for j in plan.jobs.values() if plan.reference(j) is job}
-        expected = n_main if "main" in users or job.experiment == "main" else None
-        if expected is None:
-            expected = config["protocol"]["n_prompts"]
+        main = job.experiment == "main" or "main" in users
+        expected = n_main if main else config["protocol"]["n_prompts"]
         assert job.n_prompts == expected, job.key
         assert job.prompts.endswith(f"_n{expected}.jsonl")
     main_sets = {(j.dataset, j.l_max, j.n_prompts) for j in plan.experiments["main"]}
