@@ -81,6 +81,12 @@ def prompts(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def five_prompts(tmp_path: Path) -> Path:
+    """One warm-up and four measured prompts (enough to split a job in two parts of two)."""
+    return write_prompts(tmp_path / "five.jsonl", [3, 9, 5, 7, 4])
+
+
+@pytest.fixture
 def bench_argv(models: dict[str, Path]) -> Callable[..., list[str]]:
     """``bench`` arguments for the tiny pair at T=8 with one warm-up prompt, plus ``extra``."""
 

@@ -212,3 +212,39 @@ def test_stop_at_eos_and_ar_ignores_draft(cli, bench_argv, prompts, models, tmp_
     assert result["rows"][0]["tpot_s"] is not None
     single = json.loads((tmp_path / "eos_True.json").read_text())["rows"][0]
     assert single["tpot_s"] is None and single["tokens_per_iter"] == 1.0
+
+
+def test_parts_merge_into_the_whole_job(cli, bench_argv, five_prompts, tmp_path):
+    """A job run as two parts and merged has the whole job's rows: same prompts, same tokens,
+    same verdicts, one warm-up row, and the summary over every measured prompt."""
+    prompts = five_prompts
+    reference = tmp_path / "ar5.json"
+    assert cli(*bench_argv(prompts, reference, "--method", "ar")) == 0
+    common = ("--method", "linear", "--paired", "--reference", str(reference), "--tag", "dataset=t")
+    whole = tmp_path / "whole.json"
+    assert cli(*bench_argv(prompts, whole, *common)) == 0
+    parts = [tmp_path / f"part{i}.json" for i in (1, 2)]
+    for i, out in enumerate(parts, start=1):
+        assert cli(*bench_argv(prompts, out, *common, "--part", f"{i}/2")) == 0
+    first = json.loads(parts[0].read_text())
+    assert [r["prompt_id"] for r in first["rows"]] == ["test-000", "test-001", "test-002"]
+    assert first["protocol"]["part"] == "1/2"
+
+    merged_path = tmp_path / "merged.json"
+    assert cli("merge", "--inputs", *reversed(parts), "--out", merged_path) == 0
+    merged, expected = json.loads(merged_path.read_text()), json.loads(whole.read_text())
+    keys = ("prompt_id", "warmup", "tokens", "verdict", "paired_exact_match")
+    assert [[r[k] for k in keys] for r in merged["rows"]] == [
+        [r[k] for k in keys] for r in expected["rows"]
+    ]
+    assert merged["protocol"] == {**expected["protocol"], "parts": 2}
+    assert merged["summary"]["n"] == 4
+    for key in ("n_exact", "n_wrong", "exact_match_rate", "paired_exact_match_rate"):
+        assert merged["summary"][key] == expected["summary"][key]
+    assert len(merged["provenance"]["parts"]) == 2
+
+
+def test_merge_refuses_a_whole_job(cli, ar_reference, tmp_path, capsys):
+    assert cli("merge", "--inputs", ar_reference, "--out", tmp_path / "m.json") == 2
+    assert f"--inputs {ar_reference}:" in capsys.readouterr().err
+    assert not (tmp_path / "m.json").exists()

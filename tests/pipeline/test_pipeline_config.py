@@ -94,6 +94,10 @@ def test_hub_models_need_target_and_draft() -> None:
 
 IMPOSSIBLE = {
     "no measured prompt": ({"protocol.n_prompts": 2, "protocol.warmup": 2}, ["protocol.warmup"]),
+    "more parts than measured prompts": (
+        {"experiments.main.parts": 3},
+        ["experiments.main.parts 3", "2 measured prompts", "experiments.main.n_prompts 3"],
+    ),
     "min_tokens above l_max": (
         {"datasets.pg19.min_tokens": 40},
         ["datasets.pg19.min_tokens 40", "datasets.pg19.l_max 32"],

@@ -61,6 +61,31 @@ def test_main_table_prompt_count_is_its_own(config) -> None:
     assert {n for _, _, n in plan.prompt_sets} == {n_main, config["protocol"]["n_prompts"]}
 
 
+def test_main_table_jobs_run_in_parts_and_nothing_else_does(config) -> None:
+    """experiments.main.parts splits every main-table job (not its AR baseline) into that many
+    part results; every other job is whole, and tables still read the jobs' own result files."""
+    config["experiments"]["main"]["parts"] = 2
+    plan = build_plan(config)
+    for job in plan.jobs.values():
+        if job.experiment == "main":
+            assert job.parts == 2
+            assert job.part_paths == [
+                job.path.replace("results/bench/", "results/bench_parts/").replace(
+                    ".json", f"/part{i}.json"
+                )
+                for i in (1, 2)
+            ]
+        else:
+            assert (job.parts, job.part_paths) == (1, []), job.key
+    assert plan.split_experiments == ["main"]
+    assert set(plan.table_inputs("main")) == {
+        *(j.path for j in plan.experiments["main"]),
+        *(plan.reference(j).path for j in plan.experiments["main"] if j.method != "ar"),
+    }
+    config["experiments"]["main"]["parts"] = 1
+    assert build_plan(config).split_experiments == []
+
+
 def test_main_table_settings_come_from_the_sweeps(config) -> None:
     plan = build_plan(config)
     main = {(j.dataset, j.method): j for j in plan.experiments["main"]}

@@ -155,7 +155,7 @@ def test_claims_are_checked_and_in_the_paper(smoke: SmokeRun) -> None:
 
 
 def _planned(smoke: SmokeRun, *extra: str) -> dict[str, set[str]]:
-    """Rules (and bench methods) a dry run would execute now."""
+    """Rules (and the methods of benchmark jobs) a dry run would execute now."""
     run = snakemake(["-n", *smoke.config_args, *extra], cwd=smoke.root)
     assert run.returncode == 0, run.stderr[-2000:]
     rules: dict[str, set[str]] = {}
@@ -164,9 +164,10 @@ def _planned(smoke: SmokeRun, *extra: str) -> dict[str, set[str]]:
         if line.startswith(("rule ", "localrule ")):
             current = line.split()[1].rstrip(":")
             rules.setdefault(current, set())
-        elif current == "bench" and line.strip().startswith("wildcards:"):
+        elif current and line.strip().startswith("wildcards:"):
             fields = dict(f.split("=", 1) for f in line.split(":", 1)[1].strip().split(", "))
-            rules["bench"].add(fields["method"])
+            if "method" in fields:
+                rules[current].add(fields["method"])
     return rules
 
 
@@ -178,12 +179,26 @@ def test_complete_run_is_up_to_date(smoke: SmokeRun, capsys: pytest.CaptureFixtu
         print(f"\nno-op dry run of the complete smoke tree: {time.monotonic() - start:.1f} s")
 
 
-def test_deleting_a_result_alone_reruns_nothing_forcerun_does(smoke: SmokeRun) -> None:
+@pytest.mark.parametrize(
+    ("name", "rules"),
+    [
+        ("bench/ablation/wikitext/dynatree/history.json", {"bench"}),
+        (
+            "bench_parts/main/wikitext/dynatree/default/part1.json",
+            {"bench_part", "merge_bench_parts"},
+        ),
+    ],
+    ids=["whole job", "part of a split job"],
+)
+def test_deleting_a_result_alone_reruns_nothing_forcerun_does(
+    smoke: SmokeRun, name: str, rules: set[str]
+) -> None:
     """The README's advice: Snakemake rebuilds only what a target needs, and the tables made
     from a deleted result are still newer than everything they read, so deleting it alone plans
-    nothing; --forcerun <file> reruns it and everything made from it."""
+    nothing; --forcerun <file> reruns it and everything made from it (for one part of a split
+    job: that part, the merge, and what reads the merged result)."""
     assert smoke.rc == 0, smoke.log
-    result = smoke.root / "results" / "bench" / "main" / "wikitext" / "dynatree" / "default.json"
+    result = smoke.root / "results" / name
     kept, stat = result.read_bytes(), result.stat()
     result.unlink()
     try:
@@ -192,7 +207,7 @@ def test_deleting_a_result_alone_reruns_nothing_forcerun_does(smoke: SmokeRun) -
     finally:
         result.write_bytes(kept)
         os.utime(result, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as it was: up to date
-    assert planned["bench"] == {"dynatree"}
+    assert {rule: planned.get(rule) for rule in rules} == dict.fromkeys(rules, {"dynatree"})
     assert {"aggregate_table", "numbers", "compile_paper"} <= set(planned)
 
 
@@ -247,7 +262,7 @@ def test_editing_a_decoder_reruns_its_jobs_only(smoke: SmokeRun) -> None:
     assert smoke.rc == 0, smoke.log
     with _edited(smoke.root / "src" / "dynatree" / "decoding" / "linear.py"):
         planned = _planned(smoke)
-    assert planned["bench"] == {"linear"}
+    assert planned["bench"] == planned["bench_part"] == {"linear"}
     assert "build_embedded" not in planned and "prompts" not in planned
 
 

@@ -112,17 +112,29 @@ def _t_key(config: dict[str, Any], experiment: str, t: int) -> str:
 
 
 def check_protocol(config: dict[str, Any]) -> None:
-    """Settings that need no plan: at least one measured prompt in every experiment."""
+    """Settings that need no plan: at least one measured prompt in every experiment, and in
+    every part of a job timed in parts."""
     protocol = config["protocol"]
     counts = {"protocol.n_prompts": protocol["n_prompts"]}
+    split = []  # (experiment, parts, the key of its prompt count)
     for name, spec in config["experiments"].items():
+        key = "protocol.n_prompts"
         if spec.get("n_prompts") is not None:
-            counts[f"experiments.{name}.n_prompts"] = spec["n_prompts"]
+            key = f"experiments.{name}.n_prompts"
+            counts[key] = spec["n_prompts"]
+        split.append((name, spec.get("parts", 1), key))
     for key, n in counts.items():
         if protocol["warmup"] >= n:
             raise ConfigError(
                 f"config: protocol.warmup {protocol['warmup']} must be < {key} {n} so that at "
                 "least one prompt is measured"
+            )
+    for name, parts, key in split:
+        measured = counts[key] - protocol["warmup"]
+        if parts > measured:
+            raise ConfigError(
+                f"config: experiments.{name}.parts {parts} must be <= the {measured} measured "
+                f"prompts ({key} {counts[key]} minus protocol.warmup) so every part measures one"
             )
 
 

@@ -14,6 +14,9 @@ Conventions (docs/formats.md has the file formats):
   experiments (``experiments.main.n_prompts``), since run-to-run noise of its mean speedups
   shrinks with the prompts measured. The sampler takes a seeded shuffle's first n documents, so
   the smaller set is the larger one's first n prompts.
+- A job may be timed in parts (``experiments.main.parts``): K jobs under ``results/bench_parts``,
+  each the warm-up prompts plus one share of the measured ones, scheduled apart and merged into
+  the job's own result file (dynatree.bench.parts says why), so nothing downstream sees parts.
 - The main table's ``linear`` K and ``fixed_tree`` setting are *selected* per dataset from the
   sweeps by the ``select_setting`` rule; jobs marked ``selected`` read that file via
   ``--params-file`` (the same selected setting serves length scaling and prompt length).
@@ -60,6 +63,7 @@ class BenchJob:
     params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     selected: bool = False
     extra_tags: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    parts: int = 1
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -68,6 +72,13 @@ class BenchJob:
     @property
     def path(self) -> str:
         return bench_path(*self.key)
+
+    @property
+    def part_paths(self) -> list[str]:
+        """The part results merged into :attr:`path` (none for a job run whole)."""
+        if self.parts == 1:
+            return []
+        return [part_path(*self.key, i) for i in range(1, self.parts + 1)]
 
     @property
     def ar_key(self) -> tuple[str, int, int, int]:
@@ -94,6 +105,10 @@ def model_dir(source: str, role: str) -> str:
 
 def bench_path(experiment: str, dataset: str, method: str, setting: str) -> str:
     return f"results/bench/{experiment}/{dataset}/{method}/{setting}.json"
+
+
+def part_path(experiment: str, dataset: str, method: str, setting: str, part: int) -> str:
+    return f"results/bench_parts/{experiment}/{dataset}/{method}/{setting}/part{part}.json"
 
 
 def prompts_path(dataset: str, l_max: int, n_prompts: int) -> str:
@@ -149,6 +164,11 @@ class Plan:
         return sorted({(j.dataset, j.l_max, j.n_prompts) for j in self.jobs.values()})
 
     @property
+    def split_experiments(self) -> list[str]:
+        """Experiments whose jobs run in parts (merged by their own rule)."""
+        return sorted({j.experiment for j in self.jobs.values() if j.parts > 1})
+
+    @property
     def selections(self) -> list[tuple[str, str]]:
         return sorted({(j.dataset, j.method) for j in self.jobs.values() if j.selected})
 
@@ -198,6 +218,10 @@ class _Builder:
         """The experiment's prompt count (its own ``n_prompts``, else protocol.n_prompts)."""
         own = self.config["experiments"][experiment].get("n_prompts")
         return int(own or self.config["protocol"]["n_prompts"])
+
+    def parts(self, experiment: str) -> int:
+        """How many jobs time each of the experiment's settings (AR baselines run whole)."""
+        return int(self.config["experiments"][experiment].get("parts", 1))
 
     def l_max(self, dataset: str) -> int:
         return int(self.config["datasets"][dataset]["l_max"])
@@ -258,6 +282,7 @@ class _Builder:
                     params=params,
                     selected=selected,
                     extra_tags=tags or {},
+                    parts=self.parts(experiment),
                 )
             )
             self.plan.ar(dataset, l_max, T, n)

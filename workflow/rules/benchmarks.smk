@@ -1,7 +1,9 @@
 # Benchmarks: one job per (experiment, dataset, method, setting), expanded from the config by
 # workflow/lib/pipeline_plan.py. AR jobs live under experiment "baseline", one per (dataset, L_max,
 # T), and are the --reference of every speculative job on the same prompts and T. The decoder's
-# source files are inputs, so editing a decoder reruns exactly the jobs that used it.
+# source files are inputs, so editing a decoder reruns exactly the jobs that used it. A job timed in
+# parts (experiments.main.parts) runs as rule bench_part once per part and is merged into the same
+# result file by merge_bench_parts.
 
 
 rule bench:
@@ -20,7 +22,9 @@ rule bench:
         device=DEVICE,
         dtype=PROTOCOL["dtype"],
         threads=torch_threads,
+        part=bench_part_flag,
     threads: bench_threads
+    priority: bench_priority
     resources:
         bench_slot=1,
         gpu=GPUS,
@@ -31,7 +35,36 @@ rule bench:
         " --method {wildcards.method} {params.settings} {params.files} {params.paired}"
         " --prompts {input.prompts} --max-new-tokens {params.max_new_tokens}"
         " --warmup {params.warmup} --device {params.device} --dtype {params.dtype}"
-        " --threads {params.threads} --out {output} > {log} 2>&1"
+        " --threads {params.threads} {params.part} --out {output} > {log} 2>&1"
+
+
+# Part I of a job timed in parts: the same command with --part I/K.
+use rule bench as bench_part with:
+    output:
+        "results/bench_parts/{experiment}/{dataset}/{method}/{setting}/part{part}.json",
+    log:
+        "logs/bench_parts/{experiment}/{dataset}/{method}/{setting}/part{part}.log",
+    wildcard_constraints:
+        part=r"\d+",
+
+
+# A split job's result: its parts joined, the same file (and format) a whole job writes.
+rule merge_bench_parts:
+    input:
+        lambda wildcards: bench_job(wildcards).part_paths,
+    output:
+        "results/bench/{experiment}/{dataset}/{method}/{setting}.json",
+    log:
+        "logs/bench/{experiment}/{dataset}/{method}/{setting}.log",
+    wildcard_constraints:
+        experiment=SPLIT_EXPERIMENTS,
+    conda:
+        "../../envs/bench.yaml"
+    shell:
+        "python -m dynatree merge --inputs {input} --out {output} > {log} 2>&1"
+
+
+ruleorder: merge_bench_parts > bench
 
 
 # The main table's linear K and fixed-tree setting: the fastest exact result of the sweep on the

@@ -89,6 +89,24 @@ def decoder_sources(method):
     return tuple(str(p) for p in decoder_source_files(method))
 
 
+# The experiments whose jobs run in parts, as the merge rule's wildcard constraint (a pattern
+# that matches nothing when none does, so every result then comes from rule bench).
+SPLIT_EXPERIMENTS = "|".join(PLAN.split_experiments) or "(?!)"
+
+
+def bench_part_flag(wildcards):
+    """--part I/K in a part of a split job (rule bench_part), nothing in a whole job."""
+    if "part" not in wildcards.keys():
+        return ""
+    return f"--part {wildcards.part}/{bench_job(wildcards).parts}"
+
+
+def bench_priority(wildcards):
+    """Part I of every split job runs before part I+1 of any (whole jobs rank with part 1), so
+    a job's parts are timed minutes apart, in different stretches of the machine's state."""
+    return 1 - int(wildcards.get("part", 1))
+
+
 def bench_inputs(wildcards):
     """Models, prompts, the AR reference, a selected setting, and the decoder's source files."""
     job = bench_job(wildcards)

@@ -1,4 +1,5 @@
-"""`dynatree bench` (one decoder over a prompt set) and `dynatree select` (a sweep's winner)."""
+"""`dynatree bench` (one decoder over a prompt set), `dynatree merge` (a split job's parts) and
+`dynatree select` (a sweep's winner)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dynatree.decoding.registry import METHODS
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``bench`` and ``select`` subcommands to the top-level parser."""
+    """Add the ``bench``, ``merge`` and ``select`` subcommands to the top-level parser."""
     bench = subparsers.add_parser(
         "bench",
         help="benchmark one decoder on a prompts file; writes one result JSON",
@@ -55,8 +56,24 @@ def register(subparsers: Any) -> None:
         help="also time AR (the target alone) on every prompt, interleaved with the method, "
         "and report the paired speedup per prompt (speculative methods only)",
     )
+    bench.add_argument(
+        "--part",
+        metavar="I/K",
+        help="decode the warm-up prompts and the I-th of K contiguous shares of the measured "
+        "ones (join the K results with `dynatree merge`)",
+    )
     bench.add_argument("--out", required=True, metavar="JSON", help="result file")
     bench.set_defaults(func=_bench)
+
+    merge = subparsers.add_parser(
+        "merge",
+        help="join the part results of one split bench job into its result",
+        description="The first part's warm-up rows and every part's measured rows, the summary "
+        "recomputed, each part's provenance kept (docs/formats.md).",
+    )
+    merge.add_argument("--inputs", nargs="+", required=True, metavar="PART_JSON")
+    merge.add_argument("--out", required=True, metavar="JSON")
+    merge.set_defaults(func=_merge)
 
     select = subparsers.add_parser(
         "select",
@@ -81,6 +98,16 @@ def _bench(args: argparse.Namespace) -> int:
 
     result = run_benchmark(options, sys.argv)
     write_json_atomic(options.out, result)
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from dynatree.aggregate.load import load_result
+    from dynatree.bench.parts import merge
+    from dynatree.io import check_writable, write_json_atomic
+
+    check_writable(args.out, "--out")
+    write_json_atomic(args.out, merge([(path, load_result(path)) for path in args.inputs]))
     return 0
 
 

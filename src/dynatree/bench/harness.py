@@ -167,6 +167,7 @@ def run_benchmark(options: BenchOptions, argv: list[str]) -> dict[str, Any]:
             "threads": options.threads,
             "stop_at_eos": options.stop_at_eos,
             "paired": options.paired,
+            **({} if options.part is None else {"part": "{}/{}".format(*options.part)}),
             "prompts_path": options.prompts_path,
             "prompts_sha256": file_sha256(options.prompts_path),
             "l_max": max(len(p.input_ids) for p in options.prompts),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dynatree.assignments import parse_pairs
+from dynatree.bench.parts import parse_part, part_prompts
 from dynatree.bench.prompts import Prompt, load_prompts
 from dynatree.bench.reference import load_reference
 from dynatree.bench.runtime_args import check_runtime
@@ -38,6 +39,7 @@ class BenchOptions:
     stop_at_eos: bool
     out: str
     paired: bool = False  # also time AR on every prompt, interleaved (harness docstring)
+    part: tuple[int, int] | None = None  # (I, K): part I of K of the prompts (bench.parts)
 
 
 def read_params_file(path: str, method: str) -> dict[str, Any]:
@@ -137,6 +139,9 @@ def build_options(args: Any) -> BenchOptions:
             f"--warmup {args.warmup}: must be < the {len(prompts)} prompts of --prompts "
             "so at least one prompt is measured"
         )
+    part = None if args.part is None else parse_part(args.part)
+    if part is not None:
+        prompts = part_prompts(prompts, args.warmup, *part)
     models = {"--target": locate_model(args.target, "--target")}
     if draft is not None:
         models["--draft"] = locate_model(draft, "--draft")
@@ -162,4 +167,5 @@ def build_options(args: Any) -> BenchOptions:
         stop_at_eos=args.stop_at_eos,
         out=args.out,
         paired=args.paired,
+        part=part,
     )

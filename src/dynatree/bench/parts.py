@@ -1,0 +1,140 @@
+"""One benchmark job timed as several parts, run apart in time, and joined into one result.
+
+Why: pairing each prompt with AR cancels a machine that is uniformly slower for a while, but
+not one whose slowness changes the speedup itself. On a shared 2-core VM a job's AR time moved
+by 9 % (sd) between runs, and the paired speedup of the same job moved with it (about 0.4 % per
+1 % of AR time, 198 job pairs of three full runs): a job's minute of machine state sets its
+mean. A job split into parts that the pipeline schedules apart averages over several such
+states (workflow/rules/benchmarks.smk).
+
+A part decodes the warm-up prompts (every process needs its own) and then one contiguous share
+of the measured prompts; :func:`merge` keeps the first part's warm-up rows and every part's
+measured rows, so the joined result reads exactly like one job over the whole prompt file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from dynatree.bench.metrics import summarize
+from dynatree.errors import UsageError
+
+# Protocol fields that describe a part's share of the prompts; everything else must match.
+_PART_PROTOCOL = ("n_prompts", "n_measured", "l_max", "part")
+# What must be equal for two parts to be one measurement (the hardware too: a mean over
+# different CPUs is nobody's speedup).
+_SAME_PROVENANCE = ("git_commit", "dynatree", "torch", "transformers", "device_name")
+
+
+def parse_part(text: str, option: str = "--part") -> tuple[int, int]:
+    """``"I/K"`` -> (I, K) with 1 <= I <= K."""
+    index, sep, count = text.partition("/")
+    if not (sep and index.isdigit() and count.isdigit()) or not 1 <= int(index) <= int(count):
+        raise UsageError(f"{option} {text!r}: expected I/K with 1 <= I <= K, e.g. 2/3")
+    return int(index), int(count)
+
+
+def share(n_measured: int, part: int, parts: int) -> range:
+    """Indices (among the measured prompts) of part ``part`` of ``parts``: contiguous, sizes
+    differing by at most one, together every measured prompt once."""
+    base, extra = divmod(n_measured, parts)
+    start = (part - 1) * base + min(part - 1, extra)
+    return range(start, start + base + (1 if part <= extra else 0))
+
+
+def part_prompts(prompts: list[Any], warmup: int, part: int, parts: int) -> list[Any]:
+    """The prompts part ``part`` decodes: the warm-up ones, then its share of the rest."""
+    measured = prompts[warmup:]
+    if parts > len(measured):
+        raise UsageError(
+            f"--part {part}/{parts}: more parts than the {len(measured)} measured prompts; "
+            "use at most one part per measured prompt"
+        )
+    return prompts[:warmup] + [measured[i] for i in share(len(measured), part, parts)]
+
+
+def _without(mapping: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k not in keys}
+
+
+def _differences(result: dict[str, Any], first: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
+    """(field, value, the first part's value) wherever two parts are not one job's."""
+    if result["method"] != first["method"]:
+        yield "method", result["method"], first["method"]
+    blocks = {
+        "params": (result["params"], first["params"]),
+        "tags": (result["tags"], first["tags"]),
+        "models": (result["models"], first["models"]),
+        "protocol": (
+            _without(result["protocol"], _PART_PROTOCOL),
+            _without(first["protocol"], _PART_PROTOCOL),
+        ),
+        "provenance": (
+            {k: result["provenance"].get(k) for k in _SAME_PROVENANCE},
+            {k: first["provenance"].get(k) for k in _SAME_PROVENANCE},
+        ),
+    }
+    for name, (mine, theirs) in blocks.items():
+        for key in sorted(mine.keys() | theirs.keys()):
+            if mine.get(key) != theirs.get(key):
+                yield f"{name}.{key}", mine.get(key), theirs.get(key)
+
+
+def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """One result from every part of one job (``(path, result)`` pairs, any order).
+
+    Refuses parts of different jobs, code or hardware, and a missing or repeated part, naming
+    the file; the summary is recomputed over the joined rows.
+    """
+    if not results:
+        raise UsageError("--inputs: no part results given")
+    by_part: dict[int, tuple[str, dict[str, Any]]] = {}
+    counts: dict[int, str] = {}  # K -> the first file split K ways
+    for path, result in results:
+        label = result.get("protocol", {}).get("part")
+        if label is None:
+            raise UsageError(f"--inputs {path}: not a part result (no protocol.part)")
+        part, parts = parse_part(label, f"--inputs {path}: protocol.part")
+        if part in by_part:
+            raise UsageError(f"--inputs {path}: part {label} is also {by_part[part][0]}")
+        by_part[part] = (path, result)
+        counts.setdefault(parts, path)
+        if len(counts) > 1:
+            raise UsageError(
+                f"--inputs {path}: part {label} of a job split {parts} ways, "
+                f"{counts[min(counts)]} one split {min(counts)} ways; pass one job's parts"
+            )
+    (parts,) = counts
+    missing = sorted(set(range(1, parts + 1)) - set(by_part))
+    if missing:
+        raise UsageError(
+            f"--inputs: parts {', '.join(f'{i}/{parts}' for i in missing)} missing; "
+            "pass every part of the job"
+        )
+    first_path, first = by_part[1]
+    for path, result in (by_part[i] for i in range(2, parts + 1)):
+        for field, value, expected in _differences(result, first):
+            raise UsageError(
+                f"--inputs {path}: {field} {value!r} differs from {first_path}'s {expected!r}; "
+                "all parts must come from one job on one machine"
+            )
+    ordered = [by_part[i][1] for i in range(1, parts + 1)]
+    rows = [row for row in first["rows"] if row["warmup"]]
+    rows += [row for result in ordered for row in result["rows"] if not row["warmup"]]
+    protocol = _without(first["protocol"], _PART_PROTOCOL)
+    protocol.update(
+        n_prompts=len(rows),
+        n_measured=sum(not r["warmup"] for r in rows),
+        l_max=max(result["protocol"]["l_max"] for result in ordered),
+        parts=parts,
+    )
+    provenance = dict(first["provenance"])
+    provenance["parts"] = [result["provenance"] for result in ordered]
+    return {
+        **first,
+        "protocol": protocol,
+        "rows": rows,
+        "summary": summarize(rows),
+        "provenance": provenance,
+    }

@@ -1,0 +1,122 @@
+"""Jobs timed in parts: which prompts each part decodes, and how parts join into one result."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from dynatree.bench.metrics import NUMERIC_METRICS, summarize
+from dynatree.bench.parts import merge, parse_part, part_prompts, share
+from dynatree.errors import UsageError
+
+
+@pytest.mark.parametrize(("n_measured", "parts"), [(1, 1), (2, 2), (7, 1), (7, 3), (30, 3)])
+def test_shares_are_contiguous_even_and_cover_each_prompt_once(n_measured, parts):
+    shares = [share(n_measured, i, parts) for i in range(1, parts + 1)]
+    assert [i for s in shares for i in s] == list(range(n_measured))
+    sizes = [len(s) for s in shares]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_a_part_decodes_the_warmup_then_its_share():
+    prompts = [f"p{i}" for i in range(8)]  # 1 warm-up + 7 measured: shares of 3, 2, 2
+    assert part_prompts(prompts, 1, 1, 3) == ["p0", "p1", "p2", "p3"]
+    assert part_prompts(prompts, 1, 2, 3) == ["p0", "p4", "p5"]
+    assert part_prompts(prompts, 1, 3, 3) == ["p0", "p6", "p7"]
+
+
+def test_more_parts_than_measured_prompts_is_refused():
+    with pytest.raises(UsageError, match="more parts than the 2 measured prompts"):
+        part_prompts(["w", "a", "b"], 1, 1, 3)
+
+
+@pytest.mark.parametrize("text", ["3", "0/2", "3/2", "a/b", "1/", "/2", "-1/2"])
+def test_bad_part_is_one_line_naming_the_option(text):
+    with pytest.raises(UsageError, match=r"--part .*expected I/K"):
+        parse_part(text)
+
+
+def _row(prompt: str, warmup: bool, speedup: float) -> dict[str, Any]:
+    return {
+        **dict.fromkeys(NUMERIC_METRICS, 1.0),
+        "prompt_id": prompt,
+        "warmup": warmup,
+        "tps": 100.0 * speedup,
+        "paired_speedup": speedup,
+        "exact_match": True,
+        "verdict": "exact",
+    }
+
+
+def _part(index: int, parts: int, prompts: list[str], cpu: str = "cpu A") -> dict[str, Any]:
+    rows = [_row("w", True, 9.0)] + [_row(p, False, 1.0 + index) for p in prompts]
+    return {
+        "schema": "dynatree.bench/1",
+        "method": "linear",
+        "params": {"K": 4},
+        "tags": {"dataset": "d", "experiment": "main", "setting": "selected"},
+        "protocol": {
+            "max_new_tokens": 8,
+            "warmup": 1,
+            "n_prompts": len(rows),
+            "n_measured": len(rows) - 1,
+            "paired": True,
+            "prompts_sha256": "abc",
+            "l_max": 10 * index,
+            "part": f"{index}/{parts}",
+        },
+        "models": {"target": "t", "draft": "d"},
+        "rows": rows,
+        "summary": summarize(rows),
+        "provenance": {"git_commit": "c", "device_name": cpu, "created": f"t{index}"},
+    }
+
+
+def _parts() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        ("p2.json", _part(2, 2, ["c", "d"])),  # any order
+        ("p1.json", _part(1, 2, ["a", "b"])),
+    ]
+
+
+def test_merge_reads_like_one_job_over_every_prompt():
+    merged = merge(_parts())
+    assert [(r["prompt_id"], r["warmup"]) for r in merged["rows"]] == [
+        ("w", True), ("a", False), ("b", False), ("c", False), ("d", False)
+    ]  # fmt: skip
+    assert [r["paired_speedup"] for r in merged["rows"][1:]] == [2.0, 2.0, 3.0, 3.0]
+    assert merged["summary"] == summarize(merged["rows"])
+    assert merged["summary"]["paired_speedup_mean"] == pytest.approx(2.5)
+    protocol = merged["protocol"]
+    assert (protocol["n_prompts"], protocol["n_measured"], protocol["parts"]) == (5, 4, 2)
+    assert protocol["l_max"] == 20  # the longest prompt of any part
+    assert "part" not in protocol
+    assert [p["created"] for p in merged["provenance"]["parts"]] == ["t1", "t2"]
+    assert merged["params"] == {"K": 4} and merged["tags"]["setting"] == "selected"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda r: r["params"].update(K=6), "params.K 6 differs from p1.json's 4"),
+        (lambda r: r["tags"].update(setting="x"), "tags.setting 'x' differs"),
+        (lambda r: r["protocol"].update(max_new_tokens=16), "protocol.max_new_tokens 16 differs"),
+        (lambda r: r["provenance"].update(device_name="B"), "device_name 'B' .* one machine"),
+        (lambda r: r["protocol"].update(part="1/2"), "part 1/2 is also"),
+        (lambda r: r["protocol"].update(part="2/3"), "split 3 ways, p1.json one split 2"),
+        (lambda r: r["protocol"].pop("part"), "not a part result"),
+    ],
+)
+def test_parts_of_different_jobs_are_refused_naming_the_file(edit, message):
+    parts = copy.deepcopy(_parts())
+    edit(parts[0][1])
+    parts.reverse()  # the edited part last: the error names it
+    with pytest.raises(UsageError, match=f"--inputs p2.json: .*{message}"):
+        merge(parts)
+
+
+def test_a_missing_part_is_named():
+    with pytest.raises(UsageError, match="parts 1/2 missing"):
+        merge(_parts()[:1])
