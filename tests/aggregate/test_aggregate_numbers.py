@@ -148,6 +148,7 @@ def test_protocol_provenance_and_exactness(built):
     nums = doc["numbers"]
     assert nums["protocol.max_new_tokens"]["value"] == 64
     assert nums["protocol.warmup"]["value"] == 1
+    assert nums["protocol.parts"]["value"] == 3  # the main table's jobs, merged from parts
     assert nums["models.target"]["value"] == "synthetic/target"
     assert nums["versions.torch"]["value"] == "2.13.0"
     assert nums["provenance.synthetic"]["value"] is True

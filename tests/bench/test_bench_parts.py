@@ -8,23 +8,25 @@ from typing import Any
 import pytest
 
 from dynatree.bench.metrics import NUMERIC_METRICS, summarize
-from dynatree.bench.parts import merge, parse_part, part_prompts, share
+from dynatree.bench.parts import merge, parse_part, part_prompts
 from dynatree.errors import UsageError
 
 
 @pytest.mark.parametrize(("n_measured", "parts"), [(1, 1), (2, 2), (7, 1), (7, 3), (30, 3)])
 def test_shares_are_contiguous_even_and_cover_each_prompt_once(n_measured, parts):
-    shares = [share(n_measured, i, parts) for i in range(1, parts + 1)]
-    assert [i for s in shares for i in s] == list(range(n_measured))
+    prompts = ["warm-up", *range(n_measured)]
+    shares = [part_prompts(prompts, 1, i, parts) for i in range(1, parts + 1)]
+    assert all(s[0] == "warm-up" for s in shares)
+    assert [p for s in shares for p in s[1:]] == list(range(n_measured))
     sizes = [len(s) for s in shares]
     assert max(sizes) - min(sizes) <= 1
 
 
 def test_a_part_decodes_the_warmup_then_its_share():
-    prompts = [f"p{i}" for i in range(8)]  # 1 warm-up + 7 measured: shares of 3, 2, 2
-    assert part_prompts(prompts, 1, 1, 3) == ["p0", "p1", "p2", "p3"]
-    assert part_prompts(prompts, 1, 2, 3) == ["p0", "p4", "p5"]
-    assert part_prompts(prompts, 1, 3, 3) == ["p0", "p6", "p7"]
+    prompts = [f"p{i}" for i in range(9)]  # 2 warm-up + 7 measured: shares of 2, 2, 3
+    assert part_prompts(prompts, 2, 1, 3) == ["p0", "p1", "p2", "p3"]
+    assert part_prompts(prompts, 2, 2, 3) == ["p0", "p1", "p4", "p5"]
+    assert part_prompts(prompts, 2, 3, 3) == ["p0", "p1", "p6", "p7", "p8"]
 
 
 def test_more_parts_than_measured_prompts_is_refused():

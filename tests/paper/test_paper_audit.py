@@ -214,3 +214,16 @@ def test_setup_names_both_prompt_counts_when_the_main_table_has_more(inputs, tmp
     others = facts["protocol.others.n_prompts"]["value"]
     assert f"for each of 31 prompts in the main table ({others} in the other experiments" in tex
     assert f"over the remaining 30 ({facts['protocol.others.n_measured']['value']})" in tex
+
+
+def test_setup_says_the_main_table_ran_in_parts_only_when_it_did(inputs, tmp_path):
+    _, numbers, figures = inputs
+    document = json.loads(numbers.read_text())
+    parts = document["numbers"]["protocol.parts"]["value"]
+    tex = " ".join(render(numbers, figures, tmp_path / "parts", TEMPLATES).read_text().split())
+    assert f"each main-table configuration is timed as {parts} jobs" in tex
+    del document["numbers"]["protocol.parts"]
+    whole = tmp_path / "numbers.json"
+    whole.write_text(json.dumps(document))
+    tex = render(whole, figures, tmp_path / "whole", TEMPLATES).read_text()
+    assert "main-table configuration is timed as" not in " ".join(tex.split())

@@ -175,6 +175,8 @@ class SyntheticSuite:
                 "prompts_path": f"synthetic/{dataset}-{l_max}.jsonl",
                 "prompts_sha256": sha,
                 "l_max": l_max,
+                # main-table jobs are merged from parts, as in config.yaml (dynatree merge)
+                **({"parts": 3} if experiment == "main" and method != "ar" else {}),
             },
             "models": {
                 "target": "synthetic/target",

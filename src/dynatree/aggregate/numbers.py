@@ -535,6 +535,7 @@ def _protocol(nb: Numbers, table: Any, main: Any | None) -> None:
         ("device", {}),
         ("dtype", {}),
         ("threads", {"unit": "count", "digits": 0}),
+        ("parts", {"unit": "count", "digits": 0}),  # only when the main table ran in parts
     ):
         _unique(nb, f"protocol.{column}", ref, column, **kw)
     # The main table may be timed on more prompts than the rest (experiments.main.n_prompts).

@@ -46,6 +46,7 @@ _PROTOCOL = (
     "device",
     "dtype",
     "threads",
+    "parts",  # a job merged from parts (dynatree.bench.parts); absent for a whole job
 )
 _MODELS = ("target", "draft", "target_params", "draft_params")
 _PROVENANCE = (

@@ -22,9 +22,10 @@ from dynatree.errors import UsageError
 
 # Protocol fields that describe a part's share of the prompts; everything else must match.
 _PART_PROTOCOL = ("n_prompts", "n_measured", "l_max", "part")
-# What must be equal for two parts to be one measurement (the hardware too: a mean over
-# different CPUs is nobody's speedup).
-_SAME_PROVENANCE = ("git_commit", "dynatree", "torch", "transformers", "device_name")
+# What must be equal for two parts to be one measurement: the libraries and the hardware (a
+# mean over different CPUs is nobody's speedup). Not the commit: Snakemake reruns the parts
+# whose decoder changed, and each part's provenance is kept.
+_SAME_PROVENANCE = ("dynatree", "torch", "transformers", "device_name")
 
 
 def parse_part(text: str, option: str = "--part") -> tuple[int, int]:
@@ -35,23 +36,17 @@ def parse_part(text: str, option: str = "--part") -> tuple[int, int]:
     return int(index), int(count)
 
 
-def share(n_measured: int, part: int, parts: int) -> range:
-    """Indices (among the measured prompts) of part ``part`` of ``parts``: contiguous, sizes
-    differing by at most one, together every measured prompt once."""
-    base, extra = divmod(n_measured, parts)
-    start = (part - 1) * base + min(part - 1, extra)
-    return range(start, start + base + (1 if part <= extra else 0))
-
-
 def part_prompts(prompts: list[Any], warmup: int, part: int, parts: int) -> list[Any]:
-    """The prompts part ``part`` decodes: the warm-up ones, then its share of the rest."""
+    """The prompts part ``part`` decodes: the warm-up ones, then its contiguous share of the
+    rest (shares differ in size by at most one and together hold every measured prompt once)."""
     measured = prompts[warmup:]
-    if parts > len(measured):
+    n = len(measured)
+    if parts > n:
         raise UsageError(
-            f"--part {part}/{parts}: more parts than the {len(measured)} measured prompts; "
+            f"--part {part}/{parts}: more parts than the {n} measured prompts; "
             "use at most one part per measured prompt"
         )
-    return prompts[:warmup] + [measured[i] for i in share(len(measured), part, parts)]
+    return prompts[:warmup] + measured[(part - 1) * n // parts : part * n // parts]
 
 
 def _without(mapping: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -84,8 +79,8 @@ def _differences(result: dict[str, Any], first: dict[str, Any]) -> Iterator[tupl
 def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     """One result from every part of one job (``(path, result)`` pairs, any order).
 
-    Refuses parts of different jobs, code or hardware, and a missing or repeated part, naming
-    the file; the summary is recomputed over the joined rows.
+    Refuses parts of different jobs, libraries or hardware, and a missing or repeated part,
+    naming the file; the summary is recomputed over the joined rows.
     """
     if not results:
         raise UsageError("--inputs: no part results given")
