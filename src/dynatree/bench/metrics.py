@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dynatree.bench import stats
 from dynatree.bench.verdict import verdict_counts
-from dynatree.decoding.base import DecodeOutput
+
+if TYPE_CHECKING:  # torch-free at run time: `dynatree bench` validates and merges without torch
+    from dynatree.decoding.base import DecodeOutput
 
 # Row fields that are numbers (or null) and get a mean and sample std in the summary.
 NUMERIC_METRICS: tuple[str, ...] = (
