@@ -122,3 +122,9 @@ def test_parts_of_different_jobs_are_refused_naming_the_file(edit, message):
 def test_a_missing_part_is_named():
     with pytest.raises(UsageError, match="parts 1/2 missing"):
         merge(_parts()[:1])
+
+
+def test_a_differently_split_part_names_the_file_that_set_the_split():
+    first = ("p3.json", _part(1, 3, ["a"]))
+    with pytest.raises(UsageError, match="p2.json: .*split 2 ways, p3.json one split 3 ways"):
+        merge([first, ("p2.json", _part(2, 2, ["b"]))])

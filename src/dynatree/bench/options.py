@@ -139,8 +139,9 @@ def build_options(args: Any) -> BenchOptions:
             f"--warmup {args.warmup}: must be < the {len(prompts)} prompts of --prompts "
             "so at least one prompt is measured"
         )
-    part = None if args.part is None else parse_part(args.part)
-    if part is not None:
+    part = None
+    if args.part is not None:
+        part = parse_part(args.part)
         prompts = part_prompts(prompts, args.warmup, *part)
     models = {"--target": locate_model(args.target, "--target")}
     if draft is not None:

@@ -82,10 +82,8 @@ def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     Refuses parts of different jobs, libraries or hardware, and a missing or repeated part,
     naming the file; the summary is recomputed over the joined rows.
     """
-    if not results:
-        raise UsageError("--inputs: no part results given")
     by_part: dict[int, tuple[str, dict[str, Any]]] = {}
-    counts: dict[int, str] = {}  # K -> the first file split K ways
+    split: tuple[int, str] | None = None  # (K, the first file): every part must say K
     for path, result in results:
         label = result.get("protocol", {}).get("part")
         if label is None:
@@ -94,13 +92,15 @@ def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         if part in by_part:
             raise UsageError(f"--inputs {path}: part {label} is also {by_part[part][0]}")
         by_part[part] = (path, result)
-        counts.setdefault(parts, path)
-        if len(counts) > 1:
+        split = split or (parts, path)
+        if parts != split[0]:
             raise UsageError(
                 f"--inputs {path}: part {label} of a job split {parts} ways, "
-                f"{counts[min(counts)]} one split {min(counts)} ways; pass one job's parts"
+                f"{split[1]} one split {split[0]} ways; pass one job's parts"
             )
-    (parts,) = counts
+    if split is None:
+        raise UsageError("--inputs: no part results given")
+    parts = split[0]
     missing = sorted(set(range(1, parts + 1)) - set(by_part))
     if missing:
         raise UsageError(
