@@ -45,7 +45,12 @@ def test_defaults_are_filled_without_editing_the_schema() -> None:
     assert config["protocol"]["n_prompts"] == 10
     assert config["protocol"]["threads"] is None
     assert config["protocol"]["beyond_context"] is False
-    assert config["data"] == {"dir": "../shared/data", "seed": 0}
+    assert config["data"] == {
+        "source": "auto",
+        "dir": "../shared/data",
+        "lock": "config/data.lock.yaml",
+        "seed": 0,
+    }
     assert config["datasets"]["wikitext"]["params"] == {}
     assert config["models"]["embedded"]["target_steps"] == 30  # given values are kept
     config["data"]["seed"] = 5  # a filled default is the config's own copy
