@@ -154,6 +154,16 @@ def test_claims_are_checked_and_in_the_paper(smoke: SmokeRun) -> None:
     assert "\\section{Claims checked}" in tex
 
 
+def test_the_paper_says_pg19_was_the_offline_stand_in(smoke: SmokeRun) -> None:
+    """Read from the run's own data manifest (a local copy with gutenberg/), never typed."""
+    assert smoke.rc == 0, smoke.log
+    manifest = json.loads((smoke.root / "results" / "data" / "manifest.json").read_text())
+    assert manifest["source"] == "local" and manifest["datasets"]["pg19"]["standin"] is True
+    tex = " ".join((smoke.root / "paper" / "build" / "main.tex").read_text().split())
+    assert "the offline Gutenberg stand-in for PG-19: 98 Project Gutenberg books" in tex
+    assert "not the PG-19 test split" in tex and "downloaded from" not in tex
+
+
 def _planned(smoke: SmokeRun, *extra: str) -> dict[str, set[str]]:
     """Rules (and the methods of benchmark jobs) a dry run would execute now."""
     run = snakemake(["-n", *smoke.config_args, *extra], cwd=smoke.root)

@@ -61,9 +61,9 @@ def lock_fingerprint(lock) -> str:
     return hashlib.sha256(json.dumps(pins, sort_keys=True).encode()).hexdigest()
 
 
-# The raw text every later rule reads (DATA: resolve_data in the Snakefile). A local copy is
-# compared by content (data_fingerprint) and read as it is; a download is rule fetch_data's
-# output, rerun when the lock's pins change.
+# The raw text that prompts and the embedded build read, as resolve_data decided (Snakefile).
+# A local copy is compared by content (data_fingerprint) and read as it is; a download is the
+# output of fetch_data, rerun when the lock's pins change.
 DATA_DIR = DATA.dir
 DATA_LOCK = config["data"]["lock"]
 if DATA.source == "local":
