@@ -164,7 +164,10 @@ def test_a_full_disk_is_refused_before_downloading(
 ) -> None:
     """Free space is checked against the lock's sizes first (shutil.disk_usage patched: a disk
     with 1 kB left); in-process, so nothing reaches a network at all."""
+    from huggingface_hub import constants
+
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))  # not the user's
     full = shutil._ntuple_diskusage(10**9, 10**9 - 1000, 1000)
     monkeypatch.setattr(shutil, "disk_usage", lambda path: full)
     lock = data.lock(tmp_path / "lock.yaml")
