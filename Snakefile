@@ -1,4 +1,4 @@
-# DynaTree: models -> prompts -> benchmark jobs -> tables -> figures -> paper.
+# DynaTree: data, models -> prompts -> benchmark jobs -> tables -> figures -> paper.
 # The stages live in workflow/rules/*.smk; the config is validated (defaults filled) and checked
 # for impossible settings before any job is planned (workflow/lib/pipeline_config.py). Default
 # config: the embedded CPU protocol; `--configfile config/paper.yaml` for the paper's,
@@ -21,7 +21,7 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path[:0] = [SRC, str(Path(workflow.basedir) / "workflow" / "lib")]
 shell.prefix(f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}; ")
 
-from pipeline_config import ConfigError, prepare, read_yaml
+from pipeline_config import ConfigError, prepare, read_yaml, resolve_data
 
 # config.yaml is the default; a --configfile on the command line replaces it (not merged into it).
 if not workflow.overwrite_configfiles:
@@ -35,11 +35,14 @@ if not workflow.overwrite_configfiles:
 
 # Validated against the schema, whose method names and parameters come from the method registry
 # (config_schema.py), defaults filled, and checked possible before any rule exists; PLAN is
-# every benchmark job (workflow/lib/pipeline_plan.py).
+# every benchmark job (workflow/lib/pipeline_plan.py). DATA: where the raw text comes from (a
+# local copy, checked against the data lock, or the Hub), decided once here and printed.
 try:
     PLAN = prepare(config)
+    DATA = resolve_data(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
+print(DATA.note, file=sys.stderr)
 
 
 include: "workflow/rules/common.smk"

@@ -159,6 +159,21 @@ def prompts(i: Inputs, *extra: str, **replace: str) -> list[str]:
     )  # fmt: skip
 
 
+LOCK = Path(dynatree.cli.__file__).parents[2] / "config" / "data.lock.yaml"
+
+
+def data_fetch(i: Inputs, *extra: str, **replace: str) -> list[str]:
+    return _argv(["data", "fetch", "--lock", LOCK, "--out", i.root / "out" / "hub"], extra, replace)
+
+
+def data_manifest(i: Inputs, *extra: str, **replace: str) -> list[str]:
+    return _argv(
+        ["data", "manifest", "--data-dir", i.corpus, "--lock", LOCK,
+         "--out", i.root / "out" / "manifest.json"],
+        extra, replace,
+    )  # fmt: skip
+
+
 def build(i: Inputs, *extra: str, **replace: str) -> list[str]:
     return _argv(
         ["models", "build-embedded", "--corpus-dir", i.corpus, "--out", i.out_dir,
@@ -355,10 +370,26 @@ CASES: dict[str, Case] = {
     "data prompts: --data-dir missing": case(
         lambda i: prompts(i, data_dir=i.root / "nope"), "--data-dir", "no such directory"
     ),
-    "data prompts: no --data-dir (config key data.dir)": case(
-        lambda i: prompts(i, data_dir=None), "--data-dir", "data.dir"
+    "data prompts: no --data-dir": case(
+        lambda i: prompts(i, data_dir=None), "--data-dir", "required"
     ),
     "data prompts: unknown --dataset": case(lambda i: prompts(i, dataset="c4"), "--dataset", "c4"),
+    # --- dynatree data fetch / manifest (checked before any network access) ---
+    "data fetch: --lock missing": case(
+        lambda i: data_fetch(i, lock=i.root / "nope.yaml"), "--lock", "no such file"
+    ),
+    "data fetch: --lock not a data lock": case(
+        lambda i: data_fetch(i, lock=i.result), "data lock", "schema"
+    ),
+    "data fetch: --out in a read-only location": case(
+        lambda i: data_fetch(i, out=READ_ONLY / "hub"), "--out", "cannot write"
+    ),
+    "data manifest: --data-dir missing": case(
+        lambda i: data_manifest(i, data_dir=i.root / "nope"), "--data-dir", "no such directory"
+    ),
+    "data manifest: --out an existing directory": case(
+        lambda i: data_manifest(i, out=i.empty), "--out", "is a directory"
+    ),
     # --- dynatree models build-embedded ---
     "build-embedded: context_length above max_position_embeddings": case(
         lambda i: build(i, "--set", "context_length=8192"),

@@ -222,22 +222,6 @@ def test_errors_are_one_line_and_write_nothing(
     _fails(monkeypatch, capsys, _argv(corpus, tokenizer_dir, out), out, "empty")
 
 
-def test_without_data_dir_needs_datasets(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tokenizer_dir: Path,
-    tmp_path: Path,
-) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("datasets") is not None:
-        pytest.skip("`datasets` is installed; this checks the message without it")
-    out = tmp_path / "p.jsonl"
-    argv = _argv(tmp_path, tokenizer_dir, out)
-    argv = argv[:2] + argv[4:]  # drop --data-dir
-    _fails(monkeypatch, capsys, argv, out, "--data-dir", "data.dir", "datasets")
-
-
 @pytest.mark.skipif(not SHARED.is_dir(), reason="offline corpus ../shared/data not present")
 def test_real_corpus_documents_load() -> None:
     wiki = local_documents("wikitext", SHARED)

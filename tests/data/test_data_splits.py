@@ -62,3 +62,16 @@ def test_missing_folders_name_the_option(tmp_path: Path) -> None:
 def test_real_corpus_split_is_disjoint_and_has_enough_test_books() -> None:
     _, prompts = _check_disjoint(SHARED)
     assert len([p for p in prompts if p.parent.name == "gutenberg"]) >= 10
+
+
+def test_real_pg19_test_books_are_all_prompts_and_never_trained_on(tmp_path: Path) -> None:
+    """A data directory with the real PG-19 test split (pg19/, as downloaded): every book is a
+    prompt document; the embedded pair trains on WikiText only. It wins over a stand-in."""
+    root = _corpus(tmp_path)
+    (root / "pg19").mkdir()
+    books = [root / "pg19" / f"{n}.txt" for n in (10, 11, 12)]
+    for book in books:
+        book.write_text("A book.")
+    assert prompt_files("pg19", root) == books
+    train = training_files(root)
+    assert train == [root / "wikitext-2-raw" / "wiki.valid.raw"]

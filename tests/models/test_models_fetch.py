@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -81,4 +82,69 @@ def test_offline_without_a_cached_copy_says_how_out(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert model in err and "go online" in err and "local model directory" in err
+    assert not out.exists()
+
+
+# --- Against a local Hub server (HF_ENDPOINT): the protocol path the paper's models take ------
+
+
+@pytest.fixture(scope="module")
+def tiny_hub(tmp_path_factory: pytest.TempPathFactory):
+    from hub_repos import publish_models, tiny_model_files
+    from local_hub import LocalHub
+
+    files = tiny_model_files(tmp_path_factory.mktemp("tiny-pair"))
+    with LocalHub() as hub:
+        publish_models(hub, files)
+        yield hub, files
+
+
+def _fetch_process(tmp_path: Path, endpoint: str, *argv: str):
+    import os
+    import subprocess
+    import sys
+
+    from dynatree import cli as cli_module
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    env.update(
+        HF_ENDPOINT=endpoint,
+        HF_HOME=str(tmp_path / "hf"),
+        HF_HUB_DISABLE_TELEMETRY="1",
+        PYTHONPATH=str(Path(cli_module.__file__).resolve().parents[1]),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "dynatree", "models", "fetch", *argv],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("revision", ["commit", "main"], ids=["pinned commit", "branch"])
+def test_fetch_downloads_a_pinned_snapshot_from_the_hub(tiny_hub, tmp_path: Path, revision):
+    from hub_repos import MODEL_COMMITS, MODEL_REPOS
+
+    hub, files = tiny_hub
+    rev = MODEL_COMMITS["target"] if revision == "commit" else "main"
+    out = tmp_path / "models" / "hub" / "target"
+    argv = ["--model", MODEL_REPOS["target"], "--revision", rev, "--out", str(out)]
+    run = _fetch_process(tmp_path, hub.endpoint, *argv)
+    assert run.returncode == 0, run.stderr
+    for name, data in files["target"].items():
+        assert (out / name).read_bytes() == data, name
+    record = json.loads((out / "dynatree-fetch.json").read_text())
+    assert record["commit"] == MODEL_COMMITS["target"] and record["source"] == "hub"
+
+
+def test_fetch_of_a_revision_that_does_not_exist(tiny_hub, tmp_path: Path) -> None:
+    from hub_repos import MODEL_REPOS
+
+    hub, _ = tiny_hub
+    out = tmp_path / "out"
+    run = _fetch_process(
+        tmp_path, hub.endpoint, "--model", MODEL_REPOS["draft"], "--revision", "step9", "--out",
+        str(out),
+    )  # fmt: skip
+    assert run.returncode == 2
+    err = run.stderr.strip().splitlines()
+    assert len(err) == 1 and "--revision step9" in err[0] and MODEL_REPOS["draft"] in err[0]
     assert not out.exists()

@@ -16,7 +16,9 @@ CONFIGS = ("config.yaml", "config/paper.yaml", "config/smoke.yaml")
 
 # Rule outputs and local state (top level) a scratch copy must not inherit from the working tree,
 # and caches (anywhere).
-_TOP_LEVEL = {".git", ".venv", ".snakemake", "results", "models", "logs", "figures", "report.html"}
+_TOP_LEVEL = {
+    ".git", ".venv", ".snakemake", "results", "models", "data", "logs", "figures", "report.html"
+}  # fmt: skip
 _CACHES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from config_schema import load_schema, validate_config
-from pipeline_config import ConfigError, prepare, read_yaml
+from pipeline_config import HUB_DATA_DIR, ConfigError, prepare, read_yaml, resolve_data
 from pipeline_helpers import CONFIGS, REPO, scratch_copy, snakemake
 
 SCHEMA = load_schema()
@@ -45,7 +45,12 @@ def test_defaults_are_filled_without_editing_the_schema() -> None:
     assert config["protocol"]["n_prompts"] == 10
     assert config["protocol"]["threads"] is None
     assert config["protocol"]["beyond_context"] is False
-    assert config["data"] == {"dir": "../shared/data", "seed": 0}
+    assert config["data"] == {
+        "source": "auto",
+        "dir": "../shared/data",
+        "lock": "config/data.lock.yaml",
+        "seed": 0,
+    }
     assert config["datasets"]["wikitext"]["params"] == {}
     assert config["models"]["embedded"]["target_steps"] == 30  # given values are kept
     config["data"]["seed"] = 5  # a filled default is the config's own copy
@@ -222,3 +227,66 @@ def test_default_config_syntax_error_names_the_line(tmp_path) -> None:
     assert rc != 0
     assert f"config.yaml line {line + 1}, column" in output, output
     assert f"flow sequence at line {line})" in output, output
+
+
+# --- Where the raw text comes from (data.source) ----------------------------------------------
+
+
+def _data_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **data) -> dict:
+    """The smoke config, data.* as given, run from the repository (the lock's relative path)."""
+    monkeypatch.chdir(REPO)
+    config = _load()
+    config["data"] = {"dir": str(tmp_path / "copy"), **data}
+    validate_config(config, SCHEMA)
+    return config
+
+
+def _copy(tmp_path: Path) -> Path:
+    (tmp_path / "copy" / "wikitext-2-raw").mkdir(parents=True)
+    (tmp_path / "copy" / "gutenberg").mkdir()
+    return tmp_path / "copy"
+
+
+def test_auto_reads_a_local_copy_when_there_is_one(monkeypatch, tmp_path: Path) -> None:
+    _copy(tmp_path)
+    config = _data_config(monkeypatch, tmp_path)
+    data = resolve_data(config)
+    assert (data.source, data.dir) == ("local", str(tmp_path / "copy"))
+    assert config["data"]["source"] == "local" and "no download" in data.note
+
+
+def test_auto_downloads_when_there_is_none(monkeypatch, tmp_path: Path) -> None:
+    config = _data_config(monkeypatch, tmp_path)
+    data = resolve_data(config)
+    assert (data.source, data.dir) == ("hub", HUB_DATA_DIR)
+    assert config["data"]["source"] == "hub"
+    assert "no local copy" in data.note and "config/data.lock.yaml" in data.note
+
+
+def test_hub_is_used_even_beside_a_local_copy(monkeypatch, tmp_path: Path) -> None:
+    _copy(tmp_path)
+    data = resolve_data(_data_config(monkeypatch, tmp_path, source="hub"))
+    assert data.source == "hub"
+
+
+def test_local_without_the_directory_is_one_line(monkeypatch, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        resolve_data(_data_config(monkeypatch, tmp_path, source="local"))
+    message = str(info.value)
+    assert "\n" not in message and "data.dir" in message and "data.source: hub" in message
+
+
+def test_a_local_file_unlike_the_lock_stops_planning(monkeypatch, tmp_path: Path) -> None:
+    copy_dir = _copy(tmp_path)
+    (copy_dir / "wikitext-2-raw" / "wiki.test.raw").write_text(" = Not WikiText = \n")
+    with pytest.raises(ConfigError) as info:
+        resolve_data(_data_config(monkeypatch, tmp_path))
+    message = str(info.value)
+    assert "\n" not in message and "wikitext-2-raw/wiki.test.raw" in message
+    assert "config/data.lock.yaml" in message and "restore the file" in message
+
+
+def test_a_missing_lock_is_one_line(monkeypatch, tmp_path: Path) -> None:
+    config = _data_config(monkeypatch, tmp_path, lock="config/nope.lock.yaml")
+    with pytest.raises(ConfigError, match="data.lock config/nope.lock.yaml: no such file"):
+        resolve_data(config)

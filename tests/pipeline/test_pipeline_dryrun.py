@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import yaml
-from pipeline_helpers import CONFIGS, REPO, job_counts, snakemake
+from pipeline_helpers import CONFIGS, DATA_DIR, REPO, job_counts, scratch_copy, snakemake
 
 sys.path.insert(0, str(REPO / "workflow" / "lib"))
 from config_schema import validate_config  # noqa: E402
@@ -71,3 +71,35 @@ def test_timing_jobs_hold_every_core_whatever_torch_uses() -> None:
     assert len(timing) > 10
     for block in timing:
         assert "threads: 3" in block and "--threads 1 " in block, block
+
+
+@pytest.fixture(scope="module")
+def lone_clone(tmp_path_factory: pytest.TempPathFactory):
+    """The repository copied where nothing is beside it (no ../shared), as a new user's clone."""
+    root = tmp_path_factory.mktemp("lone") / "repo"
+    scratch_copy(root)
+    assert not (root.parent / "shared").exists()
+    return root
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "config/paper.yaml"])
+def test_a_clone_without_data_plans_the_download(lone_clone, name: str, monkeypatch) -> None:
+    """No data directory: the plan downloads the lock's pinned sources (no network to plan)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    run = snakemake(["-n", "--configfile", name], cwd=lone_clone)
+    assert run.returncode == 0, run.stderr[-2000:]
+    counts = job_counts(run.stdout)
+    assert counts["fetch_data"] == 1 and counts["data_manifest"] == 1
+    assert "--data-dir data/hub" in run.stdout
+    assert "downloaded into data/hub" in run.stderr
+
+
+@pytest.mark.skipif(not (DATA_DIR / "wikitext-2-raw").is_dir(), reason="no ../shared/data here")
+@pytest.mark.parametrize("name", ["config.yaml", "config/smoke.yaml"])
+def test_with_the_local_copy_the_default_downloads_nothing(name: str) -> None:
+    run = snakemake(["-n", "-F", "--configfile", name], cwd=REPO)
+    assert run.returncode == 0, run.stderr[-2000:]
+    counts = job_counts(run.stdout)
+    assert "fetch_data" not in counts and counts["data_manifest"] == 1
+    assert "--data-dir ../shared/data" in run.stdout
+    assert "data: the local copy at data.dir ../shared/data (no download)" in run.stderr

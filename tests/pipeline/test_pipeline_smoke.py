@@ -154,6 +154,16 @@ def test_claims_are_checked_and_in_the_paper(smoke: SmokeRun) -> None:
     assert "\\section{Claims checked}" in tex
 
 
+def test_the_paper_says_pg19_was_the_offline_stand_in(smoke: SmokeRun) -> None:
+    """Read from the run's own data manifest (a local copy with gutenberg/), never typed."""
+    assert smoke.rc == 0, smoke.log
+    manifest = json.loads((smoke.root / "results" / "data" / "manifest.json").read_text())
+    assert manifest["source"] == "local" and manifest["datasets"]["pg19"]["standin"] is True
+    tex = " ".join((smoke.root / "paper" / "build" / "main.tex").read_text().split())
+    assert "the offline Gutenberg stand-in for PG-19: 98 Project Gutenberg books" in tex
+    assert "not the PG-19 test split" in tex and "downloaded from" not in tex
+
+
 def _planned(smoke: SmokeRun, *extra: str) -> dict[str, set[str]]:
     """Rules (and the methods of benchmark jobs) a dry run would execute now."""
     run = snakemake(["-n", *smoke.config_args, *extra], cwd=smoke.root)
@@ -220,12 +230,14 @@ def test_forcerun_reruns_one_rule_and_what_depends_on_it(smoke: SmokeRun) -> Non
 def test_data_is_compared_by_content_not_by_time(smoke: SmokeRun) -> None:
     """A re-download, a restored backup or a re-mounted share gives the raw text new times:
     that alone reruns nothing (rebuilding the models would redo every benchmark); a changed
-    file reruns the models, the prompts and all that follows."""
+    file reruns the models, the prompts and all that follows. A changed file the data lock sums
+    stops the plan itself, in one line naming it."""
     assert smoke.rc == 0, smoke.log
     paths = [smoke.data, *smoke.data.rglob("*")]
     times = {p: p.stat() for p in paths}
-    edited = smoke.data / "wikitext-2-raw" / "wiki.valid.raw"
-    text = edited.read_bytes()
+    edited = sorted((smoke.data / "gutenberg").glob("*.txt"))[0]
+    locked = smoke.data / "wikitext-2-raw" / "wiki.valid.raw"
+    text, locked_text = edited.read_bytes(), locked.read_bytes()
     try:
         later = time.time() + 60
         for path in paths:
@@ -233,11 +245,17 @@ def test_data_is_compared_by_content_not_by_time(smoke: SmokeRun) -> None:
         assert _planned(smoke) == {}
         edited.write_bytes(text + b"\n")
         planned = _planned(smoke)
+        edited.write_bytes(text)
+        locked.write_bytes(locked_text + b"\n")
+        refused = snakemake(["-n", *smoke.config_args], cwd=smoke.root)
     finally:
         edited.write_bytes(text)
+        locked.write_bytes(locked_text)
         for path, st in times.items():
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert {"build_embedded", "prompts", "bench", "compile_paper"} <= set(planned)
+    assert {"build_embedded", "prompts", "bench", "data_manifest", "compile_paper"} <= set(planned)
+    assert refused.returncode != 0
+    assert "wikitext-2-raw/wiki.valid.raw" in refused.stderr and "data lock" in refused.stderr
 
 
 @contextmanager

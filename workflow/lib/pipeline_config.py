@@ -19,6 +19,8 @@ import yaml
 from config_schema import validate_config
 from pipeline_plan import BASELINE, Plan, PlanError, build_plan, fmt, model_dir
 
+from dynatree.data.lock import DataLock, read_lock
+from dynatree.data.manifest import verify_local
 from dynatree.data.prompts import MIN_PROMPT_TOKENS
 from dynatree.decoding.registry import parse_params
 from dynatree.errors import UsageError
@@ -70,6 +72,50 @@ def prepare(config: dict[str, Any], schema: dict[str, Any] | None = None) -> Pla
     for limit in context_limits(embedded, dirs):
         check_context(config, plan, limit)
     return plan
+
+
+# Where rule fetch_data puts the raw text it downloads (data.source: hub).
+HUB_DATA_DIR = "data/hub"
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where this run's raw text comes from, decided before any job is planned."""
+
+    source: str  # "local": data.dir as it is; "hub": rule fetch_data downloads into HUB_DATA_DIR
+    dir: str  # the directory the rules read
+    lock: DataLock
+    note: str  # one line for the log: what was decided and why
+
+
+def resolve_data(config: dict[str, Any]) -> DataSource:
+    """Decide data.source ``auto`` (data.dir when it exists, else the Hub) and record the
+    decision in ``config``; a local copy is checked against the lock's sums now, so a wrong file
+    stops ``snakemake -n``, not a job. Reads no network."""
+    data = config["data"]
+    try:
+        lock = read_lock(data["lock"], "config: data.lock")
+    except UsageError as exc:
+        raise ConfigError(str(exc)) from None
+    asked = data["source"]
+    local = Path(data["dir"])
+    source = ("local" if local.is_dir() else "hub") if asked == "auto" else asked
+    data["source"] = source
+    why = f" (data.source auto: no local copy at data.dir {data['dir']})" if asked == "auto" else ""
+    if source == "hub":
+        note = f"data: the pinned sources of {data['lock']}, downloaded into {HUB_DATA_DIR}{why}"
+        return DataSource("hub", HUB_DATA_DIR, lock, note)
+    if not local.is_dir():
+        raise ConfigError(
+            f"config: data.source local: data.dir {data['dir']} is not a directory; put the "
+            "offline copy there (README, Data), point data.dir at it, or set data.source: hub"
+        )
+    try:
+        verify_local(local, lock, "config: data.dir")
+    except UsageError as exc:
+        raise ConfigError(str(exc)) from None
+    note = f"data: the local copy at data.dir {data['dir']} (no download)"
+    return DataSource("local", data["dir"], lock, note)
 
 
 def check_params(method: str, params: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 # command-line fragments. Functions live here only, so the .smk files with rules stay
 # declarative.
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from pipeline_config import HUB_DATA_DIR
 from pipeline_plan import (
     EXPERIMENTS,
     FIGURE_FILES,
@@ -52,8 +54,25 @@ def data_fingerprint(directory: str) -> str:
     return digest.hexdigest()
 
 
-DATA_DIR = config["data"]["dir"]
-DATA_FINGERPRINT = data_fingerprint(DATA_DIR)
+def lock_fingerprint(lock) -> str:
+    """sha256 of the lock's pins (repositories, commits, files and sums; not its comments): a
+    param of the rules that download or read a download, so a new pin reruns them."""
+    pins = {name: dataclasses.asdict(ds) for name, ds in sorted(lock.datasets.items())}
+    return hashlib.sha256(json.dumps(pins, sort_keys=True).encode()).hexdigest()
+
+
+# The raw text that prompts and the embedded build read, as resolve_data decided (Snakefile).
+# A local copy is compared by content (data_fingerprint) and read as it is; a download is the
+# output of fetch_data, rerun when the lock's pins change.
+DATA_DIR = DATA.dir
+DATA_LOCK = config["data"]["lock"]
+if DATA.source == "local":
+    DATA_INPUT = ancient(DATA_DIR)
+    DATA_FINGERPRINT = data_fingerprint(DATA_DIR)
+else:
+    DATA_INPUT = DATA_DIR
+    DATA_FINGERPRINT = lock_fingerprint(DATA.lock)
+DATA_MANIFEST = "results/data/manifest.json"
 
 
 def bench_threads(wildcards):
@@ -211,6 +230,7 @@ def numbers_inputs(wildcards):
         "tables": [table_path(name) for name in EXPERIMENTS],
         "config": "results/config.json",
         "profile": PROFILE,
+        "data_manifest": DATA_MANIFEST,
     }
     if MODEL_SOURCE == "embedded":
         inputs["embedded_report"] = EMBEDDED_REPORT
@@ -220,11 +240,13 @@ def numbers_inputs(wildcards):
 
 
 def numbers_flags(wildcards, input):
-    """The optional inputs as flags: the build report, the profile, a committed GPU check."""
+    """The optional inputs as flags: the build report, the profile, a committed GPU check, the
+    data manifest."""
     flags = {
         "embedded_report": "--embedded-report",
         "profile": "--profile",
         "device_check": "--device-check",
+        "data_manifest": "--data-manifest",
     }
     return " ".join(f"{flag} {shlex.quote(input[k])}" for k, flag in flags.items() if k in input.keys())
 

@@ -1,5 +1,5 @@
 # Models: the target/draft pair every benchmark job loads. `models.source` picks how it is made:
-# `embedded` trains a small GPT-NeoX pair from the local corpus (offline, CPU), `hub` fetches a
+# `embedded` trains a small GPT-NeoX pair from the raw text (offline, CPU), `hub` fetches a
 # pinned revision of each model (the paper's Pythia pair).
 
 
@@ -30,7 +30,7 @@ rule fetch_model:
 
 rule build_embedded:
     input:
-        corpus=ancient(DATA_DIR),
+        corpus=DATA_INPUT,
     output:
         target=directory("models/embedded/target"),
         draft=directory("models/embedded/draft"),

@@ -52,6 +52,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="JSON",
         help="a GPU device check (benchmarks/device_check.py): gpu.* facts",
     )
+    numbers.add_argument(
+        "--data-manifest",
+        metavar="JSON",
+        help="the run's data manifest (dynatree data manifest): data.* facts, e.g. which PG-19",
+    )
     numbers.set_defaults(func=_numbers)
 
 
@@ -74,7 +79,13 @@ def _numbers(args: argparse.Namespace) -> int:
 
     table = read_tables(args.tables)
     doc = build_numbers(
-        table, args.tables, args.embedded_report, args.config, args.profile, args.device_check
+        table,
+        args.tables,
+        args.embedded_report,
+        args.config,
+        args.profile,
+        args.device_check,
+        args.data_manifest,
     )
     write_json_atomic(args.out, doc)
     return 0

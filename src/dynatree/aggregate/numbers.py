@@ -605,6 +605,22 @@ def _gpu_check(nb: Numbers, path: str) -> None:
     _cost_curves(nb, "gpu.cost", {"dtype": "float16", **runs[0]["profile"]}, path)
 
 
+def _data(nb: Numbers, path: str) -> None:
+    """Where each dataset's raw text came from (the data manifest): ``data.<dataset>.title``,
+    ``.origin`` (hub or local), ``.repo``, ``.revision`` and its first 12 digits ``.commit`` (a
+    pinned download), ``.standin``
+    (PG-19's offline Gutenberg stand-in), ``.n_files``; not the per-file sums."""
+    manifest = read_json(path, "--data-manifest", "; rerun rule data_manifest")
+    nb.add("data.source", manifest.get("source"), [path])
+    for name, entry in sorted((manifest.get("datasets") or {}).items()):
+        for key in ("title", "origin", "repo", "revision", "standin"):
+            if entry.get(key) is not None:
+                nb.add(f"data.{name}.{key}", entry[key], [path])
+        if entry.get("revision"):
+            nb.add(f"data.{name}.commit", entry["revision"][:12], [path])  # as the paper shows it
+        nb.add(f"data.{name}.n_files", len(entry.get("files") or {}), [path], "count", 0)
+
+
 def build_numbers(
     table: Any,
     table_paths: Sequence[str],
@@ -612,6 +628,7 @@ def build_numbers(
     config: str | None = None,
     profile: str | None = None,
     device_check: str | None = None,
+    data_manifest: str | None = None,
 ) -> dict[str, Any]:
     """Compute numbers.json from the concatenated aggregate tables (``read_tables``)."""
     nb = Numbers()
@@ -646,4 +663,6 @@ def build_numbers(
         _cost_curves(nb, "cost", read_json(profile, "--profile"), profile)
     if device_check:
         _gpu_check(nb, device_check)
+    if data_manifest:
+        _data(nb, data_manifest)
     return nb.document()

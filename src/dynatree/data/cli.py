@@ -1,4 +1,5 @@
-"""``dynatree data prompts``: write the benchmark prompts JSONL of one dataset."""
+"""``dynatree data prompts|fetch|manifest``: the benchmark prompts, the pinned download of the raw
+text and the manifest of what a run read."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from dynatree.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``data`` with its ``prompts`` subcommand."""
-    data = subparsers.add_parser("data", help="benchmark prompts from WikiText-2 and PG-19")
+    """Add ``data`` with its ``prompts``, ``fetch`` and ``manifest`` subcommands."""
+    data = subparsers.add_parser(
+        "data", help="the raw text (download, manifest) and the benchmark prompts"
+    )
     sub = data.add_subparsers(dest="data_command", required=True)
     p = sub.add_parser(
         "prompts",
@@ -23,9 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--data-dir",
         type=Path,
-        default=None,
-        help="offline corpus (wikitext-2-raw/, gutenberg/), e.g. ../shared/data; "
-        "without it the `datasets` package downloads the data",
+        required=True,
+        help="raw text (wikitext-2-raw/, and pg19/ or gutenberg/): an offline copy such as "
+        "../shared/data, or what `dynatree data fetch` made (data/hub)",
     )
     p.add_argument("--tokenizer", required=True, help="model directory or Hub id of the tokenizer")
     p.add_argument("--n", type=int, required=True, help="number of prompts")
@@ -42,11 +45,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="prompts JSONL to write")
     p.set_defaults(func=run_prompts)
 
+    fetch = sub.add_parser(
+        "fetch",
+        help="download the data lock's pinned files and derive the raw text from them",
+        description="Download every file of --lock at its pinned commit with huggingface_hub "
+        "(honours HF_ENDPOINT, HF_HOME and HF_HUB_OFFLINE), check each file's size and sha256, "
+        "derive the raw text into --out (checked against the lock's sums) with manifest.json.",
+    )
+    fetch.add_argument("--lock", type=Path, required=True, help="data lock YAML")
+    fetch.add_argument("--out", type=Path, required=True, help="data directory to create")
+    fetch.set_defaults(func=run_fetch)
+
+    manifest = sub.add_parser(
+        "manifest",
+        help="verify a data directory against the data lock and describe it (manifest JSON)",
+        description="Check --data-dir's raw text files against --lock's sums and write the run's "
+        "data manifest: where each dataset came from (a download's repo and commit, a local "
+        "copy, the Gutenberg stand-in) and every file's sha256.",
+    )
+    manifest.add_argument("--data-dir", type=Path, required=True, help="data directory")
+    manifest.add_argument("--lock", type=Path, required=True, help="data lock YAML")
+    manifest.add_argument("--out", type=Path, required=True, help="manifest JSON to write")
+    manifest.set_defaults(func=run_manifest)
+
 
 def run_prompts(args: argparse.Namespace) -> int:
     """Validate (output and tokenizer location first), load documents and tokenizer, sample,
     write atomically."""
-    from dynatree.data.documents import hub_documents, local_documents
+    from dynatree.data.documents import local_documents
     from dynatree.data.prompts import MIN_PROMPT_TOKENS, render_jsonl, sample_prompts
     from dynatree.io import check_writable, write_text_atomic
     from dynatree.models.locate import load_tokenizer, locate_model
@@ -63,10 +89,7 @@ def run_prompts(args: argparse.Namespace) -> int:
         raise UsageError(f"--min-tokens {min_tokens}: must lie in [1, --max-tokens]")
     check_writable(args.out, "--out")
     locate_model(args.tokenizer, "--tokenizer", need="tokenizer")
-    if args.data_dir is not None:
-        documents = local_documents(args.dataset, args.data_dir)
-    else:
-        documents = hub_documents(args.dataset)
+    documents = local_documents(args.dataset, args.data_dir)
     tokenizer = load_tokenizer(args.tokenizer, what="--tokenizer")
     if not getattr(tokenizer, "is_fast", False):
         raise UsageError(
@@ -77,4 +100,30 @@ def run_prompts(args: argparse.Namespace) -> int:
         documents, tokenizer, args.dataset, args.n, args.max_tokens, min_tokens, args.seed
     )
     write_text_atomic(args.out, render_jsonl(prompts))
+    return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    """Download, verify, derive; one line per dataset at the end."""
+    from dynatree.data.fetch import fetch_data
+    from dynatree.data.lock import read_lock
+
+    manifest = fetch_data(read_lock(args.lock, "--lock"), args.out)
+    for name, entry in manifest["datasets"].items():
+        source = f"{entry['repo']}@{entry['revision']}"
+        print(f"{args.out}: {name} from {source} ({len(entry['files'])} files)")
+    return 0
+
+
+def run_manifest(args: argparse.Namespace) -> int:
+    """Verify and describe the data directory (checks first, then one atomic write)."""
+    from dynatree.data.lock import read_lock
+    from dynatree.data.manifest import local_manifest
+    from dynatree.io import check_writable, write_json_atomic
+
+    check_writable(args.out, "--out")
+    doc = local_manifest(args.data_dir, read_lock(args.lock, "--lock"))
+    write_json_atomic(args.out, doc)
+    titles = ", ".join(f"{k}: {v['title']}" for k, v in doc["datasets"].items())
+    print(f"{args.out}: {args.data_dir} ({titles})")
     return 0

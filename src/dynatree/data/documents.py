@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from dynatree.data.splits import prompt_files
+from dynatree.data.splits import pg19_is_real, prompt_files
 from dynatree.errors import UsageError
 
 # A top-level WikiText heading is a line " = Title = "; sections are " = = Section = = ".
@@ -92,45 +92,22 @@ def book_document(path: Path, option: str) -> Document:
     return Document(path.name, strip_gutenberg(read_text(path, option), path, option))
 
 
+def pg19_document(path: Path, option: str) -> Document:
+    """One book of the real PG-19 test split (no Gutenberg header: PG-19 removed it), id = file
+    name (its Gutenberg ebook number)."""
+    text = read_text(path, option).strip()
+    return Document(path.name, text)
+
+
 def local_documents(dataset: str, data_dir: Path, option: str = "--data-dir") -> list[Document]:
-    """The prompt documents of ``dataset`` from the offline corpus, in a fixed order."""
+    """The prompt documents of ``dataset`` in the data directory, in a fixed order."""
     if not data_dir.is_dir():
         raise UsageError(
             f"{option} {data_dir}: no such directory; point it at the offline corpus "
-            "(e.g. ../shared/data) or leave it out to download with `datasets`"
+            "(e.g. ../shared/data) or at the pipeline's download (data/hub)"
         )
     files = prompt_files(dataset, data_dir, option)
     if dataset == "wikitext":
         return [doc for path in files for doc in wikitext_documents(path, option)]
-    return [book_document(path, option) for path in files]
-
-
-def hub_documents(dataset: str) -> list[Document]:
-    """The same documents from the Hugging Face hub through ``datasets`` (only when online).
-
-    ``datasets`` is optional: without it (or offline) the user must configure a local directory.
-    """
-    fix = "pass --data-dir DIR (config key data.dir, e.g. ../shared/data)"
-    try:
-        import datasets
-    except ImportError:
-        raise UsageError(
-            f"--data-dir: not given and the `datasets` package is not installed; {fix}, "
-            "or `pip install datasets` and go online"
-        ) from None
-    try:
-        if dataset == "wikitext":
-            rows = datasets.load_dataset("wikitext", "wikitext-2-raw-v1", split="test")
-            articles = wikitext_articles("".join(rows["text"]))
-            return [Document(f"wiki.test.raw#{i}", a) for i, a in enumerate(articles)]
-        rows = datasets.load_dataset("deepmind/pg19", split="test")
-        return [
-            Document(f"pg19-test#{i}:{row['short_book_title']}", row["text"].strip())
-            for i, row in enumerate(rows)
-        ]
-    except Exception as exc:  # datasets raises many types (network, cache, offline)
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UsageError(
-            f"--data-dir: not given and {dataset} cannot be loaded with `datasets` ({first}); "
-            f"{fix}, or go online"
-        ) from exc
+    read = pg19_document if pg19_is_real(data_dir) else book_document
+    return [read(path, option) for path in files]

@@ -34,7 +34,9 @@ class CorpusText:
 
 
 def load_corpus(corpus_dir: Path, train_chars: int, heldout_fraction: float) -> CorpusText:
-    """Read the training files; cap each stream's training text at half of ``train_chars``.
+    """Read the training files; cap each stream's training text at an equal share of
+    ``train_chars`` (half each with books; all of it for WikiText when the data directory has the
+    real PG-19 test split, whose books are prompts only).
 
     Within a stream every file gets an equal share of the cap, so no single long book dominates;
     the held-out tail of each file (never trained on) is capped at the same share.
@@ -48,8 +50,9 @@ def load_corpus(corpus_dir: Path, train_chars: int, heldout_fraction: float) -> 
             raw["books"].append(book_document(path, OPTION).text)
     train: dict[str, list[str]] = {}
     heldout: dict[str, list[str]] = {}
+    streams = sum(1 for texts in raw.values() if texts)
     for stream, texts in raw.items():
-        share = train_chars // 2 // max(1, len(texts))
+        share = train_chars // max(1, streams) // max(1, len(texts))
         cuts = [int(len(t) * (1.0 - heldout_fraction)) for t in texts]
         train[stream] = [t[: min(cut, share)] for t, cut in zip(texts, cuts, strict=True)]
         heldout[stream] = [t[cut:][:share] for t, cut in zip(texts, cuts, strict=True)]
