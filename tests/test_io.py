@@ -171,6 +171,7 @@ def _inputs(tmp_path: Path) -> dict[str, Path]:
         ("link.jsonl", "is --prompts"),  # a symbolic link to it
         ("hard.jsonl", "is --prompts"),  # a hard link to it
         ("models/target/config.json", "lies inside --target"),
+        ("config.json", "is a file of --target"),  # a hard link to a file of it
     ],
 )
 def test_an_output_that_is_an_input_is_refused(
@@ -179,6 +180,7 @@ def test_an_output_that_is_an_input_is_refused(
     inputs = _inputs(tmp_path)
     (tmp_path / "link.jsonl").symlink_to(tmp_path / "prompts.jsonl")
     os.link(tmp_path / "prompts.jsonl", tmp_path / "hard.jsonl")
+    os.link(tmp_path / "models" / "target" / "config.json", tmp_path / "config.json")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UsageError, match=rf"^--out {re.escape(output)}: {message} .*an input"):
         check_outputs({"--out": output}, {"--reference": None, **inputs})

@@ -187,11 +187,21 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def _linked_inside(output: Path, folder: Path) -> bool:
+    """``output`` is a hard link of a file under ``folder`` (looked for only when ``output`` has
+    more than one link, so the usual new or single-link output costs one stat)."""
+    if not output.is_file() or output.stat().st_nlink < 2:
+        return False
+    return any(_same_file(output, path) for path in folder.rglob("*") if path.is_file())
+
+
 def _overwrites(output: Path, source: Path, output_is_dir: bool) -> str | None:
     """How writing ``output`` would destroy the input ``source``; None if it would not."""
     if source.is_dir():
         if output.exists() and _inside(output, source):
             return "lies inside"  # one of the files (or folders) the input directory holds
+        if _linked_inside(output, source):
+            return "is a file of"
     elif _same_file(output, source):
         return "is"
     if output_is_dir and _inside(source, output):
