@@ -6,13 +6,19 @@ Each case runs the real entry point in-process with the model-loading modules ma
 (torch, transformers, the harness, the model build) and the Hub download stubbed out, so a
 command that got as far as loading a model would crash instead of exiting 2; a control per
 command shows its valid form does get that far. A few cases also run in a fresh interpreter to
-show torch is never imported on the way to the error.
+show torch is never imported on the way to the error. The later stages (merge, select, aggregate,
+claims, figure, paper) get SYNTHETIC but whole input files (tests/support/synthetic.py), each case
+spoiling one: a file that is truncated, holds NaN or a string where a number belongs, or an
+output that is one of the command's inputs; a control shows each unspoiled command succeeds.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,9 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from claims_numbers import CLAIMS_FILE, REPO, embedded_run
+from synthetic import SyntheticSuite, split_parts, write_profile
 
 import dynatree.cli
 from dynatree.bench.prompts import ids_sha256
+from dynatree.claims.output import provenance_path
 from dynatree.models import fetch
 
 # Importing any of these means a model is about to be loaded (or trained).
@@ -58,6 +67,16 @@ class Inputs:
                 "corpus": "corpus",
                 "out": "out/result.json",
                 "out_dir": "out/models",
+                "whole": "results/whole.json",  # a complete result (select, aggregate)
+                "ar": "results/ar.json",
+                "part1": "results/part1.json",
+                "part2": "results/part2.json",
+                "table": "tables/main.csv",
+                "numbers": "numbers.json",
+                "claims_csv": "claims/claims.csv",
+                "profile": "profile.json",
+                "templates": "templates",
+                "tex": "build/main.tex",
             }[name]
         )
 
@@ -121,8 +140,45 @@ def _write_corpus(root: Path) -> None:
         )
 
 
+@pytest.fixture(scope="module")
+def stage_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Whole inputs of the later stages, written once: results (a job and its parts), a table,
+    numbers.json, a claims CSV with its sidecar, a profile, the paper's templates, a .tex."""
+    from dynatree.aggregate.table import build_table
+    from dynatree.claims.evaluate import evaluate
+    from dynatree.claims.output import write
+    from dynatree.claims.spec import load_claims
+    from dynatree.io import write_json_atomic
+    from dynatree.paper.values import load_numbers
+
+    root = tmp_path_factory.mktemp("stages")
+    i = Inputs(root)
+    suite = SyntheticSuite(root / "synthetic")
+    whole = suite.result("main", "wikitext", "linear", "K4", {"K": 4}, n_prompts=7)
+    i.whole.parent.mkdir()
+    shutil.copy(whole, i.whole)
+    shutil.copy(suite.ar[("wikitext", 200, 64)], i.ar)
+    for path, part in zip((i.part1, i.part2), split_parts(_load(i.whole), 2), strict=True):
+        write_json_atomic(path, part)
+    i.table.parent.mkdir()
+    build_table("main", [str(i.whole), str(i.ar)]).to_csv(i.table, index=False)
+    i.numbers.write_text(json.dumps({"schema": "dynatree.numbers/1", "numbers": embedded_run()}))
+    spec = load_claims(CLAIMS_FILE)
+    write(evaluate(spec, load_numbers(i.numbers)), spec, i.numbers, i.claims_csv)
+    write_profile(i.profile)
+    shutil.copytree(REPO / "paper", i.templates, ignore=shutil.ignore_patterns("build", "*.pdf"))
+    i.tex.parent.mkdir()
+    i.tex.write_text("\\documentclass{article}\\begin{document}x\\end{document}\n")
+    shutil.rmtree(root / "synthetic")
+    return root
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 @pytest.fixture
-def inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Inputs:
+def inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage_files: Path) -> Inputs:
     i = Inputs(tmp_path)
     _write_model(i.target, positions=64)
     _write_model(i.draft, positions=48)
@@ -132,6 +188,7 @@ def inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Inputs:
     i.selected.write_text(json.dumps({"method": "linear", "params": {"K": 3}}))
     i.result.write_text(json.dumps(_result()))
     _write_corpus(i.corpus)
+    shutil.copytree(stage_files, tmp_path, dirs_exist_ok=True, symlinks=True)
     monkeypatch.chdir(tmp_path)  # relative model paths resolve here (models/ exists)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return i
@@ -190,6 +247,65 @@ def fetch_cmd(i: Inputs, *extra: str, **replace: str) -> list[str]:
     )
 
 
+def profile(i: Inputs, *extra: str, **replace: str) -> list[str]:
+    return _argv(
+        ["profile", "--target", i.target, "--draft", i.draft, "--device", "cpu", "--threads", "1",
+         "--max-tree", "4", "--prefix-lengths", "8", "--out", i.root / "out" / "profile.json"],
+        extra, replace,
+    )  # fmt: skip
+
+
+def merge(i: Inputs, *extra: str, second: Path | None = None, **replace: str) -> list[str]:
+    """Merge the two parts (``inputs=`` replaces the first, ``second=`` the second)."""
+    argv = ["merge", "--inputs", i.part1, second or i.part2, "--out", i.out]
+    return _argv(argv, extra, replace)
+
+
+def table(i: Inputs, *extra: str, **replace: str) -> list[str]:
+    return _argv(
+        ["aggregate", "table", "--experiment", "main", "--inputs", i.whole, i.ar,
+         "--profile", i.profile, "--out", i.root / "out" / "main.csv"],
+        extra, replace,
+    )  # fmt: skip
+
+
+def numbers(i: Inputs, *extra: str, **replace: str) -> list[str]:
+    return _argv(
+        ["aggregate", "numbers", "--tables", i.table, "--profile", i.profile,
+         "--out", i.root / "out" / "numbers.json"],
+        extra, replace,
+    )  # fmt: skip
+
+
+def claims(i: Inputs, *extra: str, **replace: str) -> list[str]:
+    return _argv(
+        ["claims", "--numbers", i.numbers, "--claims", CLAIMS_FILE,
+         "--out", i.root / "out" / "claims.csv"],
+        extra, replace,
+    )  # fmt: skip
+
+
+def figure(i: Inputs, *extra: str, name: str = "main_results", **replace: str) -> list[str]:
+    return _argv(
+        ["figure", name, "--tables", i.table, "--out", i.root / "out" / "f.pdf"], extra, replace
+    )
+
+
+def render(i: Inputs, *extra: str, **replace: str) -> list[str]:
+    return _argv(
+        ["paper", "render", "--numbers", i.numbers, "--claims", i.claims_csv,
+         "--figures-dir", i.root / "figures", "--out-dir", i.root / "out" / "build",
+         "--templates", i.templates],
+        extra, replace,
+    )  # fmt: skip
+
+
+def compile_cmd(i: Inputs, *extra: str, **replace: str) -> list[str]:
+    return _argv(
+        ["paper", "compile", "--tex", i.tex, "--out", i.root / "out" / "p.pdf"], extra, replace
+    )
+
+
 def _argv(base: list, extra: tuple, replace: dict) -> list[str]:
     """``base`` with options replaced (``max_new_tokens="x"``; None drops the option), then
     ``extra`` appended."""
@@ -202,6 +318,90 @@ def _argv(base: list, extra: tuple, replace: dict) -> list[str]:
         else:
             argv[at + 1] = str(value)
     return argv + [str(e) for e in extra]
+
+
+def _edit(path: Path, change: Callable[[dict], object]) -> Path:
+    """``path`` (JSON) with ``change`` applied to its document in place."""
+    doc = _load(path)
+    change(doc)
+    return _json(path, doc)
+
+
+def _text(path: Path, change: Callable[[str], str]) -> Path:
+    return _spoil(path, change(path.read_text(encoding="utf-8")))
+
+
+def _lines(path: Path, keep: slice) -> Path:
+    """``path`` cut to the lines in ``keep`` (a file truncated at a line end)."""
+    return _text(path, lambda t: "".join(t.splitlines(keepends=True)[keep]))
+
+
+def _cut(path: Path, fraction: float) -> Path:
+    """``path`` cut inside a line (a copy or a write stopped short)."""
+    return _text(path, lambda t: t[: int(len(t.rstrip("\n")) * fraction)])
+
+
+def _link(link: Path, to: Path, hard: bool = False) -> Path:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    os.link(to, link) if hard else link.symlink_to(to)
+    return link
+
+
+def _lose_measured_rows(doc: dict) -> None:
+    doc["rows"] = [r for r in doc["rows"] if r["warmup"]]
+
+
+def _lose_a_row_consistently(doc: dict) -> None:
+    """A part that lost a measured row, its counts and summary edited to agree."""
+    from dynatree.bench.metrics import summarize
+
+    doc["rows"].pop()
+    doc["protocol"].update(n_prompts=len(doc["rows"]), n_measured=len(doc["rows"]) - 1)
+    doc["summary"] = summarize(doc["rows"])
+
+
+def _spoil_column(path: Path, column: str, value: str) -> Path:
+    """The first row's ``column`` of a CSV replaced by ``value``."""
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    frame[column] = frame[column].astype(object)
+    frame.loc[0, column] = value
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _drop_column(path: Path, column: str) -> Path:
+    import pandas as pd
+
+    pd.read_csv(path).drop(columns=[column]).to_csv(path, index=False)
+    return path
+
+
+def _sidecar(i: Inputs, change: Callable[[dict], object]) -> Path:
+    """The claims CSV, its sidecar edited by ``change``."""
+    _edit(provenance_path(i.claims_csv), change)
+    return i.claims_csv
+
+
+def _drop_claim(i: Inputs) -> Path:
+    """The claims CSV without its first claim, the sidecar's counts edited to agree."""
+    import pandas as pd
+
+    frame = pd.read_csv(i.claims_csv, keep_default_na=False)
+    gone = frame.iloc[0]["verdict"]
+    frame.iloc[1:].to_csv(i.claims_csv, index=False)
+    key = {"holds": "n_holds", "does not hold": "n_fails", "not comparable": "n_not_comparable"}
+
+    def recount(doc: dict) -> None:
+        doc["counts"]["n"] -= 1
+        doc["counts"][key[gone]] -= 1
+
+    return _sidecar(i, recount)
+
+
+def _entry(key: str, **change: object) -> Callable[[dict], None]:
+    return lambda doc: doc["numbers"][key].update(change)
 
 
 def _spoil(path: Path, text: str | bytes) -> Path:
@@ -429,6 +629,268 @@ CASES: dict[str, Case] = {
     "fetch: --out in a read-only location": case(
         lambda i: fetch_cmd(i, out=READ_ONLY / "m"), "--out", "cannot write"
     ),
+    # --- every command: an output that is one of its inputs ---
+    "bench: --out is --prompts": case(
+        lambda i: bench(i, out=i.prompts), "--out", "prompts.jsonl: is --prompts", "an input"
+    ),
+    "bench: --out a symbolic link to --reference": case(
+        lambda i: bench(i, "--reference", i.reference, out=_link(i.root / "o.json", i.reference)),
+        "--out",
+        "is --reference",
+    ),
+    "bench: --out a hard link to --params-file": case(
+        lambda i: bench(
+            i, "--params-file", i.selected, out=_link(i.root / "o.json", i.selected, hard=True)
+        ),
+        "--out",
+        "is --params-file",
+    ),
+    "bench: --out the target's config.json": case(
+        lambda i: bench(i, out=i.target / "config.json"), "--out", "lies inside --target"
+    ),
+    "merge: --out is a part": case(lambda i: merge(i, out=i.part2), "--out", "is --inputs"),
+    "select: --out is its input (relative path)": case(
+        lambda i: select(i, inputs=i.whole, out="results/../results/whole.json"),
+        "--out",
+        "is --inputs",
+    ),
+    "aggregate table: --out is --profile": case(
+        lambda i: table(i, out=i.profile), "--out", "is --profile"
+    ),
+    "aggregate numbers: --out is the table": case(
+        lambda i: numbers(i, out=i.table), "--out", "is --tables"
+    ),
+    "claims: --out is --numbers": case(lambda i: claims(i, out=i.numbers), "--out", "is --numbers"),
+    "claims: --out's sidecar is --numbers": case(
+        lambda i: claims(
+            i,
+            numbers=_link(i.root / "n.provenance.json", i.numbers, hard=True),
+            out=i.root / "n.csv",
+        ),
+        "--out",
+        "n.provenance.json: is --numbers",
+    ),
+    "figure: --out a symbolic link to the table": case(
+        lambda i: figure(i, out=_link(i.root / "f.pdf", i.table)), "--out", "is --tables"
+    ),
+    "paper render: --out-dir the templates (refs.bib)": case(
+        lambda i: render(i, out_dir=i.templates), "--out-dir", "refs.bib: is --templates"
+    ),
+    "paper compile: --out is --tex": case(
+        lambda i: compile_cmd(i, out=i.tex), "--out", "main.tex: is --tex"
+    ),
+    "data prompts: --out a file of --data-dir": case(
+        lambda i: prompts(i, out=i.corpus / "wikitext-2-raw" / "wiki.test.raw"),
+        "--out",
+        "lies inside --data-dir",
+    ),
+    "build-embedded: --out holds --corpus-dir": case(
+        lambda i: build(i, out=i.root), "--out", "contains --corpus-dir"
+    ),
+    "build-embedded: --report a corpus file": case(
+        lambda i: build(i, report=i.corpus / "gutenberg" / "pg1.txt"),
+        "--report",
+        "lies inside --corpus-dir",
+    ),
+    "fetch: --out holds --model": case(
+        lambda i: fetch_cmd(i, out=i.root / "models"), "--out", "contains --model"
+    ),
+    "profile: --out the draft's config.json": case(
+        lambda i: profile(i, out=i.draft / "config.json"), "--out", "lies inside --draft"
+    ),
+    # --- dynatree merge: incomplete or malformed parts ---
+    "merge: a part lost its measured rows": case(
+        lambda i: merge(i, inputs=_edit(i.part1, _lose_measured_rows)),
+        "--inputs",
+        "part1.json",
+        "1 rows, but protocol.n_prompts is 4",
+    ),
+    "merge: a part lost a row and its counts agree": case(
+        lambda i: merge(i, second=_edit(i.part2, _lose_a_row_consistently)),
+        "--inputs",
+        "the parts hold 3+2 measured prompts",
+        "shares of 5 prompts among 2 parts (2+3)",
+    ),
+    "merge: rows not a list": case(
+        lambda i: merge(i, inputs=_edit(i.part1, lambda d: d.update(rows={}))),
+        "--inputs",
+        "rows",
+        "array",
+    ),
+    "merge: a row without warmup": case(
+        lambda i: merge(i, inputs=_edit(i.part1, lambda d: d["rows"][1].pop("warmup"))),
+        "--inputs",
+        "rows[1].warmup: missing",
+    ),
+    "merge: tps a string": case(
+        lambda i: merge(i, inputs=_edit(i.part1, lambda d: d["rows"][1].update(tps="fast"))),
+        "--inputs",
+        "rows[1].tps",
+        "'fast'",
+    ),
+    "merge: NaN paired speedup": case(
+        lambda i: merge(
+            i,
+            inputs=_text(
+                i.part1, lambda t: re.sub(r'"paired_speedup": [\d.]+', '"paired_speedup": NaN', t)
+            ),
+        ),
+        "--inputs",
+        "paired_speedup: NaN where a number belongs",
+    ),
+    # --- dynatree select ---
+    "select: NaN paired speedup": case(
+        lambda i: select(
+            i,
+            inputs=_text(
+                i.whole,
+                lambda t: t.replace('"paired_speedup_mean": ', '"paired_speedup_mean": NaN, "x": '),
+            ),
+        ),
+        "--inputs",
+        "summary.paired_speedup_mean: NaN",
+    ),
+    "select: paired speedup a string": case(
+        lambda i: select(
+            i, inputs=_edit(i.whole, lambda d: d["summary"].update(paired_speedup_mean="1.5"))
+        ),
+        "--inputs",
+        "summary.paired_speedup_mean",
+    ),
+    # --- dynatree aggregate table ---
+    "aggregate table: a result lost its measured rows": case(
+        lambda i: table(i, "--inputs", _edit(i.whole, _lose_measured_rows)),
+        "--inputs",
+        "whole.json",
+        "1 rows, but protocol.n_prompts is 7",
+    ),
+    "aggregate table: --profile without its curves": case(
+        lambda i: table(i, profile=_edit(i.profile, lambda d: d.pop("verify"))),
+        "--profile",
+        "verify: missing",
+    ),
+    # --- dynatree aggregate numbers and figure: the tables ---
+    "aggregate numbers: an empty table": case(
+        lambda i: numbers(i, tables=_spoil(i.table, "")), "--tables", "main.csv", "empty file"
+    ),
+    "aggregate numbers: a table of a header alone": case(
+        lambda i: numbers(i, tables=_lines(i.table, slice(0, 1))), "--tables", "no rows"
+    ),
+    "aggregate numbers: a table cut at a line end": case(
+        lambda i: numbers(i, tables=_lines(i.table, slice(0, 2))),
+        "--tables",
+        "1 rows where table_rows says 2",
+    ),
+    "aggregate numbers: a table cut inside a line": case(
+        lambda i: numbers(i, tables=_cut(i.table, 0.9)), "--tables", "row 3 is cut short"
+    ),
+    "aggregate numbers: tps_mean not a number": case(
+        lambda i: numbers(i, tables=_spoil_column(i.table, "tps_mean", "fast")),
+        "--tables",
+        "row 2: tps_mean 'fast' is not a positive finite number",
+    ),
+    "aggregate numbers: an infinite speedup": case(
+        lambda i: numbers(i, tables=_spoil_column(i.table, "speedup", "inf")),
+        "--tables",
+        "speedup",
+        "finite",
+    ),
+    "aggregate numbers: a table of an older version": case(
+        lambda i: numbers(i, tables=_drop_column(i.table, "table_rows")),
+        "--tables",
+        "column 'table_rows' missing",
+    ),
+    "figure: a table cut at a line end": case(
+        lambda i: figure(i, tables=_lines(i.table, slice(0, 2))), "--tables", "truncated"
+    ),
+    "figure: an empty table": case(
+        lambda i: figure(i, tables=_spoil(i.table, "")), "--tables", "empty file"
+    ),
+    "figure verify_cost: --file profile without verify": case(
+        lambda i: figure(
+            i,
+            "--file",
+            f"profile={_edit(i.profile, lambda d: d.pop('verify'))}",
+            name="verify_cost",
+        ),
+        "--file profile",
+        "verify: missing",
+    ),
+    # --- dynatree claims and paper render: numbers.json, the claims CSV ---
+    "claims: a number that is a string": case(
+        lambda i: claims(
+            i, numbers=_edit(i.numbers, _entry("main.wikitext.ar.tps_mean", value="fast"))
+        ),
+        "--numbers",
+        "main.wikitext.ar.tps_mean.value: 'fast' is not of type number",
+    ),
+    "claims: an entry without digits": case(
+        lambda i: claims(
+            i, numbers=_edit(i.numbers, lambda d: d["numbers"]["protocol.device"].pop("digits"))
+        ),
+        "--numbers",
+        "protocol.device.digits: missing",
+    ),
+    "claims: numbers not an object": case(
+        lambda i: claims(i, numbers=_edit(i.numbers, lambda d: d.update(numbers=[]))),
+        "--numbers",
+        "numbers: [] is not of type object",
+    ),
+    "claims: NaN in numbers.json": case(
+        lambda i: claims(
+            i, numbers=_text(i.numbers, lambda t: t.replace('"value": 1.0', '"value": NaN', 1))
+        ),
+        "--numbers",
+        "NaN where a number belongs",
+    ),
+    "paper render: a number that is a string": case(
+        lambda i: render(
+            i, numbers=_edit(i.numbers, _entry("main.wikitext.ar.tps_mean", value="x"))
+        ),
+        "--numbers",
+        "tps_mean.value",
+    ),
+    "paper render: a claims CSV that lost claims": case(
+        lambda i: render(i, claims=_lines(i.claims_csv, slice(0, -3))),
+        "--claims",
+        "truncated or edited",
+    ),
+    "paper render: a claims CSV cut inside a line": case(
+        lambda i: render(i, claims=_cut(i.claims_csv, 0.97)), "--claims", "is not whole"
+    ),
+    "paper render: a claims CSV checked against another claims file": case(
+        lambda i: render(
+            i,
+            claims=_sidecar(i, lambda d: d["claims"].update(sha256="0" * 64)),
+        ),
+        "--claims",
+        "changed since it was checked",
+    ),
+    "paper render: a claims CSV without a claim of the claims file": case(
+        lambda i: render(i, claims=_drop_claim(i)), "--claims", "truncated or edited"
+    ),
+    # --- read-only outputs of the commands that had no write check ---
+    "aggregate table: --out in a read-only location": case(
+        lambda i: table(i, out=READ_ONLY / "t.csv"), "--out", "cannot write"
+    ),
+    "aggregate numbers: --out in a read-only location": case(
+        lambda i: numbers(i, out=READ_ONLY / "n.json"), "--out", "cannot write"
+    ),
+    "claims: --out in a read-only location": case(
+        lambda i: claims(i, out=READ_ONLY / "c.csv"), "--out", "cannot write"
+    ),
+    "figure: --out in a read-only location": case(
+        lambda i: figure(i, out=READ_ONLY / "f.pdf"), "--out", "cannot write"
+    ),
+    "paper render: --out-dir in a read-only location": case(
+        lambda i: render(i, out_dir=READ_ONLY / "build"), "--out-dir", "cannot write"
+    ),
+    "paper compile: --out in a read-only location": case(
+        lambda i: compile_cmd(i, out=READ_ONLY / "p.pdf"), "--out", "cannot write"
+    ),
+    "profile: --out in a read-only location": case(
+        lambda i: profile(i, out=READ_ONLY / "p.json"), "--out", "cannot write"
+    ),
 }
 
 
@@ -552,3 +1014,64 @@ def test_read_only_directory(inputs: Inputs, no_model_loading, capsys) -> None:
     locked.mkdir(mode=0o555)
     assert run_cli(bench(inputs, out=locked / "r.json")) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+# The commands whose output had no check before the work (bench, select, data prompts and the
+# model builds had one) and bench, whose check now also asks for room on the disk.
+WRITERS: dict[str, Callable[[Inputs], list[str]]] = {
+    "bench": bench,
+    "merge": merge,
+    "aggregate table": table,
+    "aggregate numbers": numbers,
+    "claims": claims,
+    "figure": figure,
+    "paper render": render,
+    "paper compile": compile_cmd,
+    "profile": profile,
+}
+
+
+def _one_error_line(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith(f"dynatree {argv[0]}: error: "), lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("name", WRITERS)
+def test_a_full_disk_is_refused_before_any_work(
+    name: str, inputs: Inputs, no_model_loading: None, capsys, monkeypatch
+) -> None:
+    usage = shutil.disk_usage(inputs.root)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage._replace(free=0))
+    argv = WRITERS[name](inputs)
+    before = _tree(inputs.root)
+    capsys.readouterr()
+    assert run_cli(argv) == 2
+    assert "0 bytes free, this output needs about" in _one_error_line(capsys, argv)
+    assert _tree(inputs.root) == before
+
+
+@pytest.mark.parametrize(
+    "name", ["merge", "aggregate table", "aggregate numbers", "claims", "figure"]
+)
+def test_a_disk_that_fills_during_the_write_is_one_line_and_leaves_nothing(
+    name: str, inputs: Inputs, no_model_loading: None, capsys, monkeypatch
+) -> None:
+    """The check before the work cannot promise the space stays free: a write that fails for
+    want of it names the file, and leaves neither it nor a temporary."""
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", full)  # the rename that ends every atomic write
+    argv = WRITERS[name](inputs)
+    before = _tree(inputs.root)
+    capsys.readouterr()
+    assert run_cli(argv) == 2
+    assert "cannot write (No space left on device); nothing was written" in _one_error_line(
+        capsys, argv
+    )
+    files = {path: mtime for path, mtime in _tree(inputs.root).items() if mtime is not None}
+    assert files == {path: mtime for path, mtime in before.items() if mtime is not None}

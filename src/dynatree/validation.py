@@ -48,11 +48,11 @@ def describe(error: Any) -> str:
         return f"{key_path([*error.absolute_path, missing[0]])}: missing (required)"
     if kind == "enum":
         allowed = ", ".join(str(v) for v in error.validator_value)
-        return f"{where}: {_shown(instance)} is not allowed; choose one of {allowed}"
+        return f"{where or 'top level'}: {_shown(instance)} is not allowed; choose one of {allowed}"
     if kind == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
-        return f"{where}: {_shown(instance)} is not of type {expected}"
+        return f"{where or 'top level'}: {_shown(instance)} is not of type {expected}"
     message = error.message
     if len(message) > 3 * _SHOWN:
         message = f"{_shown(instance)} does not satisfy {kind}={_shown(error.validator_value)}"

@@ -11,6 +11,7 @@ from synthetic import write_suite
 
 from dynatree.aggregate import cli
 from dynatree.errors import UsageError
+from dynatree.paper.values import load_numbers
 
 
 def run(argv: list[str]) -> int:
@@ -64,12 +65,15 @@ def built(tmp_path_factory):
     return doc, table, suite
 
 
-def test_layout(built):
+def test_layout(built, tmp_path):
     doc, _, _ = built
     assert doc["schema"] == "dynatree.numbers/1"
     for key, entry in doc["numbers"].items():
         assert set(entry) == {"value", "unit", "digits", "sources"}, key
         assert isinstance(entry["sources"], list)
+    path = tmp_path / "numbers.json"
+    path.write_text(json.dumps(doc))
+    assert load_numbers(path) == doc["numbers"]  # what the paper and the claims accept
 
 
 def test_main_numbers_match_the_table(built):

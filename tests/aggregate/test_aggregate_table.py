@@ -12,7 +12,7 @@ import pytest
 from synthetic import SyntheticSuite, write_suite
 
 from dynatree.aggregate import cli
-from dynatree.aggregate.table import build_table, prompt_speedups
+from dynatree.aggregate.table import build_table, prompt_speedups, read_tables
 from dynatree.errors import UsageError
 
 
@@ -177,3 +177,104 @@ def test_nan_free_speedups_for_the_whole_suite(suite):
     for experiment, paths in suite.items():
         table = build_table(experiment, paths)
         assert not any(math.isnan(x) for x in table["speedup"]), experiment
+
+
+def _lose(doc: dict) -> None:
+    """A result that lost its last measured row (a copy or an edit cut short)."""
+    doc["rows"].pop()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_lose, r"3 rows, but protocol.n_prompts is 4; the file is incomplete or edited"),
+        (lambda d: d["protocol"].update(n_prompts=3), r"4 rows, but protocol.n_prompts is 3"),
+        (lambda d: d["summary"].update(n=2), r"3 measured rows, but summary.n is 2"),
+        (
+            lambda d: d["rows"][2].update(prompt_id=d["rows"][1]["prompt_id"]),
+            "prompt .* has two rows",
+        ),
+        (lambda d: d["rows"].reverse(), "a warm-up row after a measured one"),
+        (lambda d: d["rows"][1].update(tps="fast"), r"rows\[1\]\.tps: 'fast' is not of type"),
+        (lambda d: d["rows"][1].update(tps=0), r"rows\[1\]\.tps: 0 is less than or equal"),
+        (lambda d: d["summary"].update(tps_mean=None), r"summary\.tps_mean: None"),
+        (lambda d: d["summary"].update(ttft_s_mean="1"), r"summary\.ttft_s_mean: '1'"),
+        (lambda d: d["rows"][0].pop("warmup"), r"rows\[0\]\.warmup: missing"),
+        (lambda d: d.update(rows=[]), r"rows: \[\] should be non-empty"),
+        (lambda d: d.update(method="magic"), r"method: 'magic' is not allowed"),
+    ],
+)
+def test_a_result_that_is_not_whole_is_refused_naming_the_field(suite, tmp_path, edit, message):
+    doc = json.loads(Path(suite["main"][0]).read_text())
+    edit(doc)
+    path = tmp_path / "spoiled.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(UsageError, match=rf"--inputs {path}: {message}"):
+        build_table("main", [str(path)])
+
+
+def test_nan_in_a_result_is_refused_naming_the_key(suite, tmp_path):
+    text = Path(suite["main"][0]).read_text()
+    path = tmp_path / "nan.json"
+    path.write_text(text.replace('"tps_mean": ', '"tps_mean": NaN, "was": ', 1))
+    with pytest.raises(UsageError, match="summary.tps_mean: NaN where a number belongs"):
+        build_table("main", [str(path)])
+
+
+@pytest.fixture(scope="module")
+def table_csv(suite, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("table") / "main.csv"
+    assert run(["aggregate", "table", "--experiment", "main", "--inputs", *suite["main"],
+                "--out", str(out)]) == 0  # fmt: skip
+    return out
+
+
+def test_a_table_says_how_many_rows_it_has_in_its_last_column(table_csv):
+    frame = pd.read_csv(table_csv)
+    assert frame.columns[-1] == "table_rows"
+    assert (frame["table_rows"] == len(frame)).all()
+    assert len(read_tables([str(table_csv)])) == len(frame)
+
+
+def _lines(path: Path, keep: slice) -> str:
+    return "".join(path.read_text().splitlines(keepends=True)[keep])
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (lambda p: "", "empty file"),
+        (lambda p: _lines(p, slice(0, 1)), r"no rows \(a header alone\)"),
+        (lambda p: _lines(p, slice(0, -2)), r"\d+ rows where table_rows says \d+; the table is"),
+        (lambda p: p.read_text()[:-40], r"row \d+ is cut short \(no table_rows\)"),
+        (lambda p: p.read_text().replace("\nmain,", "\n,", 1), "row 2: experiment is empty"),
+        (lambda p: b"experiment,\xff\xfe\n", "not a readable CSV"),
+    ],
+    ids=["empty", "header", "lost rows", "cut in a line", "empty cell", "not UTF-8"],
+)
+def test_a_table_that_is_not_whole_is_refused(table_csv, tmp_path, spoil, message):
+    bad = tmp_path / "main.csv"
+    text = spoil(table_csv)
+    bad.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(UsageError, match=rf"--tables {bad}: {message}"):
+        read_tables([str(bad)])
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("tps_mean", "fast", "tps_mean 'fast' is not a positive finite number"),
+        ("tps_mean", "0", "tps_mean 0.0 is not a positive finite number"),
+        ("speedup", "inf", "speedup inf is not a finite number"),
+        ("n_wrong", "none", "n_wrong 'none' is not a finite number"),
+        ("max_new_tokens", "1e999", "max_new_tokens inf is not a finite number"),
+    ],
+)
+def test_a_number_that_is_not_a_number_is_refused(table_csv, tmp_path, column, value, message):
+    frame = pd.read_csv(table_csv)
+    frame[column] = frame[column].astype(object)
+    frame.loc[3, column] = value
+    bad = tmp_path / "main.csv"
+    frame.to_csv(bad, index=False)
+    with pytest.raises(UsageError, match=rf"--tables {bad}: row 5: {message}"):
+        read_tables([str(bad)])

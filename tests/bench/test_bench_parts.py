@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -128,3 +129,47 @@ def test_a_differently_split_part_names_the_file_that_set_the_split():
     first = ("p3.json", _part(1, 3, ["a"]))
     with pytest.raises(UsageError, match="p2.json: .*split 2 ways, p3.json one split 3 ways"):
         merge([first, ("p2.json", _part(2, 2, ["b"]))])
+
+
+def test_a_part_short_of_its_share_is_refused():
+    """A part that lost a measured row, its counts edited to agree: the shares give it away."""
+    merge([("p1.json", _part(1, 2, ["a", "b"])), ("p2.json", _part(2, 2, ["c", "d", "e"]))])
+    with pytest.raises(UsageError, match=r"the parts hold 3\+2 measured .* \(2\+3\)"):
+        merge([("p1.json", _part(1, 2, ["a", "b", "c"])), ("p2.json", _part(2, 2, ["d", "e"]))])
+
+
+def test_parts_of_different_prompts_are_refused():
+    first, second = _parts()[1], _parts()[0]
+    second[1]["rows"][1]["prompt_id"] = "a"  # also in part 1
+    with pytest.raises(UsageError, match="p2.json: prompt 'a' is also measured in p1.json"):
+        merge([first, second])
+    first, second = _parts()[1], _parts()[0]
+    second[1]["rows"][0]["prompt_id"] = "w2"
+    with pytest.raises(UsageError, match="p2.json: its warm-up prompts differ from p1.json"):
+        merge([first, second])
+
+
+def _prompts_file(tmp_path, ids: list[str]) -> tuple[str, str]:
+    from dynatree.bench.prompts import file_sha256, ids_sha256
+
+    path = tmp_path / "prompts.jsonl"
+    lines = [json.dumps({"id": i, "input_ids": [1, 2], "sha256": ids_sha256([1, 2])}) for i in ids]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path), file_sha256(path)
+
+
+def test_with_the_prompt_file_at_hand_every_measured_prompt_is_needed(tmp_path):
+    """Shares cannot tell 1 + 1 of 2 prompts from 1 + 2 of 3 with one lost: the prompt file
+    the parts name (and hash) can, and is read when it is there."""
+    path, sha = _prompts_file(tmp_path, ["w", "a", "b", "c"])
+    parts = [("p1.json", _part(1, 2, ["a"])), ("p2.json", _part(2, 2, ["b"]))]
+    for _, part in parts:
+        part["protocol"].update(prompts_path=path, prompts_sha256=sha)
+    with pytest.raises(UsageError, match=r"the parts lack c of the 3 measured prompts of .*"):
+        merge(parts)
+    parts[1][1]["rows"].append(_row("c", False, 3.0))
+    assert len(merge(parts)["rows"]) == 4
+    for _, part in parts:  # not the file they decoded
+        part["protocol"]["prompts_sha256"] = "another file"
+    parts[1][1]["rows"].pop()
+    merge(parts)  # without the file, the shares are all there is to check

@@ -133,3 +133,27 @@ def test_cli_error_writes_nothing(cli, capsys, tmp_path):
     assert cli("select", "--inputs", str(tmp_path / "missing.json"), "--out", out) == 2
     assert "--inputs" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "needle"),
+    [
+        (lambda t: t.replace('"paired_speedup_mean": 1.5', '"paired_speedup_mean": NaN'), "NaN"),
+        (lambda t: t.replace('"paired_speedup": 1.4', '"paired_speedup": Infinity'), "Infinity"),
+        (
+            lambda t: t.replace('"paired_speedup_mean": 1.5', '"paired_speedup_mean": "1.5"'),
+            "'1.5'",
+        ),
+        (lambda t: t.replace('"paired_speedup_mean": 1.5', '"paired_speedup_mean": 0'), "0"),
+    ],
+    ids=["NaN mean", "infinite prompt", "string", "zero"],
+)
+def test_a_speedup_that_is_not_a_positive_number_is_refused(tmp_path, spoil, needle):
+    """NaN compares false with everything, so a NaN speedup made the winner depend on the order
+    of the inputs; it is refused, naming the file and the field, as is any non-number."""
+    good = result(tmp_path, "good", 10.0, [True, True], paired=[1.3, 1.3])
+    bad = result(tmp_path, "bad", 10.0, [True, True], paired=[1.6, 1.4])
+    Path(bad).write_text(spoil(Path(bad).read_text()))
+    for order in ([good, bad], [bad, good]):
+        with pytest.raises(UsageError, match=rf"--inputs .*bad\.json: .*paired_speedup.*{needle}"):
+            select_best(order)

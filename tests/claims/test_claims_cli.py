@@ -13,6 +13,7 @@ from claims_numbers import CLAIMS_FILE, embedded_run
 
 from dynatree.claims.output import COLUMNS, claims_numbers, provenance_path
 from dynatree.cli import main
+from dynatree.errors import UsageError
 
 
 @pytest.fixture
@@ -110,3 +111,62 @@ def test_missing_inputs_exit_2(numbers_file, tmp_path, capsys):
     assert main(argv) == 2
     assert "not valid YAML" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.fixture
+def table(numbers_file, tmp_path, capsys) -> Path:
+    """A whole claims CSV and its sidecar, checked against the repository's claims file."""
+    out = tmp_path / "claims.csv"
+    argv = ["claims", "--numbers", str(numbers_file), "--claims", str(CLAIMS_FILE)]
+    assert main([*argv, "--out", str(out)]) == 0
+    capsys.readouterr()
+    return out
+
+
+def _keep(table: Path, lines: slice) -> None:
+    table.write_text("".join(table.read_text().splitlines(keepends=True)[lines]))
+
+
+def _edit_sidecar(table: Path, change) -> None:
+    side = json.loads(provenance_path(table).read_text())
+    change(side)
+    provenance_path(table).write_text(json.dumps(side))
+
+
+def _drop_first_claim(table: Path) -> None:
+    """The first claim's row gone, and the sidecar's counts edited to agree."""
+    frame = pd.read_csv(table, keep_default_na=False)
+    frame.iloc[1:].to_csv(table, index=False)
+    counts = {"holds": "n_holds", "does not hold": "n_fails", "not comparable": "n_not_comparable"}
+    gone = counts[frame.iloc[0]["verdict"]]
+    _edit_sidecar(table, lambda s: s["counts"].update(n=s["counts"]["n"] - 1))
+    _edit_sidecar(table, lambda s: s["counts"].update({gone: s["counts"][gone] - 1}))
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (lambda t: _keep(t, slice(0, 8)), "not the table `dynatree claims` wrote"),
+        (lambda t: t.write_text(t.read_text()[:-60]), "truncated or edited"),
+        (lambda t: t.write_text(t.read_text().replace(",holds,", ",held,", 1)), "verdict 'held'"),
+        (lambda t: _edit_sidecar(t, lambda s: s["claims"].update(sha256="0" * 64)), "changed"),
+        (lambda t: _edit_sidecar(t, lambda s: s.pop("table_sha256")), "table_sha256: missing"),
+        (lambda t: _edit_sidecar(t, lambda s: s["claims"].update(path="gone.yaml")), "at hand"),
+        (_drop_first_claim, "the table is truncated or edited"),
+    ],
+    ids=[
+        "lost rows",
+        "cut in a line",
+        "verdict",
+        "claims file changed",
+        "sidecar",
+        "claims file gone",
+        "a claim gone",
+    ],  # fmt: skip
+)
+def test_a_claims_table_that_is_not_whole_is_refused(table, spoil, message):
+    """A truncated claims CSV would make the paper say "0 of the 7 claims hold" of a run."""
+    spoil(table)
+    named = rf"{table.parent}/claims\.(csv|provenance\.json)"  # the table or its sidecar
+    with pytest.raises(UsageError, match=rf"--claims {named}: .*{message}"):
+        claims_numbers(table)

@@ -164,9 +164,13 @@ def test_the_paper_says_pg19_was_the_offline_stand_in(smoke: SmokeRun) -> None:
     assert "not the PG-19 test split" in tex and "downloaded from" not in tex
 
 
-def _planned(smoke: SmokeRun, *extra: str) -> dict[str, set[str]]:
-    """Rules (and the methods of benchmark jobs) a dry run would execute now."""
-    run = snakemake(["-n", *smoke.config_args, *extra], cwd=smoke.root)
+def _planned(smoke: SmokeRun, *extra: str, root: Path | None = None) -> dict[str, set[str]]:
+    """Rules (and the methods of benchmark jobs) a dry run would execute now (in ``root``, the
+    smoke run's checkout or a copy of it)."""
+    root = root or smoke.root
+    local = str(smoke.root / "local.yaml")
+    config_args = [str(root / "local.yaml") if a == local else a for a in smoke.config_args]
+    run = snakemake(["-n", *config_args, *extra], cwd=root)
     assert run.returncode == 0, run.stderr[-2000:]
     rules: dict[str, set[str]] = {}
     current = None
@@ -187,6 +191,16 @@ def test_complete_run_is_up_to_date(smoke: SmokeRun, capsys: pytest.CaptureFixtu
     assert _planned(smoke) == {}
     with capsys.disabled():  # timed, not asserted (README: the no-op dry run)
         print(f"\nno-op dry run of the complete smoke tree: {time.monotonic() - start:.1f} s")
+
+
+def test_a_copy_of_the_finished_checkout_plans_nothing(smoke: SmokeRun, tmp_path: Path) -> None:
+    """A finished checkout copied whole to another path (cp -a: a moved folder, a restored
+    backup, the same tree at another mount point) is finished there too: every input, the
+    decoder and figure sources included, is recorded relative to the workflow."""
+    assert smoke.rc == 0, smoke.log
+    copy = tmp_path / "elsewhere" / "repo"
+    shutil.copytree(smoke.root, copy, symlinks=True, copy_function=shutil.copy2)
+    assert _planned(smoke, root=copy) == {}
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ number typed by hand into a template is unlikely to coincide with one.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import random
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dynatree.bench.metrics import summarize
+from dynatree.bench.parts import part_prompts
 from dynatree.decoding.cost import SCHEMA as PROFILE_SCHEMA
 from dynatree.decoding.params import params_dict
 from dynatree.decoding.registry import parse_params
@@ -211,6 +213,25 @@ class SyntheticSuite:
             if ar_path not in self.experiments[experiment]:
                 self.experiments[experiment].append(ar_path)
         return path
+
+
+def split_parts(result: dict[str, Any], parts: int) -> list[dict[str, Any]]:
+    """The K part results of ``result``'s job run with ``--part I/K`` (``dynatree merge`` joins
+    them back into ``result``, up to the parts' provenance)."""
+    warmup = result["protocol"]["warmup"]
+    out = []
+    for index in range(1, parts + 1):
+        part = copy.deepcopy(result)
+        part["rows"] = part_prompts(part["rows"], warmup, index, parts)
+        part["protocol"].pop("parts", None)
+        part["protocol"].update(
+            part=f"{index}/{parts}",
+            n_prompts=len(part["rows"]),
+            n_measured=len(part["rows"]) - warmup,
+        )
+        part["summary"] = summarize(part["rows"])
+        out.append(part)
+    return out
 
 
 def write_suite(out_dir: str | Path, seed: int = 7) -> dict[str, list[str]]:

@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 import shlex
 from pathlib import Path
 
@@ -102,10 +103,19 @@ def bench_job(wildcards):
         raise WorkflowError(f"{bench_path(*key)} is not a job of this config's plan") from None
 
 
+def relative(paths):
+    """Source files of this checkout as job inputs: relative to the working directory, as every
+    other input is. Snakemake records a job's set of inputs; with absolute paths a complete copy
+    of a finished checkout at another path (cp -a, a restored backup, another mount point) would
+    see every set changed and rerun every job."""
+    here = Path.cwd().resolve()
+    return [os.path.relpath(Path(p).resolve(), here) for p in paths]
+
+
 @functools.cache
 def decoder_sources(method):
     """The decoder's source files (inputs of its jobs), looked up once per method."""
-    return tuple(str(p) for p in decoder_source_files(method))
+    return tuple(relative(decoder_source_files(method)))
 
 
 # The experiments whose jobs run in parts, as the merge rule's wildcard constraint (a pattern
@@ -222,7 +232,7 @@ def figure_source(wildcards):
     package = Path(dynatree.figures.__file__).parent
     own = package / f"{wildcards.name}.py"
     shared = [p for p in sorted(package.glob("*.py")) if not p.stem.startswith(tuple(FIGURE_TABLES))]
-    return [str(p) for p in [own, *shared] if p.exists()]
+    return relative(p for p in [own, *shared] if p.exists())
 
 
 def numbers_inputs(wildcards):
@@ -258,7 +268,7 @@ def claims_source():
     """The claims checker's modules (editing one reruns the check and the paper)."""
     import dynatree.claims
 
-    return [str(p) for p in sorted(Path(dynatree.claims.__file__).parent.glob("*.py"))]
+    return relative(sorted(Path(dynatree.claims.__file__).parent.glob("*.py")))
 
 
 def resolved_config_text():
@@ -299,4 +309,4 @@ def profile_sources():
     import dynatree.bench
 
     own = Path(dynatree.bench.__file__).parent
-    return [str(own / "profile.py"), str(own / "profile_cli.py"), *decoder_sources("dynatree")]
+    return [*relative([own / "profile.py", own / "profile_cli.py"]), *decoder_sources("dynatree")]

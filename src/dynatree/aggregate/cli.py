@@ -62,10 +62,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _table(args: argparse.Namespace) -> int:
     from dynatree.aggregate.table import build_table
-    from dynatree.io import atomic_path
+    from dynatree.io import atomic_path, check_outputs
 
     if not _NAME.match(args.experiment):
         raise UsageError(f"--experiment {args.experiment!r}: use letters, digits and underscores")
+    check_outputs({"--out": args.out}, {"--inputs": args.inputs, "--profile": args.profile})
     frame = build_table(args.experiment, args.inputs, args.profile)
     with atomic_path(args.out) as tmp:
         frame.to_csv(tmp, index=False)
@@ -75,8 +76,16 @@ def _table(args: argparse.Namespace) -> int:
 def _numbers(args: argparse.Namespace) -> int:
     from dynatree.aggregate.numbers import build_numbers
     from dynatree.aggregate.table import read_tables
-    from dynatree.io import write_json_atomic
+    from dynatree.io import check_outputs, write_json_atomic
 
+    inputs = {
+        "--tables": args.tables,
+        "--embedded-report": args.embedded_report,
+        "--config": args.config,
+        "--profile": args.profile,
+        "--device-check": args.device_check,
+    }
+    check_outputs({"--out": args.out}, inputs)
     table = read_tables(args.tables)
     doc = build_numbers(
         table,

@@ -18,6 +18,7 @@ from dynatree.aggregate.table import prompt_speedups
 from dynatree.bench import stats
 from dynatree.bench.verdict import TIE_EPS_MULTIPLE
 from dynatree.data.splits import DATASETS
+from dynatree.decoding.cost import read_device_check, read_profile
 from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError
 from dynatree.experiments import variant_names
@@ -597,7 +598,7 @@ def _cost_curves(nb: Numbers, key: str, profile: dict[str, Any], source: str) ->
 
 def _gpu_check(nb: Numbers, path: str) -> None:
     """The committed GPU device check: its GPU, and its first fp16 run's cost curves."""
-    report = read_json(path, "--device-check")
+    report = read_device_check(path, "--device-check")
     runs = [r for r in report.get("runs", []) if "profile" in r and r["dtype"] == "float16"]
     if not runs:
         return
@@ -660,7 +661,7 @@ def build_numbers(
     if config:
         _flatten(nb, "config", read_json(config, "--config"), config)
     if profile:
-        _cost_curves(nb, "cost", read_json(profile, "--profile"), profile)
+        _cost_curves(nb, "cost", read_profile(profile), profile)
     if device_check:
         _gpu_check(nb, device_check)
     if data_manifest:

@@ -22,7 +22,8 @@ from typing import Any
 from dynatree.aggregate.load import load_result
 from dynatree.aggregate.prediction import predicted_speedup
 from dynatree.bench import stats
-from dynatree.bench.verdict import summary_counts
+from dynatree.bench.metrics import NUMERIC_METRICS
+from dynatree.bench.verdict import VERDICTS, summary_counts
 from dynatree.decoding.cost import CostProfile
 from dynatree.errors import UsageError
 
@@ -49,6 +50,32 @@ _PROTOCOL = (
     "parts",  # a job merged from parts (dynatree.bench.parts); absent for a whole job
 )
 _MODELS = ("target", "draft", "target_params", "draft_params")
+# The last column: how many rows the table has, so a reader can tell a whole table from one cut
+# short at a line end (fewer rows) or inside a line (an empty count).
+TABLE_ROWS = "table_rows"
+_IDENTITY = ("experiment", "dataset", "method", "source")
+# Columns that hold a number or nothing (NaN: not measured, no interval, no AR input); a reader
+# refuses anything else there.
+NUMERIC_COLUMNS = (
+    *(c for c in _PROTOCOL if c not in ("prompts_sha256", "device", "dtype")),
+    *stats.ci_keys("speedup"),
+    "speedup",
+    "speedup_unpaired",
+    "ar_tps_mean",
+    "target_params",
+    "draft_params",
+    *(f"{m}_{s}" for m in NUMERIC_METRICS for s in ("mean", "std")),
+    "n",
+    "exact_match_rate",
+    *(f"n_{v}" for v in VERDICTS),
+    "peak_memory_bytes",
+    *(f"tree_nodes_p{q}" for q in (10, 50, 90)),
+    "paired_speedup_median",
+    *stats.ci_keys("paired_speedup"),
+    "paired_exact_match_rate",
+    "predicted_speedup",
+    "model_ratio",
+)
 _PROVENANCE = (
     "git_commit",
     "git_dirty",
@@ -193,22 +220,77 @@ def build_table(experiment: str, paths: Sequence[str | Path], profile: str | Non
     rest = [c for c in frame.columns if c not in lead]
     frame = frame[lead + rest]
     order = ["dataset", "method", "setting", "max_new_tokens", "l_max", "source"]
-    return frame.sort_values(order, kind="stable").reset_index(drop=True)
+    frame = frame.sort_values(order, kind="stable").reset_index(drop=True)
+    frame[TABLE_ROWS] = len(frame)  # last: a row cut short loses it, a cut table its count
+    return frame
+
+
+def _read_table(path: str) -> Any:
+    """One aggregate CSV, whole (``table_rows`` rows, none cut short), with a number (or
+    nothing) in every numeric column and a positive throughput in every row; anything else is a
+    :class:`UsageError` naming the file, the column and the row."""
+    import pandas as pd
+
+    rerun = "; rerun `dynatree aggregate table`"
+    if not Path(path).is_file():
+        raise UsageError(f"--tables {path}: file not found; run `dynatree aggregate table` first")
+    try:
+        frame = pd.read_csv(path, keep_default_na=True)
+    except pd.errors.EmptyDataError:
+        raise UsageError(f"--tables {path}: empty file{rerun}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        why = str(exc).strip().splitlines()[-1]
+        raise UsageError(f"--tables {path}: not a readable CSV ({why}){rerun}") from None
+    for col in (*_IDENTITY, "tps_mean", "speedup", TABLE_ROWS):
+        if col not in frame.columns:
+            raise UsageError(
+                f"--tables {path}: column {col!r} missing; not an aggregate table of this "
+                f"version{rerun}"
+            )
+    if frame.empty:
+        raise UsageError(f"--tables {path}: no rows (a header alone){rerun}")
+    cut = frame[TABLE_ROWS].isna()
+    if cut.any():
+        raise UsageError(
+            f"--tables {path}: row {_line(cut)} is cut short (no {TABLE_ROWS}); the table is "
+            f"truncated{rerun}"
+        )
+    says = sorted(set(frame[TABLE_ROWS]))
+    if says != [len(frame)]:
+        raise UsageError(
+            f"--tables {path}: {len(frame)} rows where {TABLE_ROWS} says "
+            f"{', '.join(f'{n:g}' for n in says)}; the table is truncated or edited{rerun}"
+        )
+    for col in _IDENTITY:
+        empty = frame[col].isna()
+        if empty.any():
+            raise UsageError(f"--tables {path}: row {_line(empty)}: {col} is empty{rerun}")
+    for col in [c for c in NUMERIC_COLUMNS if c in frame.columns]:
+        values = pd.to_numeric(frame[col], errors="coerce")
+        bad = (values.isna() & frame[col].notna()) | values.abs().eq(float("inf"))
+        if col == "tps_mean":
+            bad |= ~(values > 0)
+        if bad.any():
+            value = frame[col][bad].iloc[0]
+            shown = repr(value) if isinstance(value, str) else str(value)
+            raise UsageError(
+                f"--tables {path}: row {_line(bad)}: {col} {shown} is not a "
+                f"{'positive ' if col == 'tps_mean' else ''}finite number{rerun}"
+            )
+        frame[col] = values
+    return frame
+
+
+def _line(mask: Any) -> int:
+    """The CSV line (header = line 1) of the first row where ``mask`` holds."""
+    return int(mask.to_numpy().nonzero()[0][0]) + 2
 
 
 def read_tables(paths: Sequence[str | Path]) -> Any:
     """Concatenate aggregate CSVs (each names its experiment in a column) into one frame."""
     import pandas as pd
 
-    frames = []
-    for p in dict.fromkeys(str(p) for p in paths):
-        if not Path(p).is_file():
-            raise UsageError(f"--tables {p}: file not found; run `dynatree aggregate table` first")
-        frame = pd.read_csv(p, keep_default_na=True)
-        for col in ("experiment", "dataset", "method", "tps_mean", "speedup", "source"):
-            if col not in frame.columns:
-                raise UsageError(f"--tables {p}: column {col!r} missing; not an aggregate table")
-        frames.append(frame)
+    frames = [_read_table(p) for p in dict.fromkeys(str(p) for p in paths)]
     if not frames:
         raise UsageError("--tables: no table given")
     table = pd.concat(frames, ignore_index=True)

@@ -102,20 +102,24 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from dynatree.aggregate.load import load_result
     from dynatree.bench.parts import merge
-    from dynatree.io import check_writable, write_json_atomic
+    from dynatree.io import check_outputs, write_json_atomic
 
-    check_writable(args.out, "--out")
+    parts = [Path(p) for p in args.inputs]
+    size = sum(p.stat().st_size for p in parts if p.is_file())  # the joined rows: about theirs
+    check_outputs({"--out": args.out}, {"--inputs": args.inputs}, size=size)
     write_json_atomic(args.out, merge([(path, load_result(path)) for path in args.inputs]))
     return 0
 
 
 def _select(args: argparse.Namespace) -> int:
     from dynatree.bench.selection import describe, select_best
-    from dynatree.io import check_writable, write_json_atomic
+    from dynatree.io import check_outputs, write_json_atomic
 
-    check_writable(args.out, "--out")
+    check_outputs({"--out": args.out}, {"--inputs": args.inputs})
     selected = select_best(args.inputs)
     write_json_atomic(args.out, selected)
     print(describe(selected), file=sys.stderr)

@@ -15,8 +15,13 @@ from dynatree.bench.prompts import Prompt, load_prompts
 from dynatree.bench.reference import load_reference
 from dynatree.bench.runtime_args import check_runtime
 from dynatree.errors import UsageError
-from dynatree.io import check_writable, read_json
+from dynatree.io import check_outputs, read_json
 from dynatree.models.locate import ModelRef, locate_model
+
+# About what a result takes per prompt on disk (indented JSON), for the free-space check: fixed
+# fields, and per new token its id and its share of the per-iteration lists (the smoke config's
+# results: 2.4-3.8 KB per prompt at T = 16, header included), with room to spare.
+_ROW_BYTES, _TOKEN_BYTES = 4096, 64
 
 
 @dataclass(frozen=True)
@@ -132,8 +137,17 @@ def build_options(args: Any) -> BenchOptions:
     if args.warmup < 0:
         raise UsageError(f"--warmup {args.warmup}: must be >= 0")
     threads = check_runtime(args)
-    check_writable(args.out, "--out")
     prompts = load_prompts(args.prompts)
+    inputs = {
+        "--prompts": args.prompts,
+        "--reference": args.reference,
+        "--params-file": args.params_file,
+        "--set profile": getattr(params, "profile", None),
+        "--target": args.target,
+        "--draft": draft,
+    }
+    size = len(prompts) * (_ROW_BYTES + _TOKEN_BYTES * max(args.max_new_tokens, 1))
+    check_outputs({"--out": args.out}, inputs, size=size)
     if args.warmup >= len(prompts):
         raise UsageError(
             f"--warmup {args.warmup}: must be < the {len(prompts)} prompts of --prompts "

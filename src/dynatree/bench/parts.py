@@ -15,9 +15,11 @@ measured rows, so the joined result reads exactly like one job over the whole pr
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from dynatree.bench.metrics import summarize
+from dynatree.bench.prompts import file_sha256, load_prompts
 from dynatree.errors import UsageError
 
 # Protocol fields that describe a part's share of the prompts; everything else must match.
@@ -76,6 +78,51 @@ def _differences(result: dict[str, Any], first: dict[str, Any]) -> Iterator[tupl
                 yield f"{name}.{key}", mine.get(key), theirs.get(key)
 
 
+def _check_shares(ordered: list[tuple[str, dict[str, Any]]]) -> None:
+    """Every part holds its whole share (:func:`part_prompts`) of one prompt set: the same
+    warm-up prompts, measured prompts no other part has, and as many as its share of the total.
+    A part that lost measured rows (and says so consistently) would otherwise shrink the job
+    to the prompts that are left."""
+    measured = [[r["prompt_id"] for r in res["rows"] if not r["warmup"]] for _, res in ordered]
+    total, parts = sum(map(len, measured)), len(ordered)
+    first_path, first = ordered[0]
+    warmup = [r["prompt_id"] for r in first["rows"] if r["warmup"]]
+    shares = [i * total // parts - (i - 1) * total // parts for i in range(1, parts + 1)]
+    if list(map(len, measured)) != shares:
+        raise UsageError(
+            f"--inputs: the parts hold {'+'.join(str(len(ids)) for ids in measured)} measured "
+            f"prompts, not the shares of {total} prompts among {parts} parts "
+            f"({'+'.join(map(str, shares))}); a part is incomplete or from another job: rerun it"
+        )
+    seen: dict[str, str] = {}
+    for (path, result), ids in zip(ordered, measured, strict=True):
+        if [r["prompt_id"] for r in result["rows"] if r["warmup"]] != warmup:
+            raise UsageError(
+                f"--inputs {path}: its warm-up prompts differ from {first_path}'s; "
+                "all parts must come from one job"
+            )
+        for prompt in ids:
+            if prompt in seen:
+                raise UsageError(
+                    f"--inputs {path}: prompt {prompt!r} is also measured in {seen[prompt]}; "
+                    "all parts must come from one job"
+                )
+            seen[prompt] = path
+    protocol = first["protocol"]
+    prompts = Path(str(protocol.get("prompts_path") or ""))
+    if prompts.is_file() and file_sha256(prompts) == protocol["prompts_sha256"]:
+        # The prompt file the parts decoded is at hand: they must hold every measured prompt.
+        expected = [p.id for p in load_prompts(prompts)][protocol["warmup"] :]
+        joined = [prompt for ids in measured for prompt in ids]
+        if joined != expected:
+            missing = [prompt for prompt in expected if prompt not in seen]
+            what = f"lack {', '.join(missing[:3])} of" if missing else "hold out of order"
+            raise UsageError(
+                f"--inputs: the parts {what} the {len(expected)} measured prompts of {prompts} "
+                f"(protocol.prompts_path); a part is incomplete or from another job: rerun it"
+            )
+
+
 def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     """One result from every part of one job (``(path, result)`` pairs, any order).
 
@@ -114,6 +161,7 @@ def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                 f"--inputs {path}: {field} {value!r} differs from {first_path}'s {expected!r}; "
                 "all parts must come from one job on one machine"
             )
+    _check_shares([by_part[i] for i in range(1, parts + 1)])
     ordered = [by_part[i][1] for i in range(1, parts + 1)]
     rows = [row for row in first["rows"] if row["warmup"]]
     rows += [row for result in ordered for row in result["rows"] if not row["warmup"]]

@@ -14,6 +14,7 @@ from typing import Any
 
 from dynatree.bench.runtime_args import add_runtime_arguments, check_runtime
 from dynatree.errors import UsageError
+from dynatree.io import check_outputs
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,6 @@ def register(subparsers: Any) -> None:
 
 def build_options(args: argparse.Namespace) -> ProfileOptions:
     """Check every argument before a model is loaded."""
-    from dynatree.models.loading import resolve_device, resolve_dtype
     from dynatree.models.locate import locate_model
 
     for value, flag, low in (
@@ -86,6 +86,9 @@ def build_options(args: argparse.Namespace) -> ProfileOptions:
         raise UsageError(f"--prefix-lengths {min(args.prefix_lengths)}: must be >= 1")
     if not args.out:
         raise UsageError("--out: give the profile path")
+    check_outputs({"--out": args.out}, {"--target": args.target, "--draft": args.draft})
+    from dynatree.models.loading import resolve_device, resolve_dtype
+
     resolve_dtype(args.dtype, resolve_device(args.device))
     prefixes = sorted(set(args.prefix_lengths))
     for path, flag in ((args.target, "--target"), (args.draft, "--draft")):

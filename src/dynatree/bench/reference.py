@@ -45,16 +45,19 @@ REFERENCE_FIELDS = {
 }
 
 
-def read_result(path: str | Path, flag: str, fields: dict[str, Any]) -> dict[str, Any]:
+def read_result(
+    path: str | Path, flag: str, fields: dict[str, Any], hint: str = "; rerun the job that wrote it"
+) -> dict[str, Any]:
     """A benchmark result JSON with the ``fields`` the caller reads (a JSON schema); anything
-    else is a :class:`UsageError` naming ``flag``, the file and the field."""
-    result = read_json(path, flag)
+    else (NaN included, :func:`dynatree.io.read_json`) is a :class:`UsageError` naming ``flag``,
+    the file and the field."""
+    result = read_json(path, flag, hint)
     if not isinstance(result, dict) or result.get("schema") != SCHEMA:
-        raise UsageError(f"{flag} {str(path)!r}: not a benchmark result ({SCHEMA})")
+        raise UsageError(f"{flag} {path}: not a benchmark result (expected schema {SCHEMA!r})")
     try:
         validate(result, fields)
     except SchemaViolation as exc:
-        raise UsageError(f"{flag} {str(path)!r}: {exc}; rerun the job that wrote it") from None
+        raise UsageError(f"{flag} {path}: {exc}{hint}") from None
     return result
 
 

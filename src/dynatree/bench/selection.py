@@ -19,13 +19,16 @@ from typing import Any
 
 from dynatree.bench import stats
 from dynatree.bench.reference import read_result
-from dynatree.bench.verdict import row_verdict
+from dynatree.bench.verdict import VERDICTS, row_verdict
 from dynatree.errors import UsageError
 
 # Protocol fields that must agree for throughputs to be comparable.
 _SAME_PROTOCOL = ("prompts_sha256", "max_new_tokens", "device", "dtype")
-# What select reads from each input (docs/formats.md): a result without rows, or with a null
-# throughput, cannot be ranked and is an error naming the field, not a crash.
+_SPEED = {"type": "number", "exclusiveMinimum": 0}
+_SPEED_OR_NULL = {"type": ["number", "null"], "exclusiveMinimum": 0}
+# What select reads from each input (docs/formats.md): a result without rows, or with a null,
+# non-numeric or non-positive throughput or speedup, cannot be ranked and is an error naming the
+# field, not a crash or a winner that depends on the order of the inputs (NaN: read_json).
 SELECT_FIELDS = {
     "type": "object",
     "required": ["method", "params", "protocol", "rows", "summary"],
@@ -33,11 +36,25 @@ SELECT_FIELDS = {
         "method": {"type": "string"},
         "params": {"type": "object"},
         "protocol": {"type": "object"},
-        "rows": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+        "rows": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "prompt_id": {"type": "string"},
+                    "warmup": {"type": "boolean"},
+                    "tps": _SPEED_OR_NULL,
+                    "paired_speedup": _SPEED_OR_NULL,
+                    "exact_match": {"type": ["boolean", "null"]},
+                    "verdict": {"enum": [*VERDICTS, None]},
+                },
+            },
+        },
         "summary": {
             "type": "object",
             "required": ["tps_mean"],
-            "properties": {"tps_mean": {"type": "number", "exclusiveMinimum": 0}},
+            "properties": {"tps_mean": _SPEED, "paired_speedup_mean": _SPEED_OR_NULL},
         },
     },
 }

@@ -34,10 +34,14 @@ def summary(rows: list) -> str:
 
 def _claims(args: argparse.Namespace) -> int:
     from dynatree.claims.evaluate import evaluate
-    from dynatree.claims.output import frame, write
+    from dynatree.claims.output import frame, provenance_path, write
     from dynatree.claims.spec import load_claims
+    from dynatree.io import check_outputs
     from dynatree.paper.values import load_numbers
 
+    if args.out:  # the table and its sidecar
+        outputs = {"--out": [args.out, provenance_path(args.out)]}
+        check_outputs(outputs, {"--numbers": args.numbers, "--claims": args.claims})
     spec = load_claims(args.claims)
     rows = evaluate(spec, load_numbers(args.numbers))
     table = frame(rows)[TERMINAL_COLUMNS]

@@ -74,7 +74,7 @@ def run_prompts(args: argparse.Namespace) -> int:
     write atomically."""
     from dynatree.data.documents import local_documents
     from dynatree.data.prompts import MIN_PROMPT_TOKENS, render_jsonl, sample_prompts
-    from dynatree.io import check_writable, write_text_atomic
+    from dynatree.io import check_outputs, write_text_atomic
     from dynatree.models.locate import load_tokenizer, locate_model
 
     if args.n < 1:
@@ -87,7 +87,7 @@ def run_prompts(args: argparse.Namespace) -> int:
     min_tokens = args.min_tokens if args.min_tokens is not None else max(1, args.max_tokens // 2)
     if not 1 <= min_tokens <= args.max_tokens:
         raise UsageError(f"--min-tokens {min_tokens}: must lie in [1, --max-tokens]")
-    check_writable(args.out, "--out")
+    check_outputs({"--out": args.out}, {"--data-dir": args.data_dir, "--tokenizer": args.tokenizer})
     locate_model(args.tokenizer, "--tokenizer", need="tokenizer")
     documents = local_documents(args.dataset, args.data_dir)
     tokenizer = load_tokenizer(args.tokenizer, what="--tokenizer")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dynatree.errors import UsageError
@@ -93,9 +94,7 @@ class CostProfile:
     @classmethod
     def from_file(cls, path: str, option: str = "--profile") -> CostProfile:
         """Read a profile JSON; a missing or foreign file is a usage error naming ``option``."""
-        from dynatree.io import read_json
-
-        return cls(read_json(path, option, "; make it with `dynatree profile`"), str(path))
+        return cls(read_profile(path, option), str(path))
 
     @property
     def prefix_lengths(self) -> list[int]:
@@ -117,3 +116,77 @@ class CostProfile:
         if width < 1:
             raise ValueError(f"draft_level_s: width={width} < 1")
         return _between_prefixes(self._draft, width, prefix)
+
+
+def _points(size_key: str) -> dict[str, Any]:
+    positive = {"type": "number", "exclusiveMinimum": 0}
+    point = {
+        "type": "object",
+        "required": [size_key, "prefix", "median_s", "ratio"],
+        "properties": {
+            size_key: {"type": "integer", "minimum": 1},
+            "prefix": {"type": "integer", "minimum": 0},
+            "median_s": positive,
+            "ratio": positive,
+        },
+    }
+    return {"type": "array", "minItems": 1, "items": point}
+
+
+# The measured curves (docs/formats.md, "Cost profile JSON"), as a profile and a device check's
+# runs hold them: what the cost model, the tables, numbers.json and the figure read.
+CURVES = {
+    "type": "object",
+    "required": ["verify", "draft_level"],
+    "properties": {"verify": _points("n"), "draft_level": _points("width")},
+}
+PROFILE_FIELDS = {
+    "allOf": [CURVES],
+    "required": ["schema"],
+    "properties": {
+        "schema": {"const": SCHEMA},
+        "device": {"type": "string"},
+        "dtype": {"type": "string"},
+        "threads": {"type": "integer", "minimum": 1},
+    },
+}
+DEVICE_CHECK_FIELDS = {
+    "type": "object",
+    "required": ["runs"],
+    "properties": {
+        "runs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["dtype", "pair"],
+                "properties": {
+                    "dtype": {"type": "string"},
+                    "pair": {"type": "string"},
+                    "profile": CURVES,
+                },
+            },
+        },
+        "provenance": {"type": "object", "properties": {"device_name": {"type": "string"}}},
+    },
+}
+
+
+def _read(path: str | Path, option: str, fields: dict[str, Any], hint: str) -> dict[str, Any]:
+    from dynatree.io import read_json
+    from dynatree.validation import SchemaViolation, validate
+
+    doc = read_json(path, option, hint)
+    try:
+        return validate(doc, fields)
+    except SchemaViolation as exc:
+        raise UsageError(f"{option} {path}: {exc}{hint}") from None
+
+
+def read_profile(path: str | Path, option: str = "--profile") -> dict[str, Any]:
+    """A cost profile JSON with whole, positive curves; else a one-line error naming ``option``."""
+    return _read(path, option, PROFILE_FIELDS, "; make it with `dynatree profile`")
+
+
+def read_device_check(path: str | Path, option: str) -> dict[str, Any]:
+    """A device check (benchmarks/device_check.py) whose runs' cost curves are whole."""
+    return _read(path, option, DEVICE_CHECK_FIELDS, "; rerun benchmarks/device_check.py")

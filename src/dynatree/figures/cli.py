@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from pathlib import Path
 
 from dynatree.errors import UsageError
+from dynatree.io import check_outputs
 from dynatree.figures.registry import FIGURE_FILES, FIGURES
 
 
@@ -40,6 +42,8 @@ def render(name: str, tables: list[str], out: str, files: dict[str, str] | None 
 
     if not out.endswith(".pdf"):
         raise UsageError(f"--out {out}: must end in .pdf (the .png is written next to it)")
+    outputs = {"--out": [out, str(Path(out).with_suffix(".png"))]}
+    check_outputs(outputs, {"--tables": tables, "--file": list((files or {}).values())})
     table = None
     if FIGURES[name]:
         if not tables:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dynatree.decoding.cost import read_device_check, read_profile
 from dynatree.figures import style
-from dynatree.io import read_json
 
 
 def _curve(points: list[dict[str, Any]], key: str) -> tuple[list[int], list[float], int]:
@@ -34,7 +34,7 @@ def _panel(ax: Any, profile: dict[str, Any], title: str) -> None:
 
 def _gpu_runs(path: str) -> tuple[list[tuple[str, dict[str, Any]]], str]:
     """The half-precision profiles of a device-check report (pair label, profile) and the GPU."""
-    report = read_json(path, "--file gpu")
+    report = read_device_check(path, "--file gpu")
     runs = [
         (run["pair"].split("/")[-1], run["profile"])
         for run in report.get("runs", [])
@@ -47,7 +47,7 @@ def draw(table: Any, profile: str, gpu: str | None = None) -> Any:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    measured = read_json(profile, "--file profile")
+    measured = read_profile(profile, "--file profile")
     gpu_runs, gpu_name = _gpu_runs(gpu) if gpu else ([], "")
     panels = 2 if gpu_runs else 1
     fig, axes = plt.subplots(1, panels, figsize=(style.COLUMN_WIDTH, 2.1), squeeze=False)

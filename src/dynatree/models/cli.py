@@ -68,12 +68,15 @@ def run_build(args: argparse.Namespace) -> int:
     wait_passively()
     from dynatree.data.splits import training_files
     from dynatree.errors import UsageError
-    from dynatree.io import check_writable, write_json_atomic
+    from dynatree.io import check_outputs, write_json_atomic
     from dynatree.models.settings import parse_settings
 
     settings = parse_settings(args.settings)
-    check_writable(args.out, "--out", directory=True)
-    check_writable(args.report, "--report")
+    check_outputs(
+        {"--out": args.out, "--report": args.report},
+        {"--corpus-dir": args.corpus_dir},
+        directories={"--out"},
+    )
     if not args.corpus_dir.is_dir():
         raise UsageError(
             f"--corpus-dir {args.corpus_dir}: no such directory; point it at the offline corpus "

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dynatree.errors import UsageError
-from dynatree.io import atomic_dir, check_writable
+from dynatree.io import atomic_dir, check_outputs
 from dynatree.models.locate import hub_offline, locate_model
 
 # Enough for from_pretrained: config, tokenizer files and the weights (safetensors preferred).
@@ -108,11 +108,12 @@ def _materialise(source: Path, out: Path, record: dict[str, Any]) -> None:
 def fetch_model(model: str, revision: str, out: Path) -> dict[str, Any]:
     """Make ``out`` a loadable model directory for ``model``; return what was done."""
     ref = locate_model(model, "--model", revision=revision)
-    check_writable(out, "--out", directory=True)
+    if ref.path is not None and ref.path.resolve() == out.expanduser().resolve():
+        record = {"model": str(ref.path.resolve()), "revision": None, "source": "local"}
+        return {**record, "action": "accepted as is"}  # the pipeline's own model directory
+    check_outputs({"--out": out}, {"--model": ref.path}, directories={"--out"})
     if ref.path is not None:
         record = {"model": str(ref.path.resolve()), "revision": None, "source": "local"}
-        if ref.path.resolve() == out.expanduser().resolve():
-            return {**record, "action": "accepted as is"}
         _materialise(ref.path, out, record)
         return {**record, "action": "linked"}
     snapshot = _download(model, revision)

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 from dynatree.errors import UsageError
-from dynatree.io import atomic_path
+from dynatree.io import atomic_path, check_outputs
 
 _TAIL_LINES = 25
 
@@ -31,6 +31,7 @@ def compile_pdf(tex: str | Path, out: str | Path, timeout_s: int = 600) -> Path:
     tex, out = Path(tex), Path(out)
     if not tex.is_file():
         raise UsageError(f"--tex {tex}: file not found; run `dynatree paper render` first")
+    check_outputs({"--out": out}, {"--tex": [tex, tex.parent / "refs.bib"]})
     if shutil.which("latexmk") is None:
         raise UsageError(
             "latexmk not found: install TeX (apt-get install latexmk "

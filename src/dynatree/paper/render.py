@@ -12,9 +12,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from dynatree.claims.output import provenance_path
 from dynatree.errors import UsageError
 from dynatree.figures.registry import FIGURES
-from dynatree.io import atomic_path, write_text_atomic
+from dynatree.io import atomic_path, check_outputs, write_text_atomic
 from dynatree.paper.audit import audit_marked
 from dynatree.paper.values import Values, load_numbers, strip_marks
 
@@ -86,6 +87,13 @@ def render(
     templates, out_dir, figures_dir = Path(templates), Path(out_dir), Path(figures_dir)
     if not (templates / "main.tex.j2").is_file():
         raise UsageError(f"--templates {templates}: no main.tex.j2 there (the repo's paper/)")
+    inputs = {
+        "--numbers": numbers_path,
+        "--claims": None if claims is None else [claims, provenance_path(claims)],
+        "--figures-dir": sorted(figures_dir.glob("*.pdf")),
+        "--templates": [*sorted(templates.rglob("*.j2")), templates / "refs.bib"],
+    }
+    check_outputs({"--out-dir": [out_dir / "main.tex", out_dir / "refs.bib"]}, inputs)
     numbers = load_values(numbers_path, claims)
     values = Values(numbers, mark=True)
     figures, graphics_path = _figures(values, figures_dir, out_dir)
