@@ -50,6 +50,10 @@ class Inputs:
             / {
                 "target": "models/target",
                 "draft": "models/draft",
+                "gpt2": "models/gpt2",
+                "mpt": "models/mpt",
+                "longrope": "models/longrope",
+                "dynamic": "models/dynamic",
                 "empty": "empty_dir",
                 "prompts": "prompts.jsonl",
                 "reference": "reference.json",
@@ -62,11 +66,14 @@ class Inputs:
         )
 
 
-def _write_model(folder: Path, positions: int) -> None:
+def _write_model(folder: Path, positions: int | None, **config: object) -> None:
     """A model directory as locate sees it: config.json and tokenizer files (no weights: any
-    attempt to load it would fail, and the loaders are blocked anyway)."""
+    attempt to load it would fail, and the loaders are blocked anyway); a GPT-NeoX unless
+    ``config`` says otherwise."""
     folder.mkdir(parents=True)
-    config = {"model_type": "gpt_neox", "vocab_size": 32, "max_position_embeddings": positions}
+    config = {"model_type": "gpt_neox", "vocab_size": 32, **config}
+    if positions is not None:
+        config["max_position_embeddings"] = positions
     (folder / "config.json").write_text(json.dumps(config))
     (folder / "tokenizer.json").write_text("{}")
 
@@ -126,6 +133,18 @@ def inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Inputs:
     i = Inputs(tmp_path)
     _write_model(i.target, positions=64)
     _write_model(i.draft, positions=48)
+    _write_model(i.gpt2, None, model_type="gpt2", n_positions=64)
+    _write_model(i.mpt, None, model_type="mpt", max_seq_len=12)
+    _write_model(
+        i.longrope,
+        64,
+        model_type="phi3",
+        original_max_position_embeddings=12,
+        rope_scaling={"type": "longrope", "short_factor": [1.0], "long_factor": [4.0]},
+    )
+    _write_model(
+        i.dynamic, 12, model_type="llama", rope_scaling={"type": "dynamic", "factor": 2.0}
+    )
     i.empty.mkdir()
     _write_jsonl(i.prompts, _prompt_rows(PROMPT_LENGTHS))
     i.reference.write_text(json.dumps(_reference()))
@@ -274,6 +293,24 @@ CASES: dict[str, Case] = {
     ),
     "bench: prompt + T beyond the draft's positions": case(
         lambda i: bench(i, max_new_tokens="42"), "--max-new-tokens 42", "--draft", "48"
+    ),
+    "bench: --beyond-context past GPT-2's learned positions": case(
+        lambda i: bench(i, "--beyond-context", target=i.gpt2, max_new_tokens="60"),
+        "--beyond-context",
+        "--target's n_positions 64",
+        "table",
+    ),
+    "bench: prompt + T beyond MPT's max_seq_len": case(
+        lambda i: bench(i, target=i.mpt), "--max-new-tokens 8", "--target's max_seq_len 12"
+    ),
+    "bench: prompt + T across the target's longrope switch": case(
+        lambda i: bench(i, target=i.longrope),
+        "--max-new-tokens 8",
+        "'p1' (9 tokens) + T = 17 passes 12",
+        "longrope",
+    ),
+    "bench: --beyond-context past a dynamic rope's switch": case(
+        lambda i: bench(i, "--beyond-context", target=i.dynamic), "passes 12", "dynamic", "ar"
     ),
     "bench: --set K=600 beyond the context": case(
         lambda i: bench(i, "--set", "K=600"), "--set", "draft depth 600", "64"
@@ -490,6 +527,7 @@ def test_valid_fetch_gets_as_far_as_copying(inputs: Inputs, no_model_loading: No
         "bench: unknown --device",
         "bench: --out in a read-only location",
         "bench: prompt + T beyond the positions",
+        "bench: prompt + T across the target's longrope switch",
         "select: tps_mean null",
         "data prompts: --tokenizer an empty directory",
         "build-embedded: context_length above max_position_embeddings",

@@ -139,11 +139,15 @@ def test_beyond_context_lets_a_run_pass_the_trained_context() -> None:
     assert prepare(config, SCHEMA).jobs
 
 
-def _fetched(root: Path, positions: int) -> None:
+def _fetched(root: Path, positions: int, **target: object) -> None:
+    """config.json of a fetched Pythia pair; ``target`` overrides keys of the target's."""
     for role in ("target", "draft"):
         folder = root / "models" / "hub" / role
         folder.mkdir(parents=True)
-        (folder / "config.json").write_text(json.dumps({"max_position_embeddings": positions}))
+        config = {"model_type": "gpt_neox", "max_position_embeddings": positions}
+        (folder / "config.json").write_text(
+            json.dumps({**config, **(target if role == "target" else {})})
+        )
 
 
 def test_fetched_hub_models_bound_prompt_plus_generation(tmp_path, monkeypatch) -> None:
@@ -165,6 +169,42 @@ def test_prompt_plus_generation_may_fill_the_positions_exactly(tmp_path, monkeyp
     config = _set(_load("config/paper.yaml"), "protocol.beyond_context", False)
     assert prepare(copy.deepcopy(config), SCHEMA).jobs
     _rejects(_set(config, "datasets.pg19.l_max", 1001), "datasets.pg19.l_max 1001 + protocol")
+
+
+def test_beyond_context_refused_for_a_position_table(tmp_path, monkeypatch) -> None:
+    """GPT-2's learned positions stop at n_positions: protocol.beyond_context cannot help."""
+    monkeypatch.chdir(tmp_path)
+    _fetched(tmp_path, 2048, model_type="gpt2", n_positions=1024)
+    _rejects(_load("config/paper.yaml"), "> 1024 positions", "n_positions", "table")
+
+
+@pytest.mark.parametrize(
+    ("rope", "fix"),
+    [
+        (
+            {
+                "model_type": "phi3",
+                "original_max_position_embeddings": 2048,
+                "rope_scaling": {"type": "longrope", "short_factor": [1], "long_factor": [2]},
+            },
+            "original_max_position_embeddings",
+        ),
+        ({"model_type": "llama", "rope_scaling": {"type": "dynamic", "factor": 2}}, "dynamic"),
+    ],
+    ids=["longrope", "dynamic"],
+)
+def test_a_length_dependent_rope_switch_bounds_every_job(tmp_path, monkeypatch, rope, fix) -> None:
+    """Where the target's rotation switches with the sequence length no speculative decoder is
+    exact across (dynatree.decoding.support), even with protocol.beyond_context."""
+    monkeypatch.chdir(tmp_path)
+    _fetched(tmp_path / "near", 2048, **rope)
+    _fetched(tmp_path / "far", 4096, **{**rope, "original_max_position_embeddings": 4096})
+    config = _load("config/paper.yaml")
+    assert config["protocol"]["beyond_context"]
+    monkeypatch.chdir(tmp_path / "near")
+    _rejects(copy.deepcopy(config), "> 2048 positions", fix, "rotary embedding switches")
+    monkeypatch.chdir(tmp_path / "far")  # every prompt + T (at most 2500) before the switch
+    assert prepare(config, SCHEMA).jobs
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path) -> None:

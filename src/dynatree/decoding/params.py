@@ -114,6 +114,11 @@ class LinearParams(Params):
         """How deep its drafts can go (the CLI rejects a depth no model's positions can hold)."""
         return self.K
 
+    @property
+    def max_branching(self) -> int:
+        """Children per node at most: 1 is a chain (what the support check asks of a model)."""
+        return 1
+
 
 @dataclass(frozen=True)
 class FixedTreeParams(Params):
@@ -128,6 +133,11 @@ class FixedTreeParams(Params):
     def draft_depth(self) -> int:
         """How deep its drafts can go (the CLI rejects a depth no model's positions can hold)."""
         return self.D
+
+    @property
+    def max_branching(self) -> int:
+        """Children per node at most: 1 is a chain (what the support check asks of a model)."""
+        return self.B
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,11 @@ class DynaTreeParams(Params):
         """How deep its drafts can go (the CLI rejects a depth no model's positions can hold)."""
         return self.D_max
 
+    @property
+    def max_branching(self) -> int:
+        """Children per node at most: 1 is a chain (what the support check asks of a model)."""
+        return self.B_max if self.dynamic_breadth else self.B_mid
+
     def check(self) -> None:
         if not self.B_min <= self.B_mid <= self.B_max:
             raise UsageError(
@@ -194,6 +209,11 @@ class DynaTreeCAParams(Params):
     calibrate: bool = True
     priced: bool = True
     budget: int = at_least(1, 16)
+
+    @property
+    def max_branching(self) -> int:
+        """Candidates per expanded node: 1 is a chain (what the support check asks of a model)."""
+        return self.B_max
 
 
 @dataclass(frozen=True)
