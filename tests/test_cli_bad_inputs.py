@@ -312,6 +312,43 @@ CASES: dict[str, Case] = {
     "bench: --beyond-context past a dynamic rope's switch": case(
         lambda i: bench(i, "--beyond-context", target=i.dynamic), "passes 12", "dynamic", "ar"
     ),
+    "bench: --set eta_h=nan": case(
+        lambda i: bench(i, "--set", "eta_h=nan", method="dynatree"),
+        "eta_h=nan",
+        "a finite number >= 0",
+    ),
+    "bench: --set eta_D=-inf": case(
+        lambda i: bench(i, "--set", "eta_D=-inf", method="dynatree"), "eta_D=-inf", ">= 0"
+    ),
+    "bench: --set prior=inf": case(
+        lambda i: bench(i, "--set", "prior=inf", method="dynatree_ca"),
+        "prior=inf",
+        "a finite number > 0",
+    ),
+    "bench: --set prior=0 (divides the calibration)": case(
+        lambda i: bench(i, "--set", "prior=0", method="dynatree_ca"), "prior=0", "> 0"
+    ),
+    "bench: --set tau=nan": case(
+        lambda i: bench(i, "--set", "tau=nan", method="fixed_tree"),
+        "tau=nan",
+        "open interval (0, 1)",
+    ),
+    "bench: --params-file with a NaN": case(
+        lambda i: bench(
+            i,
+            "--params-file",
+            _json(i.selected, {"method": "dynatree", "params": {"eta_D": float("nan")}}),
+            method="dynatree",
+        ),
+        "--params-file",
+        "eta_D=nan",
+        ">= 0",
+    ),
+    "bench: --set profile= a cost profile with a NaN time": case(
+        lambda i: bench(i, "--set", f"profile={_nan_profile(i.root)}", method="dynatree_ca"),
+        "--set profile",
+        "median_s nan",
+    ),
     "bench: --set K=600 beyond the context": case(
         lambda i: bench(i, "--set", "K=600"), "--set", "draft depth 600", "64"
     ),
@@ -402,6 +439,18 @@ CASES: dict[str, Case] = {
         "--set context_length=8192",
         "max_position_embeddings",
     ),
+    "build-embedded: --set target_lr=inf": case(
+        lambda i: build(i, "--set", "target_lr=inf"), "--set target_lr=inf", "finite number > 0"
+    ),
+    "build-embedded: --set draft_lr=nan": case(
+        lambda i: build(i, "--set", "draft_lr=nan"), "--set draft_lr=nan", "> 0"
+    ),
+    "build-embedded: --set distill_alpha=nan": case(
+        lambda i: build(i, "--set", "distill_alpha=nan"), "distill_alpha=nan", "[0, 1]"
+    ),
+    "build-embedded: --set heldout_fraction=inf": case(
+        lambda i: build(i, "--set", "heldout_fraction=inf"), "heldout_fraction=inf", "(0, 0.5)"
+    ),
     "build-embedded: unknown --set key": case(
         lambda i: build(i, "--set", "target_stepz=3"), "--set target_stepz", "unknown"
     ),
@@ -436,6 +485,19 @@ CASES: dict[str, Case] = {
         lambda i: fetch_cmd(i, out=READ_ONLY / "m"), "--out", "cannot write"
     ),
 }
+
+
+def _nan_profile(root: Path) -> Path:
+    """A cost profile (docs/formats.md) one of whose measured times is NaN."""
+    point = {"prefix": 16, "median_s": 0.01, "min_s": 0.01, "max_s": 0.01}
+    return _json(
+        root / "profile.json",
+        {
+            "schema": "dynatree.profile/1",
+            "verify": [{**point, "n": 1}, {**point, "n": 2, "median_s": float("nan")}],
+            "draft_level": [{**point, "width": 1}],
+        },
+    )
 
 
 def _strip_tokens(reference: dict) -> dict:
@@ -528,7 +590,9 @@ def test_valid_fetch_gets_as_far_as_copying(inputs: Inputs, no_model_loading: No
         "bench: --out in a read-only location",
         "bench: prompt + T beyond the positions",
         "bench: prompt + T across the target's longrope switch",
+        "bench: --set eta_h=nan",
         "select: tps_mean null",
+        "build-embedded: --set target_lr=inf",
         "data prompts: --tokenizer an empty directory",
         "build-embedded: context_length above max_position_embeddings",
         "fetch: --model an empty directory",

@@ -16,6 +16,7 @@ from pipeline_config import ConfigError, prepare, read_yaml
 from pipeline_helpers import CONFIGS, REPO, scratch_copy, snakemake
 
 SCHEMA = load_schema()
+NAN, INF = float("nan"), float("inf")
 
 
 def _load(name: str = "config/smoke.yaml") -> dict:
@@ -76,6 +77,29 @@ SCHEMA_CASES = {
     "string length": ("datasets.wikitext.l_max", "long", ["datasets.wikitext.l_max", "integer"]),
     "unknown dataset": ("datasets.c4", {"l_max": 32}, ["datasets", "'c4'", "wikitext, pg19"]),
     "non-boolean flag": ("protocol.beyond_context", "yes", ["beyond_context", "boolean"]),
+    # YAML .nan and .inf are floats: NaN satisfies every bound, inf every minimum
+    "NaN decoder gain": (
+        "methods.dynatree.eta_h", NAN, ["methods.dynatree.eta_h: nan", "a finite number >= 0"]
+    ),
+    "infinite prior": ("methods.dynatree_ca.prior", INF, ["dynatree_ca.prior: inf", "> 0"]),
+    "zero prior (it divides)": ("methods.dynatree_ca.prior", 0, ["dynatree_ca.prior", "0"]),
+    "NaN threshold": ("methods.fixed_tree.tau", NAN, ["fixed_tree.tau: nan", "> 0 and < 1"]),
+    "infinite threshold": ("methods.fixed_tree.tau", INF, ["fixed_tree.tau", "maximum of 1"]),
+    "NaN in a list": (
+        "experiments.sensitivity.thresholds", [[NAN, 0.4]], ["thresholds[0][0]: nan", "< 1"]
+    ),
+    "NaN per-dataset override": (
+        "datasets.pg19.params", {"dynatree": {"eta_D": NAN}}, ["pg19.params.dynatree.eta_D"]
+    ),
+    "infinite learning rate": (
+        "models.embedded.target_lr", INF, ["models.embedded.target_lr: inf", "a finite number > 0"]
+    ),
+    "NaN distillation weight": (
+        "models.embedded.distill_alpha", NAN, ["distill_alpha: nan", ">= 0 and <= 1"]
+    ),
+    "embedded fraction out of range": (
+        "models.embedded.heldout_fraction", 0.7, ["heldout_fraction", "maximum of 0.5"]
+    ),
 }
 
 
@@ -232,8 +256,9 @@ def _dry_run(cwd: Path, *args: str) -> tuple[int, str, float]:
         ({"protocol.warmup": 2}, "protocol.warmup 2 must be < protocol.n_prompts 2"),
         ({"datasets.pg19.min_tokens": 40}, "datasets.pg19.min_tokens 40 > datasets.pg19.l_max"),
         ({"datasets.wikitext.l_max": 60}, "datasets.wikitext.l_max 60 + protocol.max_new_tokens"),
+        ({"models.embedded.target_lr": float("inf")}, "models.embedded.target_lr: inf"),
     ],
-    ids=["schema", "decoder", "build", "warmup", "min_tokens", "context"],
+    ids=["schema", "decoder", "build", "warmup", "min_tokens", "context", "infinite"],
 )
 def test_snakemake_stops_before_any_job(tmp_path, edits: dict, named: str, capsys) -> None:
     config = _load()

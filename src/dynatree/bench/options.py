@@ -14,6 +14,7 @@ from dynatree.bench.parts import parse_part, part_prompts
 from dynatree.bench.prompts import Prompt, load_prompts
 from dynatree.bench.reference import load_reference
 from dynatree.bench.runtime_args import check_runtime
+from dynatree.decoding.cost import CostProfile
 from dynatree.decoding.support import check_rope, fixed_positions
 from dynatree.errors import UsageError
 from dynatree.io import check_writable, read_json
@@ -139,6 +140,8 @@ def build_options(args: Any) -> BenchOptions:
         overrides.update(read_params_file(args.params_file, args.method))
     overrides.update(parse_pairs(args.set, "--set"))
     params = parse_params(args.method, overrides)
+    if getattr(params, "profile", ""):  # a cost profile's numbers are checked before models load
+        CostProfile.from_file(params.profile, "--set profile")
     tags = parse_pairs(args.tag, "--tag")
 
     uses_draft = needs_draft(args.method)
