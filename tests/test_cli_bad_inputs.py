@@ -59,6 +59,10 @@ class Inputs:
             / {
                 "target": "models/target",
                 "draft": "models/draft",
+                "gpt2": "models/gpt2",
+                "mpt": "models/mpt",
+                "longrope": "models/longrope",
+                "dynamic": "models/dynamic",
                 "empty": "empty_dir",
                 "prompts": "prompts.jsonl",
                 "reference": "reference.json",
@@ -81,11 +85,14 @@ class Inputs:
         )
 
 
-def _write_model(folder: Path, positions: int) -> None:
+def _write_model(folder: Path, positions: int | None, **config: object) -> None:
     """A model directory as locate sees it: config.json and tokenizer files (no weights: any
-    attempt to load it would fail, and the loaders are blocked anyway)."""
+    attempt to load it would fail, and the loaders are blocked anyway); a GPT-NeoX unless
+    ``config`` says otherwise."""
     folder.mkdir(parents=True)
-    config = {"model_type": "gpt_neox", "vocab_size": 32, "max_position_embeddings": positions}
+    config = {"model_type": "gpt_neox", "vocab_size": 32, **config}
+    if positions is not None:
+        config["max_position_embeddings"] = positions
     (folder / "config.json").write_text(json.dumps(config))
     (folder / "tokenizer.json").write_text("{}")
 
@@ -182,6 +189,18 @@ def inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage_files: Path) -
     i = Inputs(tmp_path)
     _write_model(i.target, positions=64)
     _write_model(i.draft, positions=48)
+    _write_model(i.gpt2, None, model_type="gpt2", n_positions=64)
+    _write_model(i.mpt, None, model_type="mpt", max_seq_len=12)
+    _write_model(
+        i.longrope,
+        64,
+        model_type="phi3",
+        original_max_position_embeddings=12,
+        rope_scaling={"type": "longrope", "short_factor": [1.0], "long_factor": [4.0]},
+    )
+    _write_model(
+        i.dynamic, 12, model_type="llama", rope_scaling={"type": "dynamic", "factor": 2.0}
+    )
     i.empty.mkdir()
     _write_jsonl(i.prompts, _prompt_rows(PROMPT_LENGTHS))
     i.reference.write_text(json.dumps(_reference()))
@@ -490,6 +509,61 @@ CASES: dict[str, Case] = {
     "bench: prompt + T beyond the draft's positions": case(
         lambda i: bench(i, max_new_tokens="42"), "--max-new-tokens 42", "--draft", "48"
     ),
+    "bench: --beyond-context past GPT-2's learned positions": case(
+        lambda i: bench(i, "--beyond-context", target=i.gpt2, max_new_tokens="60"),
+        "--beyond-context",
+        "--target's n_positions 64",
+        "table",
+    ),
+    "bench: prompt + T beyond MPT's max_seq_len": case(
+        lambda i: bench(i, target=i.mpt), "--max-new-tokens 8", "--target's max_seq_len 12"
+    ),
+    "bench: prompt + T across the target's longrope switch": case(
+        lambda i: bench(i, target=i.longrope),
+        "--max-new-tokens 8",
+        "'p1' (9 tokens) + T = 17 passes 12",
+        "longrope",
+    ),
+    "bench: --beyond-context past a dynamic rope's switch": case(
+        lambda i: bench(i, "--beyond-context", target=i.dynamic), "passes 12", "dynamic", "ar"
+    ),
+    "bench: --set eta_h=nan": case(
+        lambda i: bench(i, "--set", "eta_h=nan", method="dynatree"),
+        "eta_h=nan",
+        "a finite number >= 0",
+    ),
+    "bench: --set eta_D=-inf": case(
+        lambda i: bench(i, "--set", "eta_D=-inf", method="dynatree"), "eta_D=-inf", ">= 0"
+    ),
+    "bench: --set prior=inf": case(
+        lambda i: bench(i, "--set", "prior=inf", method="dynatree_ca"),
+        "prior=inf",
+        "a finite number > 0",
+    ),
+    "bench: --set prior=0 (divides the calibration)": case(
+        lambda i: bench(i, "--set", "prior=0", method="dynatree_ca"), "prior=0", "> 0"
+    ),
+    "bench: --set tau=nan": case(
+        lambda i: bench(i, "--set", "tau=nan", method="fixed_tree"),
+        "tau=nan",
+        "open interval (0, 1)",
+    ),
+    "bench: --params-file with a NaN": case(
+        lambda i: bench(
+            i,
+            "--params-file",
+            _json(i.selected, {"method": "dynatree", "params": {"eta_D": float("nan")}}),
+            method="dynatree",
+        ),
+        "--params-file",
+        "eta_D=nan",
+        ">= 0",
+    ),
+    "bench: --set profile= a cost profile with a NaN time": case(
+        lambda i: bench(i, "--set", f"profile={_nan_profile(i.root)}", method="dynatree_ca"),
+        "--set profile",
+        "median_s nan",
+    ),
     "bench: --set K=600 beyond the context": case(
         lambda i: bench(i, "--set", "K=600"), "--set", "draft depth 600", "64"
     ),
@@ -595,6 +669,18 @@ CASES: dict[str, Case] = {
         lambda i: build(i, "--set", "context_length=8192"),
         "--set context_length=8192",
         "max_position_embeddings",
+    ),
+    "build-embedded: --set target_lr=inf": case(
+        lambda i: build(i, "--set", "target_lr=inf"), "--set target_lr=inf", "finite number > 0"
+    ),
+    "build-embedded: --set draft_lr=nan": case(
+        lambda i: build(i, "--set", "draft_lr=nan"), "--set draft_lr=nan", "> 0"
+    ),
+    "build-embedded: --set distill_alpha=nan": case(
+        lambda i: build(i, "--set", "distill_alpha=nan"), "distill_alpha=nan", "[0, 1]"
+    ),
+    "build-embedded: --set heldout_fraction=inf": case(
+        lambda i: build(i, "--set", "heldout_fraction=inf"), "heldout_fraction=inf", "(0, 0.5)"
     ),
     "build-embedded: unknown --set key": case(
         lambda i: build(i, "--set", "target_stepz=3"), "--set target_stepz", "unknown"
@@ -894,6 +980,19 @@ CASES: dict[str, Case] = {
 }
 
 
+def _nan_profile(root: Path) -> Path:
+    """A cost profile (docs/formats.md) one of whose measured times is NaN."""
+    point = {"prefix": 16, "median_s": 0.01, "min_s": 0.01, "max_s": 0.01}
+    return _json(
+        root / "profile.json",
+        {
+            "schema": "dynatree.profile/1",
+            "verify": [{**point, "n": 1}, {**point, "n": 2, "median_s": float("nan")}],
+            "draft_level": [{**point, "width": 1}],
+        },
+    )
+
+
 def _strip_tokens(reference: dict) -> dict:
     del reference["rows"][0]["tokens"]
     return reference
@@ -983,7 +1082,10 @@ def test_valid_fetch_gets_as_far_as_copying(inputs: Inputs, no_model_loading: No
         "bench: unknown --device",
         "bench: --out in a read-only location",
         "bench: prompt + T beyond the positions",
+        "bench: prompt + T across the target's longrope switch",
+        "bench: --set eta_h=nan",
         "select: tps_mean null",
+        "build-embedded: --set target_lr=inf",
         "data prompts: --tokenizer an empty directory",
         "build-embedded: context_length above max_position_embeddings",
         "fetch: --model an empty directory",

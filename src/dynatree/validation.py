@@ -10,6 +10,7 @@ does) and for the benchmark results that later stages read.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -77,8 +78,59 @@ def _with_defaults(validator_class: Any) -> Any:
     return validators.extend(validator_class, {"properties": properties})
 
 
-def validate(instance: Any, schema: dict[str, Any], *, fill_defaults: bool = False) -> Any:
-    """Check ``instance`` (filling defaults in place when asked) and return it.
+def first_non_finite(instance: Any, path: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+    """The key path of the first NaN or infinite number in a JSON-like ``instance`` (None: all
+    finite). YAML's ``.nan`` and ``.inf`` are floats that satisfy ``minimum`` (NaN compares
+    false with every bound, ``inf`` is above every minimum), and JSON schema has no keyword
+    for them, so this walk is the one check of finiteness wherever a schema is applied."""
+    if isinstance(instance, float) and not math.isfinite(instance):
+        return path
+    if isinstance(instance, dict):
+        items: Iterable[tuple[Any, Any]] = instance.items()
+    elif isinstance(instance, list):
+        items = enumerate(instance)
+    else:
+        return None
+    for key, value in items:
+        found = first_non_finite(value, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _fragment(schema: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
+    """The subschema that applies at ``path`` (following properties, items and local $refs)."""
+
+    def resolve(node: Any) -> dict[str, Any]:
+        while isinstance(node, dict) and "$ref" in node:
+            target: Any = schema
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target.get(part, {})
+            node = target
+        return node if isinstance(node, dict) else {}
+
+    node = resolve(schema)
+    for part in path:
+        if isinstance(part, int):
+            node = resolve(node.get("items", {}))
+        else:
+            extra = node.get("additionalProperties")
+            node = resolve(node.get("properties", {}).get(part, extra if extra else {}))
+    return node
+
+
+def range_words(fragment: dict[str, Any]) -> str:
+    """``a finite number > 0 and < 1`` from a schema fragment's bounds."""
+    signs = {"exclusiveMinimum": ">", "minimum": ">=", "exclusiveMaximum": "<", "maximum": "<="}
+    parts = [f"{sign} {fragment[key]:g}" for key, sign in signs.items() if key in fragment]
+    return "a finite number" + (f" {' and '.join(parts)}" if parts else "")
+
+
+def validate(
+    instance: Any, schema: dict[str, Any], *, fill_defaults: bool = False, finite: bool = False
+) -> Any:
+    """Check ``instance`` (filling defaults in place when asked) and return it; with
+    ``finite``, every number in it must also be finite (:func:`first_non_finite`).
 
     Raises :class:`SchemaViolation` with the single most relevant error.
     """
@@ -89,4 +141,11 @@ def validate(instance: Any, schema: dict[str, Any], *, fill_defaults: bool = Fal
     error = best_match(cls(schema).iter_errors(instance))
     if error is not None:
         raise SchemaViolation(describe(error))
+    bad = first_non_finite(instance) if finite else None
+    if bad is not None:
+        value = instance
+        for part in bad:
+            value = value[part]
+        allowed = range_words(_fragment(schema, bad))
+        raise SchemaViolation(f"{key_path(bad) or 'top level'}: {value} is not allowed; {allowed}")
     return instance

@@ -1,7 +1,9 @@
 """Architectures the tree decoders cannot verify exactly are refused; the supported ones are exact.
 
-Tiny random models of each architecture, eager attention, a wide initialisation (0.3) so greedy
-choices are not near-ties.
+Tiny random models of each architecture (tests/support/tiny_models.py: eager attention, a wide
+initialisation so greedy choices are not near-ties). A speculative decoder refuses an unfit pair
+when it is built, so every caller is guarded and nothing has touched the models yet. The checks
+that depend on the run's lengths (rope scaling, position tables): test_decoding_support_lengths.
 """
 
 from __future__ import annotations
@@ -11,73 +13,14 @@ import functools
 
 import pytest
 import torch
-import transformers as tf
+from tiny_models import ARCH_VOCAB, ARCHITECTURES, arch_model, greedy_generate
 
 from dynatree.decoding.registry import build_decoder, parse_params
-from dynatree.decoding.support import CHAIN_EXACT, TREE_EXACT, check_decoder
+from dynatree.decoding.support import CHAIN_EXACT, TREE_EXACT, required
 from dynatree.errors import UsageError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-VOCAB = 64
-H, L, HEADS = 16, 2, 2
-_COMMON = dict(
-    vocab_size=VOCAB,
-    hidden_size=H,
-    num_hidden_layers=L,
-    num_attention_heads=HEADS,
-    intermediate_size=2 * H,
-    max_position_embeddings=128,
-    initializer_range=0.3,
-)
-
-CONFIGS = {
-    "gpt_neox": lambda: tf.GPTNeoXConfig(**_COMMON),
-    "gpt2": lambda: tf.GPT2Config(
-        vocab_size=VOCAB, n_embd=H, n_layer=L, n_head=HEADS, n_positions=128,
-        initializer_range=0.3, bos_token_id=0, eos_token_id=0,
-    ),
-    "llama": lambda: tf.LlamaConfig(num_key_value_heads=1, **_COMMON),
-    "qwen2": lambda: tf.Qwen2Config(num_key_value_heads=1, **_COMMON),
-    "qwen3": lambda: tf.Qwen3Config(num_key_value_heads=1, head_dim=8, **_COMMON),
-    "phi": lambda: tf.PhiConfig(**_COMMON),
-    "phi3": lambda: tf.Phi3Config(num_key_value_heads=1, pad_token_id=0, **_COMMON),
-    "gemma": lambda: tf.GemmaConfig(num_key_value_heads=1, head_dim=8, **_COMMON),
-    "opt": lambda: tf.OPTConfig(
-        vocab_size=VOCAB, hidden_size=H, num_hidden_layers=L, num_attention_heads=HEADS,
-        ffn_dim=2 * H, max_position_embeddings=128, word_embed_proj_dim=H, init_std=0.3,
-        bos_token_id=0, eos_token_id=0, pad_token_id=0,
-    ),
-    "falcon": lambda: tf.FalconConfig(
-        vocab_size=VOCAB, hidden_size=H, num_hidden_layers=L, num_attention_heads=HEADS,
-        alibi=False, initializer_range=0.3, bos_token_id=0, eos_token_id=0,
-    ),
-    "gptj": lambda: tf.GPTJConfig(
-        vocab_size=VOCAB, n_embd=H, n_layer=L, n_head=HEADS, rotary_dim=4, n_positions=128,
-        initializer_range=0.3, bos_token_id=0, eos_token_id=0,
-    ),
-    "mistral": lambda: tf.MistralConfig(num_key_value_heads=1, sliding_window=None, **_COMMON),
-    # refused for trees
-    "gpt_neo": lambda: tf.GPTNeoConfig(
-        vocab_size=VOCAB, hidden_size=H, num_layers=L, num_heads=HEADS, window_size=4,
-        attention_types=[[["global", "local"], 1]], max_position_embeddings=128,
-        initializer_range=0.3, bos_token_id=0, eos_token_id=0,
-    ),
-    "mpt": lambda: tf.MptConfig(
-        vocab_size=VOCAB, d_model=H, n_layers=L, n_heads=HEADS, max_seq_len=128,
-        initializer_range=0.3,
-    ),
-    "bloom": lambda: tf.BloomConfig(
-        vocab_size=VOCAB, hidden_size=H, n_layer=L, n_head=HEADS, initializer_range=0.3,
-    ),
-    "falcon_alibi": lambda: tf.FalconConfig(
-        vocab_size=VOCAB, hidden_size=H, num_hidden_layers=L, num_attention_heads=HEADS,
-        alibi=True, initializer_range=0.3, bos_token_id=0, eos_token_id=0,
-    ),
-    "mistral_sliding": lambda: tf.MistralConfig(
-        num_key_value_heads=1, sliding_window=4, **_COMMON
-    ),
-}  # fmt: skip
 REFUSED = {
     "gpt_neo": "local-attention",
     "mpt": "ALiBi",
@@ -93,75 +36,118 @@ SPECULATIVE = {
     "hf_assisted": {},
 }
 T = 8
-
-
-@functools.cache
-def build(arch: str, seed: int = 0) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    return tf.AutoModelForCausalLM.from_config(CONFIGS[arch](), attn_implementation="eager").eval()
+PROMPT = torch.randint(0, ARCH_VOCAB, (1, 6), generator=torch.Generator().manual_seed(1))
 
 
 @functools.cache
 def ar(arch: str, n: int = T) -> list[int]:
     """The target's greedy continuation of PROMPT, computed once per architecture."""
-    return build_decoder("ar", parse_params("ar", {}), build(arch)).generate(PROMPT, n).tokens
+    return build_decoder("ar", parse_params("ar", {}), arch_model(arch)).generate(PROMPT, n).tokens
 
 
 def decoder(method: str, target: torch.nn.Module, draft: torch.nn.Module):  # type: ignore[no-untyped-def]
     return build_decoder(method, parse_params(method, SPECULATIVE[method]), target, draft)
 
 
-PROMPT = torch.randint(0, VOCAB, (1, 6), generator=torch.Generator().manual_seed(1))
-
-
 def test_every_architecture_is_classified() -> None:
-    assert set(TREE_EXACT) == {c().model_type for a, c in CONFIGS.items() if a not in REFUSED}
-    assert CHAIN_EXACT <= {CONFIGS[a]().model_type for a in REFUSED}
+    types = {a: ARCHITECTURES[a](128).model_type for a in ARCHITECTURES}
+    assert set(TREE_EXACT) == {t for a, t in types.items() if a not in REFUSED}
+    assert CHAIN_EXACT <= {types[a] for a in REFUSED}
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_our_ar_equals_transformers_greedy_generate(arch: str) -> None:
+    """Wherever we accept a model (AR runs on every architecture), our AR is the reference
+    every speculative decoder is checked against: it must be transformers' own greedy output."""
+    assert ar(arch, 2 * T) == greedy_generate(arch_model(arch), PROMPT, 2 * T)
 
 
 @pytest.mark.parametrize("arch", sorted(REFUSED))
-@pytest.mark.parametrize("method", ["fixed_tree", "dynatree"])
+@pytest.mark.parametrize("method", ["fixed_tree", "dynatree", "dynatree_ca"])
 def test_tree_decoding_refused(arch: str, method: str) -> None:
-    target = build(arch)
+    target = arch_model(arch)
+    params = parse_params(method, SPECULATIVE.get(method, {}))
+    assert required(method, params) == "tree"
     with pytest.raises(UsageError) as info:
-        check_decoder(decoder(method, target, target), target, target)
+        build_decoder(method, params, target, target)
     message = str(info.value)
     assert "\n" not in message and REFUSED[arch] in message
     assert target.config.model_type in message
 
 
 @pytest.mark.parametrize("arch", sorted(REFUSED))
-def test_chain_decoding_allowed_only_where_exact(arch: str) -> None:
-    target = build(arch)
-    linear = decoder("linear", target, copy.deepcopy(target))
-    if target.config.model_type in CHAIN_EXACT:
-        check_decoder(linear, target, target)
-        assert linear.generate(PROMPT, 2 * T).tokens == ar(arch, 2 * T)
-    else:
-        with pytest.raises(UsageError):
-            check_decoder(linear, target, target)
+def test_cost_aware_decoder_refuses_before_its_profile_touches_the_models(arch: str) -> None:
+    """Without a profile DynaTree-CA measures one in process, with tree forwards: an unfit
+    pair must be refused first, not fail (or be timed) inside them."""
+    target, draft = copy.deepcopy(arch_model(arch)), copy.deepcopy(arch_model(arch, seed=1))
+    calls = []
+    for model in (target, draft):
+        model.register_forward_pre_hook(lambda *_: calls.append(1))
+    with pytest.raises(UsageError, match=REFUSED[arch]):
+        build_decoder("dynatree_ca", parse_params("dynatree_ca", {"N_max": "4"}), target, draft)
+    assert calls == []
 
 
 @pytest.mark.parametrize("arch", sorted(REFUSED))
-def test_models_own_decoding_is_never_refused(arch: str) -> None:
-    target = build(arch)
-    check_decoder(build_decoder("ar", parse_params("ar", {}), target), target, None)
-    check_decoder(decoder("hf_assisted", target, target), target, target)
+def test_chain_decoding_allowed_only_where_exact(arch: str) -> None:
+    target = arch_model(arch)
+    if target.config.model_type in CHAIN_EXACT:
+        linear = decoder("linear", target, copy.deepcopy(target))
+        assert linear.generate(PROMPT, 2 * T).tokens == ar(arch, 2 * T)
+    else:
+        with pytest.raises(UsageError):
+            decoder("linear", target, target)
+
+
+@pytest.mark.parametrize("arch", sorted(REFUSED))
+def test_models_own_decoding_is_never_refused_and_exact(arch: str) -> None:
+    """AR and transformers' assisted generation run the model's own causal forwards; MPT's
+    configs switch the cache off (``use_cache: false``), which assisted generation needs."""
+    target = arch_model(arch)
+    assert required("ar", parse_params("ar", {})) is None
+    assisted = decoder("hf_assisted", target, copy.deepcopy(arch_model(arch, seed=1)))
+    assert assisted.generate(PROMPT, T).tokens == ar(arch)
 
 
 @pytest.mark.parametrize("arch", EXACT_ALL_DECODERS)
 @pytest.mark.parametrize("method", list(SPECULATIVE))
 def test_supported_exact_under_every_decoder(arch: str, method: str) -> None:
-    target, draft = build(arch), build(arch, seed=1)
+    target, draft = arch_model(arch), arch_model(arch, seed=1)
     for candidate in (draft, copy.deepcopy(target)):
         speculative = decoder(method, target, candidate)
-        check_decoder(speculative, target, candidate)
         assert speculative.generate(PROMPT, T).tokens == ar(arch)
 
 
-@pytest.mark.parametrize("arch", sorted(set(CONFIGS) - set(REFUSED) - set(EXACT_ALL_DECODERS)))
+OTHER_SUPPORTED = sorted(set(ARCHITECTURES) - set(REFUSED) - set(EXACT_ALL_DECODERS))
+
+
+@pytest.mark.parametrize("arch", OTHER_SUPPORTED)
 def test_other_supported_exact_with_deep_trees(arch: str) -> None:
-    target = build(arch)
+    target = arch_model(arch)
     speculative = decoder("fixed_tree", target, copy.deepcopy(target))
-    check_decoder(speculative, target, target)
     assert speculative.generate(PROMPT, T).tokens == ar(arch)
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "need"),
+    [
+        ("linear", {}, "chain"),
+        ("fixed_tree", {"B": "1"}, "chain"),
+        ("fixed_tree", {}, "tree"),
+        ("dynatree", {"dynamic_breadth": "false", "B_mid": "1", "B_min": "1"}, "chain"),
+        ("dynatree", {}, "tree"),
+        ("dynatree_ca", {"B_max": "1"}, "chain"),
+        ("hf_assisted", {}, None),
+    ],
+)
+def test_required_support_follows_the_branching(method: str, params: dict, need: str) -> None:
+    """What ``bench`` checks on the configs before loading is what the decoder checks when built."""
+    parsed = parse_params(method, params)
+    assert required(method, parsed) == need
+    if need is not None and method != "dynatree_ca":  # (it would measure a profile first)
+        target = arch_model("mpt")  # chain-exact, tree-refused
+        if need == "tree":
+            with pytest.raises(UsageError):
+                build_decoder(method, parsed, target, target)
+        else:
+            build_decoder(method, parsed, target, target)

@@ -16,6 +16,7 @@ from pipeline_config import HUB_DATA_DIR, ConfigError, prepare, read_yaml, resol
 from pipeline_helpers import CONFIGS, REPO, scratch_copy, snakemake
 
 SCHEMA = load_schema()
+NAN, INF = float("nan"), float("inf")
 
 
 def _load(name: str = "config/smoke.yaml") -> dict:
@@ -81,6 +82,29 @@ SCHEMA_CASES = {
     "string length": ("datasets.wikitext.l_max", "long", ["datasets.wikitext.l_max", "integer"]),
     "unknown dataset": ("datasets.c4", {"l_max": 32}, ["datasets", "'c4'", "wikitext, pg19"]),
     "non-boolean flag": ("protocol.beyond_context", "yes", ["beyond_context", "boolean"]),
+    # YAML .nan and .inf are floats: NaN satisfies every bound, inf every minimum
+    "NaN decoder gain": (
+        "methods.dynatree.eta_h", NAN, ["methods.dynatree.eta_h: nan", "a finite number >= 0"]
+    ),
+    "infinite prior": ("methods.dynatree_ca.prior", INF, ["dynatree_ca.prior: inf", "> 0"]),
+    "zero prior (it divides)": ("methods.dynatree_ca.prior", 0, ["dynatree_ca.prior", "0"]),
+    "NaN threshold": ("methods.fixed_tree.tau", NAN, ["fixed_tree.tau: nan", "> 0 and < 1"]),
+    "infinite threshold": ("methods.fixed_tree.tau", INF, ["fixed_tree.tau", "maximum of 1"]),
+    "NaN in a list": (
+        "experiments.sensitivity.thresholds", [[NAN, 0.4]], ["thresholds[0][0]: nan", "< 1"]
+    ),
+    "NaN per-dataset override": (
+        "datasets.pg19.params", {"dynatree": {"eta_D": NAN}}, ["pg19.params.dynatree.eta_D"]
+    ),
+    "infinite learning rate": (
+        "models.embedded.target_lr", INF, ["models.embedded.target_lr: inf", "a finite number > 0"]
+    ),
+    "NaN distillation weight": (
+        "models.embedded.distill_alpha", NAN, ["distill_alpha: nan", ">= 0 and <= 1"]
+    ),
+    "embedded fraction out of range": (
+        "models.embedded.heldout_fraction", 0.7, ["heldout_fraction", "maximum of 0.5"]
+    ),
 }
 
 
@@ -144,11 +168,15 @@ def test_beyond_context_lets_a_run_pass_the_trained_context() -> None:
     assert prepare(config, SCHEMA).jobs
 
 
-def _fetched(root: Path, positions: int) -> None:
+def _fetched(root: Path, positions: int, **target: object) -> None:
+    """config.json of a fetched Pythia pair; ``target`` overrides keys of the target's."""
     for role in ("target", "draft"):
         folder = root / "models" / "hub" / role
         folder.mkdir(parents=True)
-        (folder / "config.json").write_text(json.dumps({"max_position_embeddings": positions}))
+        config = {"model_type": "gpt_neox", "max_position_embeddings": positions}
+        (folder / "config.json").write_text(
+            json.dumps({**config, **(target if role == "target" else {})})
+        )
 
 
 def test_fetched_hub_models_bound_prompt_plus_generation(tmp_path, monkeypatch) -> None:
@@ -170,6 +198,42 @@ def test_prompt_plus_generation_may_fill_the_positions_exactly(tmp_path, monkeyp
     config = _set(_load("config/paper.yaml"), "protocol.beyond_context", False)
     assert prepare(copy.deepcopy(config), SCHEMA).jobs
     _rejects(_set(config, "datasets.pg19.l_max", 1001), "datasets.pg19.l_max 1001 + protocol")
+
+
+def test_beyond_context_refused_for_a_position_table(tmp_path, monkeypatch) -> None:
+    """GPT-2's learned positions stop at n_positions: protocol.beyond_context cannot help."""
+    monkeypatch.chdir(tmp_path)
+    _fetched(tmp_path, 2048, model_type="gpt2", n_positions=1024)
+    _rejects(_load("config/paper.yaml"), "> 1024 positions", "n_positions", "table")
+
+
+@pytest.mark.parametrize(
+    ("rope", "fix"),
+    [
+        (
+            {
+                "model_type": "phi3",
+                "original_max_position_embeddings": 2048,
+                "rope_scaling": {"type": "longrope", "short_factor": [1], "long_factor": [2]},
+            },
+            "original_max_position_embeddings",
+        ),
+        ({"model_type": "llama", "rope_scaling": {"type": "dynamic", "factor": 2}}, "dynamic"),
+    ],
+    ids=["longrope", "dynamic"],
+)
+def test_a_length_dependent_rope_switch_bounds_every_job(tmp_path, monkeypatch, rope, fix) -> None:
+    """Where the target's rotation switches with the sequence length no speculative decoder is
+    exact across (dynatree.decoding.support), even with protocol.beyond_context."""
+    monkeypatch.chdir(tmp_path)
+    _fetched(tmp_path / "near", 2048, **rope)
+    _fetched(tmp_path / "far", 4096, **{**rope, "original_max_position_embeddings": 4096})
+    config = _load("config/paper.yaml")
+    assert config["protocol"]["beyond_context"]
+    monkeypatch.chdir(tmp_path / "near")
+    _rejects(copy.deepcopy(config), "> 2048 positions", fix, "rotary embedding switches")
+    monkeypatch.chdir(tmp_path / "far")  # every prompt + T (at most 2500) before the switch
+    assert prepare(config, SCHEMA).jobs
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path) -> None:
@@ -197,8 +261,9 @@ def _dry_run(cwd: Path, *args: str) -> tuple[int, str, float]:
         ({"protocol.warmup": 2}, "protocol.warmup 2 must be < protocol.n_prompts 2"),
         ({"datasets.pg19.min_tokens": 40}, "datasets.pg19.min_tokens 40 > datasets.pg19.l_max"),
         ({"datasets.wikitext.l_max": 60}, "datasets.wikitext.l_max 60 + protocol.max_new_tokens"),
+        ({"models.embedded.target_lr": float("inf")}, "models.embedded.target_lr: inf"),
     ],
-    ids=["schema", "decoder", "build", "warmup", "min_tokens", "context"],
+    ids=["schema", "decoder", "build", "warmup", "min_tokens", "context", "infinite"],
 )
 def test_snakemake_stops_before_any_job(tmp_path, edits: dict, named: str, capsys) -> None:
     config = _load()

@@ -23,8 +23,9 @@ from dynatree.data.lock import DataLock, read_lock
 from dynatree.data.manifest import verify_local
 from dynatree.data.prompts import MIN_PROMPT_TOKENS
 from dynatree.decoding.registry import parse_params
+from dynatree.decoding.support import fixed_positions, rope_switches
 from dynatree.errors import UsageError
-from dynatree.models.locate import ModelRef
+from dynatree.models.locate import position_limit
 from dynatree.models.settings import EmbeddedSettings, parse_settings
 from dynatree.validation import SchemaViolation
 
@@ -143,6 +144,7 @@ class ContextLimit:
     positions: int
     source: str  # e.g. "models.embedded.context_length" or ".../config.json"
     hard: bool  # False: beyond it the model still runs (protocol.beyond_context may allow it)
+    exempt: tuple[str, ...] = ()  # methods that stay exact past it
 
 
 def _l_max_key(config: dict[str, Any], dataset: str, l_max: int) -> str:
@@ -205,7 +207,10 @@ def context_limits(
     embedded: EmbeddedSettings | None, model_dirs: dict[str, str]
 ) -> list[ContextLimit]:
     """The context limits that apply: for the embedded pair its trained context (soft) and its
-    positions (hard); for Hub models the positions in their config.json, once fetched."""
+    positions (hard); for Hub models, once fetched, the positions in their config.json (hard
+    for a position table, dynatree.decoding.support.fixed_positions) and where the target's
+    rotary embedding switches with the sequence length (support.rope_switches: hard, as the
+    pipeline cannot know that every prompt lies past it)."""
     if embedded is not None:
         return [
             ContextLimit(
@@ -220,29 +225,46 @@ def context_limits(
             ),
         ]
     limits = []
-    for folder in model_dirs.values():
+    for role, folder in model_dirs.items():
         config_json = Path(folder) / "config.json"
-        if config_json.is_file():
-            ref = ModelRef(folder, Path(folder), read_json_config(config_json))
-            if ref.positions is not None:
-                limits.append(
-                    ContextLimit(
-                        ref.positions,
-                        f"max_position_embeddings of {config_json}",
-                        hard=False,
-                    )
+        if not config_json.is_file():
+            continue
+        model = read_json_config(config_json)
+        limit = position_limit(model)
+        if limit is not None:
+            table = fixed_positions(model)
+            why = f", and {table}" if table else ""
+            limits.append(
+                ContextLimit(limit[1], f"{limit[0]} of {config_json}{why}", hard=bool(table))
+            )
+        if role != "target":
+            continue  # only the target's rotation decides the tokens
+        for kind, at, key, rule in rope_switches(model):
+            limits.append(
+                ContextLimit(
+                    at,
+                    f"{key} of {config_json}, where its {kind} rotary embedding switches and "
+                    "no cached decoder is exact across",
+                    hard=True,
+                    exempt=rule.exact,
                 )
+            )
     return limits
 
 
 def read_json_config(path: Path) -> dict[str, Any]:
     """A fetched model's config.json; unreadable: a one-line error."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"{path}: unreadable ({exc}); fetch the model again (delete {path.parent})"
         ) from None
+    if not isinstance(config, dict):
+        raise ConfigError(
+            f"{path}: not a JSON object; fetch the model again (delete {path.parent})"
+        )
+    return config
 
 
 def check_context(config: dict[str, Any], plan: Plan, limit: ContextLimit) -> None:
@@ -251,7 +273,7 @@ def check_context(config: dict[str, Any], plan: Plan, limit: ContextLimit) -> No
     prompt must fit."""
     prompt_only = config["protocol"]["beyond_context"] and not limit.hard
     for job in plan.jobs.values():
-        if job.experiment == BASELINE:
+        if job.experiment == BASELINE or job.method in limit.exempt:
             continue  # every baseline serves a speculative job with the same prompts and T
         terms = {f"{_l_max_key(config, job.dataset, job.l_max)} {job.l_max}": job.l_max}
         if not prompt_only:

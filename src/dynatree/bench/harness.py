@@ -22,16 +22,22 @@ from transformers.utils.logging import disable_progress_bar
 
 from dynatree.bench import compat, memory, provenance
 from dynatree.bench.metrics import paired_fields, prompt_row, summarize
-from dynatree.bench.options import BenchOptions
+from dynatree.bench.options import BenchOptions, check_context, draft_depth
 from dynatree.bench.prompts import Prompt, file_sha256
 from dynatree.bench.reference import SCHEMA
 from dynatree.bench.verdict import add_verdicts
 from dynatree.decoding.base import Decoder
 from dynatree.decoding.params import params_dict
 from dynatree.decoding.registry import build_decoder, parse_params
-from dynatree.decoding.support import check_decoder
+from dynatree.decoding.support import check_model, required
 from dynatree.errors import UsageError
-from dynatree.models.loading import load_causal_lm, load_tokenizer, resolve_device, resolve_dtype
+from dynatree.models.loading import (
+    load_causal_lm,
+    load_config,
+    load_tokenizer,
+    resolve_device,
+    resolve_dtype,
+)
 
 
 def _sync(device: torch.device) -> None:
@@ -125,11 +131,33 @@ def load_models(
     return target, tokenizer, draft
 
 
+def check_support(options: BenchOptions) -> None:
+    """Refuse, before any weights load, a model the method would not decode exactly at the
+    run's lengths: its architecture (dynatree.decoding.support) and, on the configs as
+    transformers standardises them, the lengths ``build_options`` checked on config.json (a Hub
+    model not in the local cache is only seen here)."""
+    models = {"--target": options.target, "--draft": options.draft}
+    configs = {flag: load_config(name, flag) for flag, name in models.items() if name}
+    need = required(options.method, options.params)
+    for flag, config in configs.items():
+        if need is not None:
+            check_model(config, need, flag)
+    check_context(
+        {flag: config.to_dict() for flag, config in configs.items()},
+        options.method,
+        options.prompts,
+        options.max_new_tokens,
+        draft_depth(options.params),
+        beyond_context=options.beyond_context,
+    )
+
+
 def run_benchmark(options: BenchOptions, argv: list[str]) -> dict[str, Any]:
     """Load the models, decode every prompt (warm-up first) and return the result object."""
     device = resolve_device(options.device)
     dtype = resolve_dtype(options.dtype, device)
     torch.set_num_threads(options.threads)
+    check_support(options)
     target, tokenizer, draft = load_models(options.target, options.draft, device, dtype)
     compat.check_prompt_ids(options.prompts, target, options.prompts_path)
     eos = None
@@ -140,7 +168,6 @@ def run_benchmark(options: BenchOptions, argv: list[str]) -> dict[str, Any]:
 
     decoder = build_decoder(options.method, options.params, target, draft)
     baseline = build_decoder("ar", parse_params("ar", {}), target, None) if options.paired else None
-    check_decoder(decoder, target, draft)
     rows = decode_prompts(
         decoder,
         options.prompts,

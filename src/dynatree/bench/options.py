@@ -14,9 +14,11 @@ from dynatree.bench.parts import parse_part, part_prompts
 from dynatree.bench.prompts import Prompt, load_prompts
 from dynatree.bench.reference import load_reference
 from dynatree.bench.runtime_args import check_runtime
+from dynatree.decoding.cost import CostProfile
+from dynatree.decoding.support import check_rope, fixed_positions
 from dynatree.errors import UsageError
 from dynatree.io import check_outputs, read_json
-from dynatree.models.locate import ModelRef, locate_model
+from dynatree.models.locate import locate_model, position_limit
 
 # About what a result takes per prompt on disk (indented JSON), for the free-space check: fixed
 # fields, and per new token its id and its share of the per-iteration lists (the smoke config's
@@ -43,6 +45,7 @@ class BenchOptions:
     threads: int
     stop_at_eos: bool
     out: str
+    beyond_context: bool = False  # prompt + T may pass a rotary model's positions
     paired: bool = False  # also time AR on every prompt, interleaved (harness docstring)
     part: tuple[int, int] | None = None  # (I, K): part I of K of the prompts (bench.parts)
 
@@ -70,44 +73,64 @@ def read_params_file(path: str, method: str) -> dict[str, Any]:
 
 
 def check_context(
-    models: dict[str, ModelRef],
+    configs: dict[str, dict[str, Any] | None],
+    method: str,
     prompts: list[Prompt],
     max_new_tokens: int,
     depth: int,
     *,
     beyond_context: bool,
 ) -> None:
-    """Every prompt, and every prompt plus T new tokens, must fit each model's positions.
+    """Every prompt, and every prompt plus T new tokens, must fit each model's positions, and
+    the target's rotary embedding must rotate every forward of the run alike.
 
+    ``configs`` maps ``--target``/``--draft`` to the model's config dict (None: not known yet;
+    the harness checks again with the configs transformers reads, before any weights load).
     Drafts never reach past prompt + T (the drafter caps a tree at the tokens still to come), so
-    that is what a run needs; beyond ``max_position_embeddings`` a model with learned positions
-    fails mid-run and one with rotary positions decodes text it was never trained on.
-    ``beyond_context`` accepts the latter (only the prompt itself must fit). A draft ``depth``
-    deeper than a model's positions is a typo (``--set K=600``) whatever the prompts.
+    that is what a run needs. Beyond the position limit a model with a position table fails
+    mid-run and one with rotary positions decodes text it was never trained on;
+    ``beyond_context`` accepts the latter only (only the prompt itself must fit). A draft
+    ``depth`` deeper than a model's positions is a typo (``--set K=600``) whatever the prompts.
     """
     longest = max(prompts, key=lambda p: len(p.input_ids))
     length = len(longest.input_ids)
-    for flag, ref in models.items():
-        limit = ref.positions
+    for flag, config in configs.items():
+        limit = position_limit(config)
         if limit is None:
             continue
-        if depth > limit:
+        key, positions = limit
+        if depth > positions:
             raise UsageError(
-                f"--set: draft depth {depth} > {flag}'s max_position_embeddings {limit}; "
+                f"--set: draft depth {depth} > {flag}'s {key} {positions}; "
                 "no draft can be that deep (K, D or D_max)"
             )
-        if length > limit:
+        if length > positions:
             raise UsageError(
-                f"--prompts: prompt {longest.id!r} has {length} tokens > {flag}'s "
-                f"max_position_embeddings {limit}; cut the prompts shorter (data prompts "
-                "--max-tokens)"
+                f"--prompts: prompt {longest.id!r} has {length} tokens > {flag}'s {key} "
+                f"{positions}; cut the prompts shorter (data prompts --max-tokens)"
             )
-        if length + max_new_tokens > limit and not beyond_context:
+        if length + max_new_tokens <= positions:
+            continue
+        if not beyond_context:
             raise UsageError(
                 f"--max-new-tokens {max_new_tokens}: prompt {longest.id!r} ({length} tokens) "
-                f"+ T = {length + max_new_tokens} > {flag}'s max_position_embeddings {limit}; "
+                f"+ T = {length + max_new_tokens} > {flag}'s {key} {positions}; "
                 "lower T or the prompt length, or pass --beyond-context"
             )
+        table = fixed_positions(config)
+        if table is not None:
+            raise UsageError(
+                f"--beyond-context: prompt {longest.id!r} ({length} tokens) + T = "
+                f"{length + max_new_tokens} > {flag}'s {key} {positions}, and {table}; "
+                "lower T or the prompt length"
+            )
+    lengths = [(p.id, len(p.input_ids)) for p in prompts]
+    check_rope(configs.get("--target"), "--target", method, lengths, max_new_tokens)
+
+
+def draft_depth(params: Any) -> int:
+    """How deep the method's drafts go (0: a method without a depth setting)."""
+    return getattr(params, "draft_depth", 0)
 
 
 def build_options(args: Any) -> BenchOptions:
@@ -122,6 +145,8 @@ def build_options(args: Any) -> BenchOptions:
         overrides.update(read_params_file(args.params_file, args.method))
     overrides.update(parse_pairs(args.set, "--set"))
     params = parse_params(args.method, overrides)
+    if getattr(params, "profile", ""):  # a cost profile's numbers are checked before models load
+        CostProfile.from_file(params.profile, "--set profile")
     tags = parse_pairs(args.tag, "--tag")
 
     uses_draft = needs_draft(args.method)
@@ -157,11 +182,17 @@ def build_options(args: Any) -> BenchOptions:
     if args.part is not None:
         part = parse_part(args.part)
         prompts = part_prompts(prompts, args.warmup, *part)
-    models = {"--target": locate_model(args.target, "--target")}
+    configs = {"--target": locate_model(args.target, "--target").config}
     if draft is not None:
-        models["--draft"] = locate_model(draft, "--draft")
-    depth = getattr(params, "draft_depth", 0)  # methods without a depth setting: nothing to check
-    check_context(models, prompts, args.max_new_tokens, depth, beyond_context=args.beyond_context)
+        configs["--draft"] = locate_model(draft, "--draft").config
+    check_context(
+        configs,
+        args.method,
+        prompts,
+        args.max_new_tokens,
+        draft_depth(params),
+        beyond_context=args.beyond_context,
+    )
     reference = None
     if args.reference is not None:
         reference = load_reference(args.reference, prompts, args.max_new_tokens, args.stop_at_eos)
@@ -181,6 +212,7 @@ def build_options(args: Any) -> BenchOptions:
         threads=threads,
         stop_at_eos=args.stop_at_eos,
         out=args.out,
+        beyond_context=args.beyond_context,
         paired=args.paired,
         part=part,
     )

@@ -72,7 +72,8 @@ def register(subparsers: Any) -> None:
 
 def build_options(args: argparse.Namespace) -> ProfileOptions:
     """Check every argument before a model is loaded."""
-    from dynatree.models.locate import locate_model
+    from dynatree.decoding.support import fixed_positions
+    from dynatree.models.locate import config_positions, locate_model
 
     for value, flag, low in (
         (args.max_tree, "--max-tree", 1),
@@ -92,11 +93,16 @@ def build_options(args: argparse.Namespace) -> ProfileOptions:
     resolve_dtype(args.dtype, resolve_device(args.device))
     prefixes = sorted(set(args.prefix_lengths))
     for path, flag in ((args.target, "--target"), (args.draft, "--draft")):
-        limit = locate_model(path, flag).positions
-        if not args.beyond_context and limit is not None and prefixes[-1] + args.max_tree > limit:
+        config = locate_model(path, flag).config
+        limit = config_positions(config)
+        if limit is None or prefixes[-1] + args.max_tree <= limit:
+            continue
+        table = fixed_positions(config)
+        if not args.beyond_context or table is not None:
+            why = f", and {table}" if args.beyond_context else ""
             raise UsageError(
                 f"--prefix-lengths {prefixes[-1]} + --max-tree {args.max_tree} exceeds {flag}'s "
-                f"{limit} positions; measure shorter prefixes or smaller trees"
+                f"{limit} positions{why}; measure shorter prefixes or smaller trees"
             )
     return ProfileOptions(
         target=args.target,
@@ -119,15 +125,15 @@ def run_profile(options: ProfileOptions, argv: list[str]) -> dict[str, Any]:
     from dynatree.bench import profile, provenance
     from dynatree.bench.harness import load_models
     from dynatree.decoding.cost import SCHEMA
-    from dynatree.decoding.support import check_tree_support
-    from dynatree.models.loading import resolve_device, resolve_dtype
+    from dynatree.decoding.support import TREE, check_model
+    from dynatree.models.loading import load_config, resolve_device, resolve_dtype
 
     device = resolve_device(options.device)
     dtype = resolve_dtype(options.dtype, device)
     torch.set_num_threads(options.threads)
+    for name, flag in ((options.target, "--target"), (options.draft, "--draft")):
+        check_model(load_config(name, flag), TREE, flag)  # before any weights load
     target, _, draft = load_models(options.target, options.draft, device, dtype)
-    check_tree_support(target, "--target")
-    check_tree_support(draft, "--draft")
     measured = profile.measure(
         target, draft, options.prefix_lengths, options.max_tree, options.repeats, options.warmup
     )

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dynatree.bounds import Bound
 from dynatree.errors import UsageError
 
 SCHEMA = "dynatree.profile/1"
+_SECONDS = Bound(low=0)  # a measured time: NaN or inf would price every tree as NaN
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,13 @@ class _Curve:
 def _curves(points: list[dict[str, Any]], size_key: str) -> dict[int, _Curve]:
     by_prefix: dict[int, dict[int, float]] = {}
     for point in points:
-        by_prefix.setdefault(int(point["prefix"]), {})[int(point[size_key])] = float(
-            point["median_s"]
-        )
+        seconds, size, prefix = float(point["median_s"]), int(point[size_key]), int(point["prefix"])
+        if not (_SECONDS.contains(seconds) and size >= 1 and prefix >= 0):
+            raise ValueError(
+                f"median_s {seconds} at {size_key} {size}, prefix {prefix}: need "
+                f"median_s {_SECONDS.describe()}, {size_key} >= 1, prefix >= 0"
+            )
+        by_prefix.setdefault(prefix, {})[size] = seconds
     return {
         prefix: _Curve(tuple(sorted(seconds)), tuple(seconds[s] for s in sorted(seconds)))
         for prefix, seconds in by_prefix.items()
@@ -83,7 +89,7 @@ class CostProfile:
             self._verify = _curves(profile["verify"], "n")
             self._draft = _curves(profile["draft_level"], "width")
         except (KeyError, TypeError, ValueError) as exc:
-            raise UsageError(f"{source}: malformed cost profile ({exc!r})") from None
+            raise UsageError(f"{source}: malformed cost profile ({exc})") from None
         if not self._verify or not self._draft:
             raise UsageError(f"{source}: cost profile without measurements")
         self.source = source
@@ -94,7 +100,7 @@ class CostProfile:
     @classmethod
     def from_file(cls, path: str, option: str = "--profile") -> CostProfile:
         """Read a profile JSON; a missing or foreign file is a usage error naming ``option``."""
-        return cls(read_profile(path, option), str(path))
+        return cls(read_profile(path, option), f"{option} {path}")
 
     @property
     def prefix_lengths(self) -> list[int]:

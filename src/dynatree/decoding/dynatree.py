@@ -24,7 +24,7 @@ class AdaptivePolicy(ThresholdPolicy):
     def __init__(self, params: DynaTreeParams) -> None:
         self.params = params
         self.max_nodes = params.N_max
-        self.max_branching = params.B_max if params.dynamic_breadth else params.B_mid
+        self.max_branching = params.max_branching
         self.start()
 
     def start(self) -> None:

@@ -33,6 +33,7 @@ from dynatree.decoding.cost import CostProfile
 from dynatree.decoding.drafting import Candidate, ExpansionPolicy
 from dynatree.decoding.params import DynaTreeCAParams
 from dynatree.decoding.speculative import SpeculativeDecoder
+from dynatree.decoding.support import check_models
 from dynatree.decoding.tree import TokenTree
 
 # Cache lengths within one bucket share their prices (the curves move slowly with the cache).
@@ -58,7 +59,7 @@ class PricedPolicy(ExpansionPolicy):
         self.params = params
         self.cost = cost
         self.max_nodes = params.N_max
-        self.max_branching = params.B_max
+        self.max_branching = params.max_branching
         self.calibration = AcceptanceCalibration(params.prior)
         self.price_cache: dict[int, tuple[list[float], list[float]]] = {}
         self.start()
@@ -218,6 +219,8 @@ class DynaTreeCADecoder(SpeculativeDecoder):
         elif cost is None:  # run by hand without a profile: measure this pair here and now
             from dynatree.bench.profile import in_process_profile
 
+            # the profile runs tree forwards: refuse an unfit pair before they touch it
+            check_models(target, draft, params.max_branching)
             cost = in_process_profile(target, draft, params.N_max + 1)
         super().__init__(target, draft, PricedPolicy(params, cost))
         self.params = params

@@ -15,7 +15,7 @@ class FixedPolicy(ThresholdPolicy):
     def __init__(self, params: FixedTreeParams) -> None:
         self.params = params
         self.max_nodes = params.N_max
-        self.max_branching = params.B
+        self.max_branching = params.max_branching
 
     def branching(self, confidence: float) -> int:
         return self.params.B

@@ -55,12 +55,16 @@ class HFAssistedDecoder(Decoder):
         They replace the models' own for the call: passing ``eos_token_id=None`` to ``generate``
         falls back to the model's default EOS, and ``min_new_tokens`` would suppress EOS logits
         (changing greedy choices), so only swapping the configs keeps the output equal to AR.
+        Assisted generation needs the KV cache, which some configs switch off (MPT's
+        ``use_cache: false``), so both configs turn it on.
         """
         target = copy.deepcopy(self.target.generation_config)
         target.eos_token_id = eos_token_id
         target.pad_token_id = eos_token_id if eos_token_id is not None else 0
+        target.use_cache = True
         assistant = copy.deepcopy(self.draft.generation_config)
         assistant.eos_token_id = eos_token_id
+        assistant.use_cache = True
         assistant.num_assistant_tokens = self.params.num_assistant_tokens
         assistant.num_assistant_tokens_schedule = self.params.schedule
         assistant.assistant_confidence_threshold = self.params.confidence_threshold

@@ -1,8 +1,9 @@
 """Decoder parameters: one frozen dataclass per method, parsed from ``key=value`` strings.
 
 Each field declares its own bound (:func:`at_least`, :func:`open_unit`, :func:`non_negative`,
-:func:`one_of`); the same declaration validates a command-line value here and produces the
-field's JSON schema for the pipeline config (:func:`params_schema`), so a bound is written once.
+:func:`positive`, :func:`one_of`; :class:`dynatree.bounds.Bound`: a finite number in a stated
+range); the same declaration validates a command-line value here and produces the field's JSON
+schema for the pipeline config (:func:`params_schema`), so a bound is written once.
 Cross-field rules (``B_min <= B_mid <= B_max``) live in each class's ``check``. Validation happens
 before any model is loaded, with a message that names the parameter.
 """
@@ -11,52 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 from dynatree.assignments import build
+from dynatree.bounds import Bound
 from dynatree.errors import UsageError
-
-
-@dataclass(frozen=True)
-class Bound:
-    """The values a parameter may take: a numeric range or a set of choices."""
-
-    low: float | None = None
-    high: float | None = None
-    exclusive: bool = False
-    choices: tuple[str, ...] = ()
-    file: bool = False  # a path that must name an existing file when given
-
-    def check(self, name: str, value: Any) -> None:
-        if self.file:
-            if value and not Path(value).is_file():
-                raise UsageError(f"{name}={value!r}: no such file")
-            return
-        if self.choices and value not in self.choices:
-            raise UsageError(f"{name}={value!r}: expected one of {', '.join(self.choices)}")
-        if self.exclusive and not self.low < value < self.high:  # type: ignore[operator]
-            raise UsageError(
-                f"{name}={value}: must lie in the open interval ({self.low:g}, {self.high:g})"
-            )
-        if not self.exclusive and self.low is not None and value < self.low:
-            raise UsageError(f"{name}={value}: must be >= {self.low:g}")
-
-    def schema(self, kind: str) -> dict[str, Any]:
-        """The JSON-schema fragment of a field of type ``kind`` with this bound."""
-        out: dict[str, Any] = {
-            "int": {"type": "integer"},
-            "float": {"type": "number"},
-            "bool": {"type": "boolean"},
-            "str": {"type": "string"},
-        }[kind]
-        if self.choices:
-            out["enum"] = list(self.choices)
-        elif self.exclusive:
-            out.update(exclusiveMinimum=self.low, exclusiveMaximum=self.high)
-        elif self.low is not None:
-            out["minimum"] = self.low
-        return out
 
 
 def at_least(low: int, default: int) -> Any:
@@ -67,6 +27,11 @@ def at_least(low: int, default: int) -> Any:
 def non_negative(default: float) -> Any:
     """A real field ``>= 0`` (a gain, a step size)."""
     return field(default=default, metadata={"bound": Bound(low=0)})
+
+
+def positive(default: float) -> Any:
+    """A real field ``> 0`` (a pseudo-count that divides)."""
+    return field(default=default, metadata={"bound": Bound(low=0, exclusive=True)})
 
 
 def open_unit(default: float) -> Any:
@@ -114,6 +79,11 @@ class LinearParams(Params):
         """How deep its drafts can go (the CLI rejects a depth no model's positions can hold)."""
         return self.K
 
+    @property
+    def max_branching(self) -> int:
+        """Children per node at most: 1 is a chain (what the support check asks of a model)."""
+        return 1
+
 
 @dataclass(frozen=True)
 class FixedTreeParams(Params):
@@ -128,6 +98,11 @@ class FixedTreeParams(Params):
     def draft_depth(self) -> int:
         """How deep its drafts can go (the CLI rejects a depth no model's positions can hold)."""
         return self.D
+
+    @property
+    def max_branching(self) -> int:
+        """Children per node at most: 1 is a chain (what the support check asks of a model)."""
+        return self.B
 
 
 @dataclass(frozen=True)
@@ -163,6 +138,11 @@ class DynaTreeParams(Params):
         """How deep its drafts can go (the CLI rejects a depth no model's positions can hold)."""
         return self.D_max
 
+    @property
+    def max_branching(self) -> int:
+        """Children per node at most: 1 is a chain (what the support check asks of a model)."""
+        return self.B_max if self.dynamic_breadth else self.B_mid
+
     def check(self) -> None:
         if not self.B_min <= self.B_mid <= self.B_max:
             raise UsageError(
@@ -190,10 +170,15 @@ class DynaTreeCAParams(Params):
     profile: str = existing_file()
     N_max: int = at_least(1, 64)
     B_max: int = at_least(1, 4)
-    prior: float = non_negative(4.0)
+    prior: float = positive(4.0)
     calibrate: bool = True
     priced: bool = True
     budget: int = at_least(1, 16)
+
+    @property
+    def max_branching(self) -> int:
+        """Candidates per expanded node: 1 is a chain (what the support check asks of a model)."""
+        return self.B_max
 
 
 @dataclass(frozen=True)

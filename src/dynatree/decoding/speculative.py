@@ -16,6 +16,7 @@ import torch
 from dynatree.decoding.base import Clock, DecodeOutput, Decoder, DecodeStats
 from dynatree.decoding.drafting import ExpansionPolicy, TreeDrafter
 from dynatree.decoding.kv import cache_length, keep_entries
+from dynatree.decoding.support import check_models
 from dynatree.decoding.tree import TokenTree, additive_mask
 
 
@@ -23,6 +24,8 @@ class SpeculativeDecoder(Decoder):
     """Tree speculative decoding with a pluggable expansion policy (a chain is a linear draft)."""
 
     def __init__(self, target: Any, draft: Any, policy: ExpansionPolicy) -> None:
+        # no decoder exists for a pair it would decode wrongly (dynatree.decoding.support)
+        check_models(target, draft, policy.max_branching)
         self.target = target
         self.draft = draft
         self.policy = policy

@@ -37,6 +37,27 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     return DTYPES[dtype]
 
 
+def _unloadable(name_or_path: str, what: str, hub: bool, exc: Exception) -> UsageError:
+    fix = (
+        "go online to download it, or point the config at a local model directory"
+        if hub
+        else "rebuild or re-fetch that model directory"
+    )
+    return UsageError(f"{what} {name_or_path!r}: cannot load ({str(exc).splitlines()[0]}); {fix}")
+
+
+def load_config(name_or_path: str, what: str = "--target") -> Any:
+    """The model's transformers config, standardised (rope parameters, defaults) as the model
+    will see it, without its weights: what the support checks read before a model loads."""
+    from transformers import AutoConfig
+
+    ref = locate_model(name_or_path, what)
+    try:
+        return AutoConfig.from_pretrained(ref.load_from)
+    except (OSError, ValueError, KeyError) as exc:
+        raise _unloadable(name_or_path, what, ref.path is None, exc) from exc
+
+
 def load_causal_lm(
     name_or_path: str, device: torch.device, dtype: torch.dtype, what: str = "--target"
 ) -> Any:
@@ -49,15 +70,15 @@ def load_causal_lm(
             ref.load_from, dtype=dtype, attn_implementation="eager"
         )
     except (OSError, ValueError) as exc:
-        fix = (
-            "go online to download it, or point the config at a local model directory"
-            if ref.path is None
-            else "rebuild or re-fetch that model directory"
-        )
-        raise UsageError(
-            f"{what} {name_or_path!r}: cannot load ({str(exc).splitlines()[0]}); {fix}"
-        ) from exc
+        raise _unloadable(name_or_path, what, ref.path is None, exc) from exc
     return model.to(device).eval()
 
 
-__all__ = ["DTYPES", "load_causal_lm", "load_tokenizer", "resolve_device", "resolve_dtype"]
+__all__ = [
+    "DTYPES",
+    "load_causal_lm",
+    "load_config",
+    "load_tokenizer",
+    "resolve_device",
+    "resolve_dtype",
+]

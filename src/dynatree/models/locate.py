@@ -21,8 +21,17 @@ from dynatree.errors import UsageError
 # A Hub repository id: "org/name" of letters, digits, '-', '_', '.' (no '--' or '..').
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w\-.]{0,95}/[A-Za-z0-9][\w\-.]{0,95}$")
 _TRUE = ("1", "on", "yes", "true")
-# config.json keys that hold a model's number of positions, by architecture family.
-_POSITION_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "n_ctx")
+# config.json keys that hold a model's number of positions, by architecture family: most
+# (max_position_embeddings), GPT-2 and GPT-J (n_positions), CodeGen (n_ctx), MPT and DBRX
+# (max_seq_len), ChatGLM and Qwen-1 (seq_length), BLOOM's older configs (max_sequence_length).
+POSITION_KEYS = (
+    "max_position_embeddings",
+    "n_positions",
+    "n_ctx",
+    "max_seq_len",
+    "seq_length",
+    "max_sequence_length",
+)
 # Files that make a directory loadable by AutoTokenizer.
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
 
@@ -46,14 +55,31 @@ class ModelRef:
         return config_positions(self.config)
 
 
+def position_limit(config: dict[str, Any] | None) -> tuple[str, int] | None:
+    """The smallest position limit a model's config.json (as a dict) states, with its key;
+    None when it states none (rotary models without a table) or is unknown.
+
+    Every key of :data:`POSITION_KEYS` is read, at the top level and in a ``text_config``
+    (multimodal wrappers), so a limit is never missed because it goes by another name.
+    """
+    found = []
+    for scope in (config or {}, (config or {}).get("text_config") or {}):
+        if not isinstance(scope, dict):
+            continue
+        for key in POSITION_KEYS:
+            value = scope.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                found.append((value, key))
+    if not found:
+        return None
+    value, key = min(found)
+    return key, value
+
+
 def config_positions(config: dict[str, Any] | None) -> int | None:
-    """How many positions a model's config.json (as a dict) gives it; None when it does not
-    say (rotary models without a table) or is unknown."""
-    for key in _POSITION_KEYS:
-        value = (config or {}).get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-    return None
+    """How many positions a model's config.json (as a dict) gives it (:func:`position_limit`)."""
+    limit = position_limit(config)
+    return None if limit is None else limit[1]
 
 
 def hub_offline() -> bool:

@@ -13,24 +13,38 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from dynatree.assignments import build, parse_pairs
+from dynatree.bounds import Bound
 from dynatree.errors import UsageError
 
 # Values of the ``precision`` setting (what each means: dynatree.models.precision).
 PRECISIONS = ("auto", "bf16", "fp32")
 
-# Numeric settings for which 0 switches a phase off (every other number must be positive).
-_MAY_BE_ZERO = frozenset(
-    {
-        "draft_steps",
-        "greedy_steps",
-        "greedy_sequences",
-        "warmup_steps",
-        "weight_decay",
-        "grad_clip",
-        "wikitext_weight",
-        "distill_alpha",
-    }
-)
+# The range of every numeric setting that need not simply be a finite number > 0.
+_RANGES: dict[str, Bound] = {
+    "seed": Bound(),
+    # 0 switches a phase off
+    **{
+        name: Bound(low=0)
+        for name in (
+            "draft_steps",
+            "greedy_steps",
+            "greedy_sequences",
+            "warmup_steps",
+            "weight_decay",
+            "grad_clip",
+        )
+    },
+    "heldout_fraction": Bound(low=0.0, high=0.5, exclusive=True),
+    "wikitext_weight": Bound(low=0.0, high=1.0),
+    "distill_alpha": Bound(low=0.0, high=1.0),
+    "vocab_size": Bound(low=300),  # 256 byte tokens + merges
+}
+_POSITIVE = Bound(low=0, exclusive=True)
+
+
+def setting_bound(name: str) -> Bound:
+    """The stated range of numeric setting ``name``."""
+    return _RANGES.get(name, _POSITIVE)
 
 
 @dataclass(frozen=True)
@@ -98,25 +112,15 @@ class EmbeddedSettings:
     latency_repeats: int = 5
 
     def validate(self) -> None:
-        """Reject settings that cannot build a pair, naming the ``--set`` key."""
+        """Reject settings that cannot build a pair, naming the ``--set`` key: every number
+        finite and in its stated range (:func:`setting_bound`), then the rules between them."""
         for f in fields(self):
-            value = getattr(self, f.name)
-            if f.type not in ("int", "float") or f.name == "seed":
-                continue
-            if f.name in _MAY_BE_ZERO and value < 0:
-                raise UsageError(f"--set {f.name}={value}: must be >= 0")
-            if f.name not in _MAY_BE_ZERO and value <= 0:
-                raise UsageError(f"--set {f.name}={value}: must be > 0")
+            if f.type in ("int", "float"):
+                setting_bound(f.name).check(f"--set {f.name}", getattr(self, f.name))
         if self.precision not in PRECISIONS:
             raise UsageError(
                 f"--set precision={self.precision}: must be one of {', '.join(PRECISIONS)}"
             )
-        if not 0.0 < self.heldout_fraction < 0.5:
-            raise UsageError(f"--set heldout_fraction={self.heldout_fraction}: must be in (0, 0.5)")
-        if not 0.0 <= self.wikitext_weight <= 1.0:
-            raise UsageError(f"--set wikitext_weight={self.wikitext_weight}: must be in [0, 1]")
-        if not 0.0 <= self.distill_alpha <= 1.0:
-            raise UsageError(f"--set distill_alpha={self.distill_alpha}: must be in [0, 1]")
         for model in ("target", "draft"):
             hidden, heads = getattr(self, f"{model}_hidden"), getattr(self, f"{model}_heads")
             if hidden % heads or (hidden // heads) % 4:
@@ -124,10 +128,6 @@ class EmbeddedSettings:
                     f"--set {model}_hidden={hidden}, {model}_heads={heads}: the head size "
                     "(hidden / heads) must be a whole multiple of 4"
                 )
-        if self.vocab_size < 300:
-            raise UsageError(
-                f"--set vocab_size={self.vocab_size}: must be >= 300 (256 bytes + merges)"
-            )
         if (
             self.greedy_sequences
             and self.greedy_steps
@@ -149,6 +149,20 @@ class EmbeddedSettings:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready copy for the report."""
         return dataclasses.asdict(self)
+
+
+def settings_schema() -> dict[str, Any]:
+    """The config's ``models.embedded`` block as a closed JSON-schema object: each setting's
+    type and stated range, from the declarations above (unset settings take the defaults)."""
+    properties = {}
+    for f in fields(EmbeddedSettings):
+        kind = str(f.type)
+        if f.name == "precision":
+            bound = Bound(choices=PRECISIONS)
+        else:
+            bound = setting_bound(f.name) if kind in ("int", "float") else Bound()
+        properties[f.name] = bound.schema(kind)
+    return {"type": "object", "additionalProperties": False, "properties": properties}
 
 
 def parse_settings(pairs: list[str]) -> EmbeddedSettings:
