@@ -18,7 +18,7 @@ from typing import Any
 from dynatree.data import derive
 from dynatree.data.lock import DataLock, LockedDataset, LockedFile
 from dynatree.errors import UsageError
-from dynatree.io import atomic_dir, check_writable, write_json_atomic
+from dynatree.io import atomic_dir, check_outputs, write_json_atomic
 from dynatree.models.locate import hub_offline
 
 MANIFEST = "manifest.json"
@@ -225,9 +225,11 @@ def dataset_record(dataset: LockedDataset, files: dict[str, str]) -> dict[str, A
 
 def fetch_data(lock: DataLock, out: Path) -> dict[str, Any]:
     """Make ``out`` the data directory of ``lock``'s datasets; return its manifest."""
-    check_writable(out, "--out", directory=True)
-    if not hub_offline():
+    online = not hub_offline()
+    if online:  # the lock's sizes say more than the one block check_outputs asks for
         check_space(lock, out)
+    check_outputs({"--out": out}, {"--lock": lock.path}, directories=("--out",))
+    if online:
         check_reachable(lock)
     sources = {
         name: [(f, verified(ds, f, _download(ds, f), lock.path)) for f in ds.files]
