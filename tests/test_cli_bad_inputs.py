@@ -295,6 +295,10 @@ CASES: dict[str, Case] = {
     ),
     "bench: unknown --device": case(lambda i: bench(i, device="tpu"), "--device", "tpu"),
     "bench: unknown --dtype": case(lambda i: bench(i, "--dtype", "int8"), "--dtype", "int8"),
+    "bench: unknown --compile": case(lambda i: bench(i, "--compile", "yes"), "--compile", "yes"),
+    "bench: --compile on for transformers' own generate": case(
+        lambda i: bench(i, "--compile", "on", method="hf_assisted"), "--compile", "hf_assisted"
+    ),
     "bench: --max-new-tokens not a number": case(
         lambda i: bench(i, max_new_tokens="many"), "--max-new-tokens", "many"
     ),
@@ -488,6 +492,7 @@ def test_valid_fetch_gets_as_far_as_copying(inputs: Inputs, no_model_loading: No
     "name",
     [
         "bench: unknown --device",
+        "bench: --compile on for transformers' own generate",
         "bench: --out in a read-only location",
         "bench: prompt + T beyond the positions",
         "select: tps_mean null",

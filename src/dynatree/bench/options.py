@@ -36,6 +36,7 @@ class BenchOptions:
     device: str
     dtype: str
     threads: int
+    compile: str  # decoding.regime.SETTINGS
     stop_at_eos: bool
     out: str
     paired: bool = False  # also time AR on every prompt, interleaved (harness docstring)
@@ -110,7 +111,7 @@ def build_options(args: Any) -> BenchOptions:
 
     Nothing here imports torch or loads a model, so a bad job fails in well under a second.
     """
-    from dynatree.decoding.registry import needs_draft, parse_params
+    from dynatree.decoding.registry import check_regime, needs_draft, parse_params
 
     overrides: dict[str, Any] = {}
     if args.params_file is not None:
@@ -132,6 +133,7 @@ def build_options(args: Any) -> BenchOptions:
     if args.warmup < 0:
         raise UsageError(f"--warmup {args.warmup}: must be >= 0")
     threads = check_runtime(args)
+    check_regime(args.method, args.compile == "on")
     check_writable(args.out, "--out")
     prompts = load_prompts(args.prompts)
     if args.warmup >= len(prompts):
@@ -165,6 +167,7 @@ def build_options(args: Any) -> BenchOptions:
         device=args.device,
         dtype=args.dtype,
         threads=threads,
+        compile=args.compile,
         stop_at_eos=args.stop_at_eos,
         out=args.out,
         paired=args.paired,
