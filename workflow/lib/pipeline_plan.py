@@ -20,6 +20,10 @@ Conventions (docs/formats.md has the file formats):
 - The main table's ``linear`` K and ``fixed_tree`` setting are *selected* per dataset from the
   sweeps by the ``select_setting`` rule; jobs marked ``selected`` read that file via
   ``--params-file`` (the same selected setting serves length scaling and prompt length).
+- Jobs run in the protocol's regime (``protocol.compile``: eager or compiled forwards) unless
+  they name one (``regime``: the ``regimes`` experiment runs its comparison in both); a job of
+  an explicit regime has AR baselines and a cost profile of that regime, so its speedups and
+  predictions always refer to the AR of its own regime.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from dynatree.experiments import variant_names
 from dynatree.figures.registry import FIGURE_FILES, FIGURES  # noqa: F401  (the rules' lookups)
 
 BASELINE = "baseline"
+REGIMES = ("eager", "compiled")  # decoding.regime.Regime.name
 SELECTABLE = ("linear", "fixed_tree")  # methods whose main setting comes from a sweep
 SWEEP_OF = {"linear": "linear_sweep", "fixed_tree": "fixed_tree_sweep"}
 EXPERIMENTS = tuple(_EXPERIMENTS)  # each has a same-named method of _Builder below
@@ -64,6 +69,7 @@ class BenchJob:
     selected: bool = False
     extra_tags: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     parts: int = 1
+    regime: str | None = None  # None: protocol.compile decides; else one of REGIMES
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -81,8 +87,8 @@ class BenchJob:
         return [part_path(*self.key, i) for i in range(1, self.parts + 1)]
 
     @property
-    def ar_key(self) -> tuple[str, int, int, int]:
-        return (self.dataset, self.l_max, self.max_new_tokens, self.n_prompts)
+    def ar_key(self) -> tuple[str, int, int, int, str | None]:
+        return (self.dataset, self.l_max, self.max_new_tokens, self.n_prompts, self.regime)
 
     @property
     def prompts(self) -> str:
@@ -115,6 +121,31 @@ def prompts_path(dataset: str, l_max: int, n_prompts: int) -> str:
     return f"results/prompts/{dataset}_L{l_max}_n{n_prompts}.jsonl"
 
 
+def profile_path(stem: str, regime: str | None) -> str:
+    """The cost profile of the protocol's regime (``stem``), or of an explicit ``regime``."""
+    return f"results/profile/{stem}{'' if regime is None else '-' + regime}.json"
+
+
+def compile_setting(protocol: dict[str, Any]) -> str:
+    """``protocol.compile`` (true, false, null) as ``--compile`` spells it (on, off, auto)."""
+    return {True: "on", False: "off", None: "auto"}[protocol["compile"]]
+
+
+def compile_flag(regime: str | None, protocol: dict[str, Any]) -> str:
+    """``--compile`` of a job: its explicit regime's, else the protocol's setting."""
+    return {"eager": "off", "compiled": "on"}.get(regime or "", compile_setting(protocol))
+
+
+def protocol_regime(protocol: dict[str, Any]) -> str | None:
+    """The regime ``protocol.compile`` gives on ``protocol.device`` (decoding.regime.resolve),
+    None where only the machine can tell (``auto`` on an ``auto`` device)."""
+    setting, device = compile_setting(protocol), protocol["device"]
+    if setting == "auto" and device == "auto":
+        return None
+    compiled = setting == "on" or (setting == "auto" and device == "cuda")
+    return REGIMES[compiled]
+
+
 def select_path(dataset: str, method: str) -> str:
     return f"results/select/{dataset}/{method}.json"
 
@@ -145,11 +176,19 @@ class Plan:
         self.jobs[job.key] = job
         return job
 
-    def ar(self, dataset: str, l_max: int, max_new_tokens: int, n_prompts: int) -> BenchJob:
-        """The shared AR baseline for these prompts and this T."""
-        key = bench_key_of_ar(dataset, l_max, max_new_tokens, n_prompts)
+    def ar(
+        self,
+        dataset: str,
+        l_max: int,
+        max_new_tokens: int,
+        n_prompts: int,
+        regime: str | None = None,
+    ) -> BenchJob:
+        """The shared AR baseline for these prompts, this T and this regime."""
+        key = bench_key_of_ar(dataset, l_max, max_new_tokens, n_prompts, regime)
+        tags = {"l_max": l_max}
         return self.add(
-            BenchJob(*key, l_max, max_new_tokens, n_prompts, extra_tags={"l_max": l_max})
+            BenchJob(*key, l_max, max_new_tokens, n_prompts, extra_tags=tags, regime=regime)
         )
 
     def reference(self, job: BenchJob) -> BenchJob | None:
@@ -171,6 +210,11 @@ class Plan:
     @property
     def selections(self) -> list[tuple[str, str]]:
         return sorted({(j.dataset, j.method) for j in self.jobs.values() if j.selected})
+
+    @property
+    def regimes(self) -> list[str | None]:
+        """Regimes some job runs in (None: the protocol's), for their profiles and baselines."""
+        return sorted({j.regime for j in self.jobs.values()}, key=lambda r: r or "")
 
     @property
     def profile_prefixes(self) -> list[int]:
@@ -200,9 +244,10 @@ class Plan:
 
 
 def bench_key_of_ar(
-    dataset: str, l_max: int, max_new_tokens: int, n_prompts: int
+    dataset: str, l_max: int, max_new_tokens: int, n_prompts: int, regime: str | None = None
 ) -> tuple[str, str, str, str]:
-    return (BASELINE, dataset, "ar", f"L{l_max}_T{max_new_tokens}_n{n_prompts}")
+    suffix = "" if regime is None else f"_{regime}"
+    return (BASELINE, dataset, "ar", f"L{l_max}_T{max_new_tokens}_n{n_prompts}{suffix}")
 
 
 class _Builder:
@@ -248,6 +293,7 @@ class _Builder:
         params: dict[str, Any] | None = None,
         selected: bool = False,
         tags: dict[str, Any] | None = None,
+        regime: str | None = None,
     ) -> BenchJob:
         """Register one job; an ``ar`` method maps to the shared baseline instead."""
         if dataset not in self.config["datasets"]:
@@ -258,7 +304,7 @@ class _Builder:
         T = self.T if T is None else T
         n = self.n_prompts(experiment)
         if method == "ar":
-            job = self.plan.ar(dataset, l_max, T, n)
+            job = self.plan.ar(dataset, l_max, T, n, regime)
         else:
             if selected:
                 sweep = SWEEP_OF[method]
@@ -283,9 +329,10 @@ class _Builder:
                     selected=selected,
                     extra_tags=tags or {},
                     parts=self.parts(experiment),
+                    regime=regime,
                 )
             )
-            self.plan.ar(dataset, l_max, T, n)
+            self.plan.ar(dataset, l_max, T, n, regime)
         self.plan.experiments.setdefault(experiment, []).append(job)
         return job
 
@@ -311,6 +358,27 @@ class _Builder:
                 selected = method in SELECTABLE
                 label = "selected" if selected else "default"
                 self.job("main", dataset, method, label, selected=selected)
+
+    def regimes(self, spec: dict[str, Any]) -> None:
+        """The main comparison (configured settings) eager and compiled, each regime's jobs
+        against the AR of that regime; the protocol's regime needs no flag of its own (its AR
+        baselines are shared with the other experiments)."""
+        default = protocol_regime(self.config["protocol"])
+        for regime in REGIMES:
+            explicit = None if regime == default else regime
+            for dataset in spec["datasets"]:
+                for method in spec["methods"]:
+                    self.check_compiles(method)
+                    self.job("regimes", dataset, method, regime, regime=explicit)
+
+    def check_compiles(self, method: str) -> None:
+        from dynatree.decoding.registry import method as entry
+
+        if not entry(method).compiles:
+            raise PlanError(
+                f"experiments.regimes.methods: {method} runs transformers' own generate, which "
+                "has no compiled regime; leave it out"
+            )
 
     def variants(
         self, experiment: str, spec: dict[str, Any], configs: dict[str, tuple[str, dict[str, Any]]]
