@@ -7,10 +7,10 @@ verification the accepted entries are moved next to the committed ones with one 
 per layer, within the same buffers. Nothing is re-allocated while decoding, so the buffers keep
 their addresses: a compiled forward (and a CUDA graph) can write into them.
 
-Attention reads a window of the buffers, ``keys[..., :window, :]``: in eager mode just the slots
-written so far (no wasted arithmetic), in the compiled regime the whole capacity (one shape per
-bucket, whatever the cache length); slots beyond the valid entries are masked by the caller's
-4D additive mask either way. Rotary and learned positions come from explicit ``position_ids``,
+Attention reads a window of the buffers, ``keys[..., :window, :]``, as long as the caller's 4D
+additive mask (its last dimension; a symbolic size in a compiled graph): the slots written so
+far, or the whole capacity where shapes must be static (CUDA graphs), the slots beyond the
+valid entries masked. Rotary and learned positions come from explicit ``position_ids``,
 never from the cache length, so a tree node's slot and its position are independent.
 
 Only plain full-attention layers fit: a sliding-window or linear-attention layer keeps its own
@@ -27,8 +27,8 @@ from transformers.cache_utils import Cache, StaticLayer
 
 
 class SlotLayer(StaticLayer):
-    """A static layer written at its cache's :attr:`SlotCache.slots` and read up to its
-    :attr:`SlotCache.window` (instead of a running length, as transformers' own)."""
+    """A static layer written at its cache's :attr:`SlotCache.slots` and read over its mask's
+    window (instead of a running length, as transformers' own)."""
 
     def __init__(self, cache: SlotCache) -> None:
         super().__init__(max_cache_len=cache.capacity)
@@ -42,29 +42,29 @@ class SlotLayer(StaticLayer):
         slots = self.cache.slots
         self.keys.index_copy_(2, slots, key_states)
         self.values.index_copy_(2, slots, value_states)
-        window = self.cache.window
+        window = self.cache.mask.shape[-1]
         return self.keys[:, :, :window], self.values[:, :, :window]
 
     def get_seq_length(self) -> int:
         return self.cache.length
 
     def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
-        return self.cache.window, 0
+        return self.cache.mask.shape[-1], 0
 
 
 class SlotCache(Cache):
     """One model's cache: ``length`` committed entries at slots ``0 .. length - 1``.
 
     Layers are created as the model first calls them (one per attention layer, whatever the
-    architecture calls its layers). The owner sets :attr:`slots` and :attr:`window` before each
-    forward (:class:`dynatree.decoding.runner.ModelRunner` does).
+    architecture calls its layers). The owner sets :attr:`slots` and :attr:`mask` (the one the
+    model is given) before each forward (:class:`dynatree.decoding.runner.ModelRunner` does).
     """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.length = 0  # committed entries (host-side: reading it never syncs a device)
         self.slots = torch.zeros(0, dtype=torch.long)  # where the next forward writes
-        self.window = 0  # slots the next forward attends over
+        self.mask = torch.zeros(1, 1, 0, 0)  # the next forward's; its width is the window
         super().__init__(layer_class_to_replicate=functools.partial(SlotLayer, self))
 
     def move(self, source: torch.Tensor, target: torch.Tensor) -> None:

@@ -14,8 +14,8 @@ bucketed sizes (CUDA graphs) a call is padded to its bucket: padding tokens repe
 token at its position, are written at slots no real token sees, see only themselves, and their
 outputs are dropped, so the real rows are those of the unpadded call. Either way a compiled
 kernel may round differently from the eager one (the exactness verdicts diagnose such ties).
-Attention spans the whole cache when compiled (one shape, whatever the cache length), only the
-written slots when eager. Once every shape ran (:meth:`ModelRunner.warm_up`), a compiled call
+Attention spans the written slots (a symbolic size when compiled), or the whole cache with
+bucketed shapes. Once every shape ran (:meth:`ModelRunner.warm_up`), a compiled call
 skips dynamo's guards except those that tell its graphs apart: nothing the warm-up did not
 compile can come (``torch.compiler.set_stance(skip_guard_eval_unsafe=True)``; CPU only). The
 prefill runs eager in both regimes: it happens once per prompt, at any length.
@@ -78,9 +78,12 @@ def compile_head(head: Callable[..., Any], regime: Regime) -> Callable[..., Any]
     microseconds per input, a tenth of a small draft's step)."""
     import torch._dynamo.config as dynamo
 
-    # one graph per bucket of every runner in the process (dynamo gives up after 8 by default)
+    # one graph per shape of every runner in the process (dynamo gives up after 8 by default),
+    # and only the sizes the runner marks are symbolic: a cache of another capacity is another
+    # graph, not a guess that relates it to the window
     dynamo.recompile_limit = max(dynamo.recompile_limit, 64)
     dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, 256)
+    dynamo.automatic_dynamic_shapes = False
     if regime.bucketed:
         return torch.compile(head, mode=regime.mode, dynamic=False, fullgraph=True)
     return torch.compile(head, options={"size_asserts": False}, fullgraph=True)
@@ -166,13 +169,13 @@ class ModelRunner:
         if self.end + size > cache.capacity:
             raise RuntimeError(f"KV cache of {cache.capacity} slots is full; call start() first")
         first = self.end
-        window = first + size if eager or not self.regime.compiled else cache.capacity
+        window = cache.capacity if self.buckets and not eager else first + size
         pad = size - q
         ids = torch.tensor([tokens + tokens[-1:] * pad], dtype=torch.long, device=self.device)
         pos = torch.tensor([positions + positions[-1:] * pad], device=self.device)
         mask = self._mask(q, size, window, first, allowed)
         cache.slots = torch.arange(first, first + size, device=self.device)
-        cache.window = window
+        cache.mask = mask
         if eager or not self.regime.compiled:
             out = self.head(self.model, cache, ids, pos, mask)
         else:
@@ -189,9 +192,13 @@ class ModelRunner:
         if self.regime.bucketed:
             torch.compiler.cudagraph_mark_step_begin()  # the last call's outputs are consumed
             return self.step(self.model, cache, ids, pos, mask)
-        if ids.shape[1] > 1:  # one graph for every size from 2 up
+        # symbolic sizes: the window always, the token count from 2 up (one graph each side);
+        # both stay below the capacity (start() leaves room), where slicing would be a no-op
+        top = cache.capacity - 1
+        torch._dynamo.mark_dynamic(mask, 3, min=2, max=top)
+        if ids.shape[1] > 1:
             for tensor, dim in ((ids, 1), (pos, 1), (mask, 2), (cache.slots, 0)):
-                torch._dynamo.mark_dynamic(tensor, dim, min=2, max=cache.capacity)
+                torch._dynamo.mark_dynamic(tensor, dim, min=2, max=top)
         if self.warm != cache.capacity:
             return self.step(self.model, cache, ids, pos, mask)
         with torch.compiler.set_stance("default", skip_guard_eval_unsafe=True):
