@@ -247,6 +247,7 @@ def test_regimes_section_compares_each_method_with_the_ar_of_its_regime(inputs, 
     assert f"{compiled}\\x{{}} ({shown(ratio)} times)" in tex
     assert f"compiling makes AR {shown('regimes.wikitext.ar.tps_ratio')} times as fast" in tex
     assert f"$c={shown('floor.compiled.c')}$" in tex and f"{shown('floor.target_ms')}~ms" in tex
+    assert f"costs {shown('floor.compiled.t_ratio.n16')} times one token compiled" in tex
     for key in [k for k in facts if k.startswith(("regimes.", "floor."))]:
         del facts[key]
     without = tmp_path / "numbers.json"

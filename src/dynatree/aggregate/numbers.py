@@ -479,7 +479,8 @@ def _regimes(nb: Numbers, table: Any) -> None:
 def _floor(nb: Numbers, profiles: dict[str, tuple[str, dict[str, Any]]]) -> None:
     """Each model's weight-streaming floor (bench.floor, in a profile) and, per regime, its
     one-token step as a multiple of it: the target verifying the root alone (an AR step), the
-    draft feeding one node; ``c`` = draft step / target step."""
+    draft feeding one node; ``c`` = draft step / target step; ``t_ratio.n<N>`` = t(N)/t(1), what
+    verifying N tokens costs over one in that regime."""
     for regime, (path, profile) in profiles.items():
         floor = profile.get("floor")
         if not floor:
@@ -496,6 +497,9 @@ def _floor(nb: Numbers, profiles: dict[str, tuple[str, dict[str, Any]]]) -> None
         nb.add(f"{key}.target_multiple", target["median_s"] / floor["target_s"], [path], "x", 1)
         nb.add(f"{key}.draft_multiple", draft["median_s"] / floor["draft_s"], [path], "x", 1)
         nb.add(f"{key}.c", draft["median_s"] / target["median_s"], [path], "x", 3)
+        for point in profile["verify"]:
+            if point["prefix"] == prefix:
+                nb.add(f"{key}.t_ratio.n{point['n']}", point["ratio"], [path], "x", 2)
         compiled = profile.get("compile") or {}
         nb.add(f"{key}.compile_s", compiled.get("compile_s", 0.0), [path], "s", 0)
 
