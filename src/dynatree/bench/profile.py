@@ -201,7 +201,7 @@ def measure(
     the ``verify`` and ``draft_level`` curves.
 
     The runners are sized for the deepest prefix plus a tree, as a decoder's are for its
-    longest prompt plus T (compiled, attention spans the whole cache).
+    longest prompt plus T (with CUDA graphs, attention spans the whole cache).
     """
     sizes = sizes_up_to(max_tree)
     verifier = ModelRunner(target, greedy, max_tree, regime)

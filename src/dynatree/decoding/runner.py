@@ -34,7 +34,7 @@ from dynatree.decoding.kv import SlotCache
 from dynatree.decoding.regime import EAGER, Regime
 
 # Capacities are rounded up to this many slots, so prompts of similar length share one (a
-# compiled forward attends over the whole capacity: another capacity is another shape).
+# compiled graph is made for one capacity: another capacity is another graph).
 CAPACITY_STEP = 128
 
 
