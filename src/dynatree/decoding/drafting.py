@@ -120,6 +120,13 @@ class TreeDrafter:
         self.runner.prefill(prompt)
         self.cached = len(prompt)
 
+    def _top(self, out: Any, first: int, end: int) -> tuple[list[list[float]], list[list[int]]]:
+        """Rows ``first`` to ``end`` of the head's top-k on the host, each cut to the policy's
+        branching (the head may compute more: runner.top_k_head)."""
+        k = self.policy.max_branching
+        probs, ids = host_rows(out, end)
+        return [row[:k] for row in probs[first:]], [row[:k] for row in ids[first:]]
+
     def draft_tree(self, committed: list[int], max_depth: int) -> TokenTree:
         """Catch the cache up with ``committed`` (ending with the root), then grow the tree.
 
@@ -137,8 +144,7 @@ class TreeDrafter:
         )
         tree.draft_widths.append(n)
         frontier = [0]
-        top_probs, top_ids = host_rows(out, n)
-        top_probs, top_ids = top_probs[-1:], top_ids[-1:]
+        top_probs, top_ids = self._top(out, n - 1, n)
         while True:
             candidates = [
                 Candidate(node, token, q, rank)
@@ -174,7 +180,7 @@ class TreeDrafter:
         tokens = [tree.tokens[i] for i in expand]
         out = self.runner.forward(tokens, tree.positions(expand), allowed)
         self.fed = columns
-        return host_rows(out, len(expand))
+        return self._top(out, 0, len(expand))
 
     def commit(self, path: list[int]) -> None:
         """Keep the cache entries of the accepted path (those fed to the draft), drop the rest."""

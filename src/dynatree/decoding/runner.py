@@ -33,9 +33,20 @@ import torch
 from dynatree.decoding.kv import SlotCache
 from dynatree.decoding.regime import EAGER, Regime
 
-# Capacities are rounded up to this many slots, so prompts of similar length share one (a
-# compiled graph is made for one capacity: another capacity is another graph).
+# A compiled graph is made for one cache capacity. Where attention reads only the written slots
+# (eager, symbolic window), spare slots cost memory, not time: capacities are powers of two, so
+# the runners of different decoders, prompt sets and jobs share graphs (and inductor's on-disk
+# cache). CUDA graphs attend over the whole cache: there it is the next multiple of this.
 CAPACITY_STEP = 128
+# Candidates the draft's head returns per row (see top_k_head).
+TOP_K = 8
+
+
+def capacity_for(need: int, bucketed: bool) -> int:
+    """The cache capacity for ``need`` slots (module comment above)."""
+    if bucketed:
+        return -(-need // CAPACITY_STEP) * CAPACITY_STEP
+    return max(CAPACITY_STEP, 1 << (need - 1).bit_length())
 
 
 def _logits(
@@ -137,8 +148,7 @@ class ModelRunner:
         """
         need = committed + self.room
         if self.cache.capacity < need:
-            capacity = -(-need // CAPACITY_STEP) * CAPACITY_STEP
-            self.cache = SlotCache(capacity)
+            self.cache = SlotCache(capacity_for(need, bool(self.buckets)))
         self.cache.length = 0
         self.written, self.end = [], 0
 
@@ -270,5 +280,7 @@ def host_rows(out: Any, n: int) -> Any:
 
 
 def top_k_head(k: int) -> Callable[..., Any]:
-    """The draft's head with its ``k`` bound (one compiled function per k)."""
-    return functools.partial(top_k, k=k)
+    """The draft's head for policies that branch up to ``k`` ways: the top :data:`TOP_K` (or
+    ``k``, if more), so that the drafts of every decoder share one compiled graph (a different
+    k would be another); the drafter keeps the first ``k`` of each row."""
+    return functools.partial(top_k, k=max(k, TOP_K))
