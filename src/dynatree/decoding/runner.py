@@ -34,10 +34,12 @@ from dynatree.decoding.kv import SlotCache
 from dynatree.decoding.regime import EAGER, Regime
 
 # A compiled graph is made for one cache capacity. Where attention reads only the written slots
-# (eager, symbolic window), spare slots cost memory, not time: capacities are powers of two, so
-# the runners of different decoders, prompt sets and jobs share graphs (and inductor's on-disk
-# cache). CUDA graphs attend over the whole cache: there it is the next multiple of this.
+# (eager, symbolic window), spare slots cost memory, not time: capacities are powers of two of
+# at least MIN_CAPACITY, so the runners of different decoders, prompt sets and jobs share graphs
+# (and inductor's on-disk cache: every runner of the embedded configs has one capacity). CUDA
+# graphs attend over the whole cache: there it is the next multiple of CAPACITY_STEP.
 CAPACITY_STEP = 128
+MIN_CAPACITY = 1024
 # Candidates the draft's head returns per row (see top_k_head).
 TOP_K = 8
 
@@ -46,7 +48,7 @@ def capacity_for(need: int, bucketed: bool) -> int:
     """The cache capacity for ``need`` slots (module comment above)."""
     if bucketed:
         return -(-need // CAPACITY_STEP) * CAPACITY_STEP
-    return max(CAPACITY_STEP, 1 << (need - 1).bit_length())
+    return max(MIN_CAPACITY, 1 << (need - 1).bit_length())
 
 
 def _logits(
