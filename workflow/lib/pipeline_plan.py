@@ -216,22 +216,31 @@ class Plan:
         """Regimes some job runs in (None: the protocol's), for their profiles and baselines."""
         return sorted({j.regime for j in self.jobs.values()}, key=lambda r: r or "")
 
-    @property
-    def profile_prefixes(self) -> list[int]:
+    def profiled_jobs(self, regime: str | None = None) -> list[BenchJob]:
+        """The jobs a profile prices: every job for the protocol's regime (its profile also
+        predicts every table's speedups), only that regime's jobs for an explicit one."""
+        jobs = list(self.jobs.values())
+        return jobs if regime is None else [j for j in jobs if j.regime == regime]
+
+    def profile_prefixes(self, regime: str | None = None) -> list[int]:
         """Cache lengths the cost profile measures: half the shortest prompt cap, the longest
         prompt plus its generation (the deepest a verification starts), and their midpoint."""
-        low = max(1, min(j.l_max for j in self.jobs.values()) // 2)
-        high = max(j.l_max + j.max_new_tokens - 1 for j in self.jobs.values())
+        jobs = self.profiled_jobs(regime)
+        low = max(1, min(j.l_max for j in jobs) // 2)
+        high = max(j.l_max + j.max_new_tokens - 1 for j in jobs)
         return sorted({low, (low + high) // 2, high})
 
-    def profile_max_tree(self, defaults: Callable[[str], dict[str, Any]]) -> int:
-        """The largest tree any job may verify (root included): 1 + the largest node budget.
+    def profile_max_tree(
+        self, defaults: Callable[[str], dict[str, Any]], regime: str | None = None
+    ) -> int:
+        """The largest tree any of those jobs may verify (root included): 1 + the largest node
+        budget.
 
         ``defaults(method)`` gives a method's default parameters (for jobs that leave N_max unset
         or read it from a selection)."""
         budgets = [
             job.params.get("N_max", defaults(job.method).get("N_max", 0))
-            for job in self.jobs.values()
+            for job in self.profiled_jobs(regime)
         ]
         return 1 + max(budgets, default=0)
 

@@ -105,7 +105,7 @@ rule profile:
         "logs/benchmarks/profile/profile.tsv"
     params:
         max_tree=lambda wildcards: PLAN.profile_max_tree(default_params),
-        prefixes=" ".join(str(p) for p in PLAN.profile_prefixes),
+        prefixes=" ".join(str(p) for p in PLAN.profile_prefixes()),
         repeats=PROTOCOL["profile_repeats"],
         device=DEVICE,
         dtype=PROTOCOL["dtype"],
@@ -127,7 +127,7 @@ rule profile:
 
 
 # The profile of an explicit regime (experiments.regimes): the same measurement, eager or
-# compiled whatever protocol.compile says.
+# compiled whatever protocol.compile says, over the caches and trees of that regime's jobs.
 use rule profile as profile_of_regime with:
     output:
         job_profile("{regime}"),
@@ -138,8 +138,10 @@ use rule profile as profile_of_regime with:
     wildcard_constraints:
         regime="eager|compiled",
     params:
-        max_tree=lambda wildcards: PLAN.profile_max_tree(default_params),
-        prefixes=" ".join(str(p) for p in PLAN.profile_prefixes),
+        max_tree=lambda wildcards: PLAN.profile_max_tree(default_params, wildcards.regime),
+        prefixes=lambda wildcards: " ".join(
+            str(p) for p in PLAN.profile_prefixes(wildcards.regime)
+        ),
         repeats=PROTOCOL["profile_repeats"],
         device=DEVICE,
         dtype=PROTOCOL["dtype"],
