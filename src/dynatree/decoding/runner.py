@@ -250,9 +250,11 @@ class ModelRunner:
     # --- warm-up -----------------------------------------------------------------------------
     @torch.inference_mode()
     def warm_up(self, committed: int) -> float:
-        """Run every shape once on a dummy prompt (compiling it, in the compiled regime), so
-        nothing compiles while a decode is timed; returns the seconds it took (0 when the
-        shapes already ran on a cache this large)."""
+        """Run every shape on a dummy prompt (compiling it, in the compiled regime), so nothing
+        compiles while a decode is timed; returns the seconds it took (0 when the shapes
+        already ran on a cache this large). CUDA graph trees warm a graph up on its first call
+        and record it on the second: bucketed shapes run three times (recorded, then replayed).
+        """
         started = time.perf_counter()
         self.start(committed)
         if self.warm == self.cache.capacity:
@@ -261,8 +263,9 @@ class ModelRunner:
         self.prefill([0])
         for size in self.regime.shapes(self.largest):
             allowed = torch.ones(size, size, dtype=torch.bool, device=self.device).tril_()
-            self.forward([0] * size, [0] * size, allowed)
-            self.keep([])
+            for _ in range(3 if self.regime.bucketed else 1):
+                self.forward([0] * size, [0] * size, allowed)
+                self.keep([])
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         self.warm = self.cache.capacity
