@@ -176,12 +176,15 @@ def test_profile_covers_every_cache_and_tree_the_plan_uses(config) -> None:
     assert prefixes[0] == min(j.l_max for j in jobs) // 2
     assert prefixes[-1] == max(j.l_max + j.max_new_tokens for j in jobs) - 1
     defaults = lambda m: params_dict(parse_params(m, {}))  # noqa: E731
-    budgets = [j.params.get("N_max", defaults(j.method).get("N_max", 0)) for j in jobs]
-    assert plan.profile_max_tree(defaults) == max(budgets) + 1 >= 65
+
+    def budget(job) -> int:  # type: ignore[no-untyped-def]
+        params = {**defaults(job.method), **job.params}
+        return params["N_max"] if "N_max" in params else params.get("K", 0)
+
+    assert plan.profile_max_tree(defaults) == max(map(budget, jobs)) + 1 >= 65
     for regime in {j.regime for j in jobs} - {None}:  # an explicit regime's: its own jobs
         own = [j for j in jobs if j.regime == regime]
-        own_budgets = [j.params.get("N_max", defaults(j.method).get("N_max", 0)) for j in own]
-        assert plan.profile_max_tree(defaults, regime) == max(own_budgets) + 1
+        assert plan.profile_max_tree(defaults, regime) == max(map(budget, own)) + 1 > 1
         assert plan.profile_prefixes(regime)[-1] == max(j.l_max + j.max_new_tokens for j in own) - 1
 
 

@@ -234,15 +234,11 @@ class Plan:
         self, defaults: Callable[[str], dict[str, Any]], regime: str | None = None
     ) -> int:
         """The largest tree any of those jobs may verify (root included): 1 + the largest node
-        budget.
+        budget (N_max; a linear draft's K).
 
         ``defaults(method)`` gives a method's default parameters (for jobs that leave N_max unset
         or read it from a selection)."""
-        budgets = [
-            job.params.get("N_max", defaults(job.method).get("N_max", 0))
-            for job in self.profiled_jobs(regime)
-        ]
-        return 1 + max(budgets, default=0)
+        return 1 + max((node_budget(j, defaults) for j in self.profiled_jobs(regime)), default=0)
 
     def table_inputs(self, experiment: str) -> list[str]:
         """Result files of one experiment plus the AR baselines its speedups refer to."""
@@ -250,6 +246,12 @@ class Plan:
         refs = [self.reference(j) for j in jobs]
         paths = [j.path for j in jobs] + [r.path for r in refs if r is not None]
         return list(dict.fromkeys(paths))
+
+
+def node_budget(job: BenchJob, defaults: Callable[[str], dict[str, Any]]) -> int:
+    """Drafted nodes a job may verify at once: N_max, or K for a linear draft (0 for AR)."""
+    params = {**defaults(job.method), **job.params}
+    return int(params.get("N_max", params.get("K", 0)))
 
 
 def bench_key_of_ar(
