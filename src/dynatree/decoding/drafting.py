@@ -105,7 +105,7 @@ class TreeDrafter:
         # a level feeds at most max_nodes nodes, a catch-up at most 2 tokens (an accepted leaf
         # that was never fed, and the bonus token); a tree's levels all write before a commit
         head, largest = top_k_head(policy.max_branching), max(policy.max_nodes, 2)
-        self.runner = ModelRunner(draft, head, largest, regime, calls=policy.max_nodes)
+        self.runner = ModelRunner(draft, head, largest, regime, levels=True)
         self.device = self.runner.device
         self.cached = 0  # committed tokens whose entries are in the cache
         self.fed: list[int] = []  # tree nodes in the cache after the committed ones, in order

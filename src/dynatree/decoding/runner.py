@@ -105,9 +105,9 @@ def compile_head(head: Callable[..., Any], regime: Regime) -> Callable[..., Any]
 class ModelRunner:
     """Runs one model for a decoder: ``head(model, cache, ids, positions, mask)`` per call.
 
-    ``largest`` is the most tokens one call feeds (the prefill aside), ``calls`` how many calls
-    may write before the next :meth:`keep` feeding ``largest`` tokens in all (the draft's levels
-    of one tree; 1 for a verification): the cache leaves room for them, padding included.
+    ``largest`` is the most tokens one call feeds (the prefill aside); with ``levels``, several
+    calls write before the next :meth:`keep`, ``largest`` tokens in all (the draft's levels of
+    one tree), else one (a verification): the cache leaves room for them, padding included.
     """
 
     def __init__(
@@ -116,7 +116,7 @@ class ModelRunner:
         head: Callable[..., Any],
         largest: int,
         regime: Regime = EAGER,
-        calls: int = 1,
+        levels: bool = False,
     ) -> None:
         self.model = model
         param = next(model.parameters())
@@ -126,13 +126,13 @@ class ModelRunner:
         self.buckets = regime.buckets(largest)
         # a call is padded to its bucket, less than twice its size: several calls to less than
         # twice their sum
-        self.room = self.bucket(largest) if calls == 1 or not self.buckets else 2 * largest
+        self.room = 2 * largest if levels and self.buckets else self.bucket(largest)
         self.head = head
         self.step = compile_head(head, regime) if regime.compiled else head
         self.cache = SlotCache(0)
         self.written: list[int] = []  # slots of the real entries written since the last keep
         self.end = 0  # first slot after everything written since the last keep (padding too)
-        self.warm = 0  # the capacity every bucket last ran on (0: never)
+        self.warm = 0  # the capacity every shape last ran on (0: never)
 
     # --- sizes -------------------------------------------------------------------------------
     def bucket(self, size: int) -> int:
