@@ -16,10 +16,16 @@ min_version("9.0")
 # The workflow runs its own package (src/) and helpers (workflow/lib/): in this process, and in
 # every job (`python -m dynatree` after this prefix; a cluster job parses this file again), so no
 # job environment, conda included, needs the package installed. The prefix keeps bash's strict
-# mode, which a custom prefix would otherwise replace.
+# mode, which a custom prefix would otherwise replace. Every job shares one on-disk cache of
+# compiled forwards (inductor's, .cache/inductor), so a shape compiled by one job is loaded, not
+# compiled again, by the next (decoding.regime).
 SRC = str(Path(workflow.basedir) / "src")
+INDUCTOR_CACHE = str(Path(workflow.basedir) / ".cache" / "inductor")
 sys.path[:0] = [SRC, str(Path(workflow.basedir) / "workflow" / "lib")]
-shell.prefix(f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}; ")
+shell.prefix(
+    f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}; "
+    f"export TORCHINDUCTOR_CACHE_DIR={shlex.quote(INDUCTOR_CACHE)}; "
+)
 
 from pipeline_config import ConfigError, prepare, read_yaml, resolve_data
 

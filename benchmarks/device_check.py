@@ -14,7 +14,10 @@ downloaded), directly on the device in each dtype (CUDA: float16 and bfloat16), 
   for n = 1 ... 256 tree tokens at a few prefix lengths, and the draft's per-level cost g(w);
 - tokens/s and peak memory (CUDA ``max_memory_allocated``) per method at T = 256;
 - the cost of phase timing (the decoders' CUDA-event clock on vs off; first dtype only), which
-  must be < 1 %.
+  must be < 1 %;
+- eager vs compiled (``decoding.regime``; CUDA graphs on CUDA): AR tokens/s as a fraction of the
+  target's weight-streaming floor (``bench.floor``: its matrices read once per token), t(n) as
+  multiples of that floor, and the compile time, per regime.
 
 ``--embedded DIR`` repeats the checks on a trained pair (``DIR/target``, ``DIR/draft``) in the
 first dtype, right after the random pair's (``--prompts JSONL``: on those prompts).
@@ -41,11 +44,13 @@ from typing import Any
 import torch
 
 from dynatree.bench import profile, provenance
+from dynatree.bench.floor import weight_bytes, weight_streaming
 from dynatree.bench.harness import load_models, timed_generate
 from dynatree.bench.prompts import load_prompts
 from dynatree.bench.runtime_args import default_threads
 from dynatree.bench.verdict import first_divergence
 from dynatree.decoding.cost import SCHEMA as COST_SCHEMA
+from dynatree.decoding.regime import EAGER, resolve, sizes_up_to
 from dynatree.decoding.registry import (
     METHODS,
     build_decoder,
@@ -53,6 +58,7 @@ from dynatree.decoding.registry import (
     parse_params,
     uses_profile,
 )
+from dynatree.decoding.runner import ModelRunner, greedy
 from dynatree.errors import UsageError, exit_status
 from dynatree.io import write_json_atomic
 from dynatree.models.loading import DTYPES, resolve_device
@@ -90,6 +96,7 @@ class Scale:
     warmup: int = 3
     phase_runs: int = 3
     phase_tokens: int = 128
+    regime_max_tree: int = 64  # t(n) of the eager-vs-compiled part: n = 1, 2, 4, ... this
 
 
 PAPER = Scale("pythia-shapes", "pythia-2.8b.json", "pythia-70m.json")
@@ -109,6 +116,7 @@ TINY = Scale(
     warmup=1,
     phase_runs=1,
     phase_tokens=8,
+    regime_max_tree=2,
 )
 
 
@@ -338,6 +346,50 @@ def phase_timing(target: Any, draft: Any, prompt: torch.Tensor, runs: int, token
     }
 
 
+def regimes(target: Any, prompt: torch.Tensor, scale: Scale) -> dict[str, Any]:
+    """AR tokens/s and t(n), eager and compiled, against the target's weight-streaming floor.
+
+    Per regime: AR decodes ``throughput_tokens`` after one prompt (caches sized and buckets
+    compiled first; the seconds that took are ``compile_s``); its tokens/s as a fraction of
+    the floor's (one weight read per token), and t(n) for n up to ``regime_max_tree`` at the
+    middle prefix (each n also as a multiple of the floor).
+    """
+    floor = weight_streaming(target)
+    device = prompt.device
+    prefix = sorted(scale.prefix_lengths)[len(scale.prefix_lengths) // 2]
+    tokens = scale.throughput_tokens
+    out: dict[str, Any] = {"floor_s": floor, "weight_bytes": weight_bytes(target), "prefix": prefix}
+    reference: list[int] | None = None
+    for regime in (EAGER, resolve("on", device.type)):
+        ar = build_decoder("ar", parse_params("ar", {}), target, None, regime)
+        with torch.inference_mode():
+            compile_s = ar.prepare(prompt.shape[1], tokens)
+        output, wall, _ = timed_generate(ar, prompt, tokens, None)
+        reference = output.tokens if reference is None else reference
+        verifier = ModelRunner(target, greedy, scale.regime_max_tree, regime)
+        with torch.inference_mode():
+            compile_s += verifier.warm_up(prefix + scale.regime_max_tree)
+        verifier.start(prefix + scale.regime_max_tree)
+        sizes = sizes_up_to(scale.regime_max_tree)
+        curve = profile.verify_curve(verifier, prefix, sizes, scale.repeats, scale.warmup)
+        for point in curve:
+            point["floor_multiple"] = point["median_s"] / floor
+        tps = len(output.tokens) / wall
+        out[regime.name] = {
+            **regime.describe(),
+            "compile_s": compile_s,
+            "ar_tps": tps,
+            "ar_floor_fraction": tps * floor,
+            "ar_exact": output.tokens == reference,
+            "verify": curve,
+        }
+        say(
+            f"    {regime.name:<8} AR {tps:8.1f} tok/s = {tps * floor:6.1%} of the floor's "
+            f"{1 / floor:.0f} tok/s; warm-up (compile) {compile_s:.0f} s"
+        )
+    return out
+
+
 def check_pair(
     label: str,
     target: Any,
@@ -376,6 +428,7 @@ def check_pair(
         parts["phase_timing"] = lambda: phase_timing(
             target, draft, prompts[0], scale.phase_runs, scale.phase_tokens
         )
+    parts["regimes"] = lambda: regimes(target, prompts[0], scale)
     for name, part in parts.items():
         if PARTS and name not in PARTS:
             continue
@@ -452,6 +505,19 @@ def format_table(report: dict[str, Any]) -> str:
                 level = curve_line(measured["draft_level"], "width", prefix)
                 lines.append(f"  t(n)/t(1) prefix {prefix}: {verify}")
                 lines.append(f"  g(w)/g(1) prefix {prefix}: {level}")
+        if "regimes" in run:
+            part = run["regimes"]
+            for name in ("eager", "compiled"):
+                if name in part:
+                    r = part[name]
+                    multiples = "  ".join(
+                        f"{p['n']}:{p['floor_multiple']:.1f}" for p in r["verify"]
+                    )
+                    lines.append(
+                        f"  {name:<8} AR {r['ar_tps']:.1f} tok/s = {r['ar_floor_fraction']:.1%} "
+                        f"of the floor (exact {r['ar_exact']}); t(n)/floor at prefix "
+                        f"{part['prefix']}: {multiples}"
+                    )
         if "phase_timing" in run:
             overhead = run["phase_timing"]["overhead_pct"]
             lines.append(f"  phase timing costs {overhead:.2f} % of tok/s")
@@ -506,7 +572,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--parts",
         nargs="+",
         default=[],
-        choices=["profile", "exactness", "throughput", "phase_timing"],
+        choices=["profile", "exactness", "throughput", "phase_timing", "regimes"],
         help="run only these parts (default: all)",
     )
     parser.add_argument("--phase-runs", type=int, help="on/off pairs of the phase-timing part")

@@ -198,9 +198,7 @@ def inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage_files: Path) -
         original_max_position_embeddings=12,
         rope_scaling={"type": "longrope", "short_factor": [1.0], "long_factor": [4.0]},
     )
-    _write_model(
-        i.dynamic, 12, model_type="llama", rope_scaling={"type": "dynamic", "factor": 2.0}
-    )
+    _write_model(i.dynamic, 12, model_type="llama", rope_scaling={"type": "dynamic", "factor": 2.0})
     i.empty.mkdir()
     _write_jsonl(i.prompts, _prompt_rows(PROMPT_LENGTHS))
     i.reference.write_text(json.dumps(_reference()))
@@ -583,6 +581,10 @@ CASES: dict[str, Case] = {
     ),
     "bench: unknown --device": case(lambda i: bench(i, device="tpu"), "--device", "tpu"),
     "bench: unknown --dtype": case(lambda i: bench(i, "--dtype", "int8"), "--dtype", "int8"),
+    "bench: unknown --compile": case(lambda i: bench(i, "--compile", "yes"), "--compile", "yes"),
+    "bench: --compile on for transformers' own generate": case(
+        lambda i: bench(i, "--compile", "on", method="hf_assisted"), "--compile", "hf_assisted"
+    ),
     "bench: --max-new-tokens not a number": case(
         lambda i: bench(i, max_new_tokens="many"), "--max-new-tokens", "many"
     ),
@@ -1079,6 +1081,7 @@ def test_valid_fetch_gets_as_far_as_copying(inputs: Inputs, no_model_loading: No
     "name",
     [
         "bench: unknown --device",
+        "bench: --compile on for transformers' own generate",
         "bench: --out in a read-only location",
         "bench: prompt + T beyond the positions",
         "bench: prompt + T across the target's longrope switch",

@@ -55,6 +55,9 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment("linear_sweep", "linear $K$ sweep", ("tab:main",)),
         Experiment("sensitivity", "parameter sensitivity", ("fig:sensitivity",)),
         Experiment("prompt_length", "prompt-length sensitivity", ("fig:prompt",)),
+        # The main comparison with eager and with compiled forwards (decoding.regime): how each
+        # method's speedup changes when the framework's per-op overhead goes away.
+        Experiment("regimes", "eager-vs-compiled comparison", ("tab:regimes",)),
         # DynaTree-CA with each of its two ideas taken away.
         Experiment(
             "ca_ablation",

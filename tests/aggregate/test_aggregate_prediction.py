@@ -66,7 +66,7 @@ def test_predicted_speedup_is_ar_over_method_on_measured_prompts() -> None:
 def test_tables_and_numbers_carry_the_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
     inputs = write_suite(tmp_path / "results")
     profile = write_profile(tmp_path / "profile.json")
-    main = build_table("main", inputs["main"], profile)
+    main = build_table("main", inputs["main"], [profile])
     priced = main.dropna(subset=["predicted_speedup"])
     assert set(priced["method"]) == {"linear", "fixed_tree", "dynatree", "dynatree_ca"}
     ratio = priced["speedup"] / priced["predicted_speedup"]
@@ -76,7 +76,7 @@ def test_tables_and_numbers_carry_the_model(tmp_path) -> None:  # type: ignore[n
 
     path = tmp_path / "main.csv"
     main.to_csv(path, index=False)
-    numbers = build_numbers(read_tables([str(path)]), [str(path)], profile=profile)["numbers"]
+    numbers = build_numbers(read_tables([str(path)]), [str(path)], profiles=[profile])["numbers"]
     assert numbers["main.priced_methods"]["value"] == [
         "linear",
         "fixed_tree",

@@ -237,6 +237,11 @@ def test_parts_merge_into_the_whole_job(cli, bench_argv, five_prompts, tmp_path)
     assert [[r[k] for k in keys] for r in merged["rows"]] == [
         [r[k] for k in keys] for r in expected["rows"]
     ]
+    # the same protocol, but the warm-up time is each part's (their sum)
+    compile_s = sum(json.loads(p.read_text())["protocol"]["compile"]["compile_s"] for p in parts)
+    assert merged["protocol"]["compile"]["compile_s"] == pytest.approx(compile_s, abs=1e-3)
+    for protocol in (merged["protocol"], expected["protocol"]):
+        del protocol["compile"]["compile_s"]
     assert merged["protocol"] == {**expected["protocol"], "parts": 2}
     assert merged["summary"]["n"] == 4
     for key in ("n_exact", "n_wrong", "exact_match_rate", "paired_exact_match_rate"):

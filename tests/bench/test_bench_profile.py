@@ -12,7 +12,10 @@ from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
 
 import dynatree.cli
 from dynatree.bench import profile
+from dynatree.bench.floor import weight_bytes, weight_matrices, weight_streaming
 from dynatree.decoding.cost import SCHEMA, CostProfile
+from dynatree.decoding.drafting import TreeDrafter
+from dynatree.decoding.runner import ModelRunner, greedy
 from dynatree.errors import UsageError
 
 
@@ -36,12 +39,6 @@ def cli(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     return lambda *argv: dynatree.cli.main([str(a) for a in argv])
 
 
-def test_sizes_are_powers_of_two_then_the_maximum() -> None:
-    assert profile.sizes_up_to(1) == [1]
-    assert profile.sizes_up_to(8) == [1, 2, 4, 8]
-    assert profile.sizes_up_to(12) == [1, 2, 4, 8, 12]
-
-
 def test_random_tree_is_breadth_first_and_well_formed() -> None:
     tree = profile.random_tree(40, vocab=48, device=torch.device("cpu"), seed=3)
     assert len(tree) == 40
@@ -52,9 +49,12 @@ def test_random_tree_is_breadth_first_and_well_formed() -> None:
 
 
 def test_curves_leave_caches_at_the_prefix_and_normalise_to_the_smallest() -> None:
-    target, draft = tiny(2, 0), tiny(1, 1)
-    verify = profile.verify_curve(target, prefix=9, sizes=[1, 2, 8], repeats=2, warmup=1)
-    level = profile.draft_curve(draft, prefix=9, widths=[1, 4], repeats=2, warmup=0)
+    verifier = ModelRunner(tiny(2, 0), greedy, 8)
+    drafter = TreeDrafter(tiny(1, 1), profile._TopK(4))
+    verifier.start(18)
+    drafter.start(18)
+    verify = profile.verify_curve(verifier, prefix=9, sizes=[1, 2, 8], repeats=2, warmup=1)
+    level = profile.draft_curve(drafter, prefix=9, widths=[1, 4], repeats=2, warmup=0)
     assert [p["n"] for p in verify] == [1, 2, 8] and [p["width"] for p in level] == [1, 4]
     for point in verify + level:
         assert point["prefix"] == 9
@@ -97,6 +97,38 @@ def test_cost_profile_interpolates_between_and_beyond_measurements() -> None:
         cost.verify_s(0, 100)
 
 
+def test_compiled_profile_prices_a_size_at_its_bucket() -> None:
+    doc = fake_profile()
+    doc["compile"] = {"regime": "compiled", "mode": "default", "buckets": [1, 2, 4]}
+    cost = CostProfile(doc)
+    assert cost.regime == "compiled" and CostProfile(fake_profile()).regime == "eager"
+    assert cost.verify_s(3, 100) == cost.verify_s(4, 100) == pytest.approx(0.14)
+    assert cost.draft_level_s(3, 100) == pytest.approx(5.0)
+
+
+def test_floor_streams_every_multiplied_matrix_once() -> None:
+    """The input embedding is indexed, not multiplied; a tied output layer counts once."""
+    model = tiny(2, 0)
+    shapes = sorted(tuple(m.shape) for m in weight_matrices(model))
+    linears = sorted(tuple(m.weight.shape) for m in model.modules()
+                     if isinstance(m, torch.nn.Linear))  # fmt: skip
+    assert shapes == linears  # every Linear, the output layer included; no embedding table
+    assert weight_bytes(model) == 4 * sum(torch.Size(s).numel() for s in shapes)
+    torch.manual_seed(0)
+    config = GPTNeoXConfig(
+        vocab_size=48,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        tie_word_embeddings=True,
+    )
+    tied = GPTNeoXForCausalLM(config).eval()
+    head = tied.get_output_embeddings().weight
+    assert sum(m.data_ptr() == head.data_ptr() for m in weight_matrices(tied)) == 1
+    assert weight_streaming(model, repeats=3, warmup=1) > 0
+
+
 def test_cost_profile_refuses_other_files(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="schema"):
         CostProfile({"schema": "dynatree.bench/1"})
@@ -120,6 +152,9 @@ def test_profile_command_writes_a_readable_profile(cli, models, tmp_path) -> Non
     assert len(result["verify"]) == len(result["draft_level"]) == 8
     assert result["models"]["target_params"] > result["models"]["draft_params"] > 0
     assert result["provenance"]["command"]
+    assert result["compile"] == {"regime": "eager", "mode": None, "shapes": None, "buckets": [],
+                                 "compile_s": result["compile"]["compile_s"]}  # fmt: skip
+    assert result["floor"]["target_s"] > 0 and result["floor"]["draft_s"] > 0
     cost = CostProfile.from_file(str(out))
     assert cost.verify_s(6, 20) == next(
         p["median_s"] for p in result["verify"] if (p["n"], p["prefix"]) == (6, 20)

@@ -135,9 +135,7 @@ def test_longrope_switch_crossed_is_refused_before_weights_load(
     assert not (tmp_path / "r.json").exists()
 
 
-def test_longrope_run_before_the_switch_is_exact(
-    cli, bench_argv, prompts, tmp_path, longrope
-):  # type: ignore[no-untyped-def]
+def test_longrope_run_before_the_switch_is_exact(cli, bench_argv, prompts, tmp_path, longrope):  # type: ignore[no-untyped-def]
     ar, out = tmp_path / "ar.json", tmp_path / "r.json"
     argv = _with(bench_argv(prompts, ar, "--method", "ar"), target=longrope)
     argv[argv.index("--max-new-tokens") + 1] = "3"  # the longest prompt, 9, + 3 <= 12
@@ -158,9 +156,7 @@ def test_cost_aware_decoder_without_profile_refused_before_weights_load(
     _one_line(capsys, "--target", "ALiBi")
 
 
-def test_transformers_assisted_on_mpt_runs_exactly(
-    cli, bench_argv, prompts, tmp_path, mpt
-):  # type: ignore[no-untyped-def]
+def test_transformers_assisted_on_mpt_runs_exactly(cli, bench_argv, prompts, tmp_path, mpt):  # type: ignore[no-untyped-def]
     """MPT's config says use_cache: false, which transformers' assisted generation refuses."""
     ar, out = tmp_path / "ar.json", tmp_path / "r.json"
     assert cli(*_with(bench_argv(prompts, ar, "--method", "ar"), target=mpt)) == 0

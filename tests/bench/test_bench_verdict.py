@@ -31,7 +31,8 @@ CPU = torch.device("cpu")
 
 
 class Perturbed(torch.nn.Module):
-    """The target, with ``edit(logits, call)`` applied to its cached forwards only."""
+    """The target, with ``edit(logits, call)`` applied to the forwards after a prefill only
+    (those over a non-empty cache: AR steps and verifications)."""
 
     def __init__(self, inner: torch.nn.Module, edit: Callable[[torch.Tensor, int], None]) -> None:
         super().__init__()
@@ -40,7 +41,8 @@ class Perturbed(torch.nn.Module):
 
     def forward(self, **kwargs):  # type: ignore[no-untyped-def]
         out = self.inner(**kwargs)
-        if kwargs.get("past_key_values") is not None:
+        cache = kwargs.get("past_key_values")
+        if cache is not None and cache.get_seq_length() > 0:
             self.calls += 1
             out.logits = out.logits.clone()
             self.edit(out.logits, self.calls)

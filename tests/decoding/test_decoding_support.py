@@ -107,6 +107,9 @@ def test_models_own_decoding_is_never_refused_and_exact(arch: str) -> None:
     assert required("ar", parse_params("ar", {})) is None
     assisted = decoder("hf_assisted", target, copy.deepcopy(arch_model(arch, seed=1)))
     assert assisted.generate(PROMPT, T).tokens == ar(arch)
+    # AR runs on the static cache wherever a chain is exact, else on the model's own cache
+    own = build_decoder("ar", parse_params("ar", {}), target).own
+    assert (own is None) == (target.config.model_type in CHAIN_EXACT)
 
 
 @pytest.mark.parametrize("arch", EXACT_ALL_DECODERS)

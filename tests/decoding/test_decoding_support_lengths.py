@@ -201,9 +201,11 @@ def _prompt(length: int, seed: int) -> torch.Tensor:
 
 def _run(method: str, target: torch.nn.Module, prompt: torch.Tensor, n: int) -> list[int]:
     draft = copy.deepcopy(target) if method != "ar" else None
-    return build_decoder(method, parse_params(method, METHODS[method]), target, draft).generate(
-        prompt, n
-    ).tokens
+    return (
+        build_decoder(method, parse_params(method, METHODS[method]), target, draft)
+        .generate(prompt, n)
+        .tokens
+    )
 
 
 def _refusal(target: torch.nn.Module, method: str, length: int, n: int) -> str | None:

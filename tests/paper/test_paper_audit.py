@@ -34,15 +34,15 @@ def inputs(tmp_path_factory):
     """numbers.json from synthetic results, and stand-in figure PDFs (rendering is tested in
     tests/figures; here only their presence matters)."""
     root = tmp_path_factory.mktemp("paper")
-    profile = write_profile(root / "profile.json")
+    profiles = [write_profile(root / f"{r}.json", regime=r) for r in ("eager", "compiled")]
     tables = []
     for experiment, paths in write_suite(root / "results").items():
         out = root / "aggregate" / f"{experiment}.csv"
         out.parent.mkdir(exist_ok=True)
-        build_table(experiment, paths, profile).to_csv(out, index=False)
+        build_table(experiment, paths, profiles).to_csv(out, index=False)
         tables.append(str(out))
     numbers = root / "numbers.json"
-    document = build_numbers(read_tables(tables), tables, profile=profile)
+    document = build_numbers(read_tables(tables), tables, profiles=profiles)
     numbers.write_text(json.dumps(document))
     figures = root / "figures"
     figures.mkdir()
@@ -227,3 +227,30 @@ def test_setup_says_the_main_table_ran_in_parts_only_when_it_did(inputs, tmp_pat
     whole.write_text(json.dumps(document))
     tex = render(whole, figures, tmp_path / "whole", TEMPLATES).read_text()
     assert "main-table configuration is timed as" not in " ".join(tex.split())
+
+
+def test_regimes_section_compares_each_method_with_the_ar_of_its_regime(inputs, tmp_path):
+    """The eager-vs-compiled table and prose are computed: the ratios come from numbers.json,
+    and the section is left out when the experiment did not run."""
+    _, numbers, figures = inputs
+    document = json.loads(numbers.read_text())
+    facts = document["numbers"]
+    tex = " ".join(render(numbers, figures, tmp_path / "with", TEMPLATES).read_text().split())
+    assert "\\label{tab:regimes}" in tex
+
+    def shown(key: str) -> str:
+        return format_value(facts[key]["value"], facts[key]["digits"])
+
+    ratio = "regimes.wikitext.dynatree_ca.speedup_ratio"
+    assert facts[ratio]["value"] > 1  # the synthetic compiled regime gains more over its AR
+    compiled = shown("regimes.wikitext.compiled.dynatree_ca.speedup")
+    assert f"{compiled}\\x{{}} ({shown(ratio)} times)" in tex
+    assert f"compiling makes AR {shown('regimes.wikitext.ar.tps_ratio')} times as fast" in tex
+    assert f"$c={shown('floor.compiled.c')}$" in tex and f"{shown('floor.target_ms')}~ms" in tex
+    assert f"costs {shown('floor.compiled.t_ratio.n16')} times one token compiled" in tex
+    for key in [k for k in facts if k.startswith(("regimes.", "floor."))]:
+        del facts[key]
+    without = tmp_path / "numbers.json"
+    without.write_text(json.dumps(document))
+    tex = render(without, figures, tmp_path / "without", TEMPLATES).read_text()
+    assert "\\label{tab:regimes}" not in tex and "compiled forwards}" not in tex

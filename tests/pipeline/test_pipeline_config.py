@@ -84,26 +84,38 @@ SCHEMA_CASES = {
     "non-boolean flag": ("protocol.beyond_context", "yes", ["beyond_context", "boolean"]),
     # YAML .nan and .inf are floats: NaN satisfies every bound, inf every minimum
     "NaN decoder gain": (
-        "methods.dynatree.eta_h", NAN, ["methods.dynatree.eta_h: nan", "a finite number >= 0"]
+        "methods.dynatree.eta_h",
+        NAN,
+        ["methods.dynatree.eta_h: nan", "a finite number >= 0"],
     ),
     "infinite prior": ("methods.dynatree_ca.prior", INF, ["dynatree_ca.prior: inf", "> 0"]),
     "zero prior (it divides)": ("methods.dynatree_ca.prior", 0, ["dynatree_ca.prior", "0"]),
     "NaN threshold": ("methods.fixed_tree.tau", NAN, ["fixed_tree.tau: nan", "> 0 and < 1"]),
     "infinite threshold": ("methods.fixed_tree.tau", INF, ["fixed_tree.tau", "maximum of 1"]),
     "NaN in a list": (
-        "experiments.sensitivity.thresholds", [[NAN, 0.4]], ["thresholds[0][0]: nan", "< 1"]
+        "experiments.sensitivity.thresholds",
+        [[NAN, 0.4]],
+        ["thresholds[0][0]: nan", "< 1"],
     ),
     "NaN per-dataset override": (
-        "datasets.pg19.params", {"dynatree": {"eta_D": NAN}}, ["pg19.params.dynatree.eta_D"]
+        "datasets.pg19.params",
+        {"dynatree": {"eta_D": NAN}},
+        ["pg19.params.dynatree.eta_D"],
     ),
     "infinite learning rate": (
-        "models.embedded.target_lr", INF, ["models.embedded.target_lr: inf", "a finite number > 0"]
+        "models.embedded.target_lr",
+        INF,
+        ["models.embedded.target_lr: inf", "a finite number > 0"],
     ),
     "NaN distillation weight": (
-        "models.embedded.distill_alpha", NAN, ["distill_alpha: nan", ">= 0 and <= 1"]
+        "models.embedded.distill_alpha",
+        NAN,
+        ["distill_alpha: nan", ">= 0 and <= 1"],
     ),
     "embedded fraction out of range": (
-        "models.embedded.heldout_fraction", 0.7, ["heldout_fraction", "maximum of 0.5"]
+        "models.embedded.heldout_fraction",
+        0.7,
+        ["heldout_fraction", "maximum of 0.5"],
     ),
 }
 

@@ -11,7 +11,15 @@ from pipeline_helpers import CONFIGS, REPO
 
 sys.path.insert(0, str(REPO / "workflow" / "lib"))
 from config_schema import validate_config  # noqa: E402
-from pipeline_plan import BASELINE, EXPERIMENTS, PlanError, build_plan  # noqa: E402
+from pipeline_plan import (  # noqa: E402
+    BASELINE,
+    EXPERIMENTS,
+    REGIMES,
+    PlanError,
+    build_plan,
+    compile_flag,
+    protocol_regime,
+)
 
 from dynatree.decoding.params import params_dict  # noqa: E402
 from dynatree.decoding.registry import parse_params  # noqa: E402
@@ -135,6 +143,7 @@ def _expected_jobs(config: dict) -> int:
     s = e["sensitivity"]
     n += len(s["thresholds"]) + len(s["B_max"]) + len(s["D_max"])
     n += spec(e["prompt_length"]["methods"]) * len(e["prompt_length"]["l_max"])
+    n += len(REGIMES) * spec(e["regimes"]["methods"]) * len(e["regimes"]["datasets"])
     return n
 
 
@@ -162,13 +171,21 @@ def test_selection_needs_the_sweep_on_that_dataset() -> None:
 
 def test_profile_covers_every_cache_and_tree_the_plan_uses(config) -> None:
     plan = build_plan(config)
-    prefixes = plan.profile_prefixes
+    prefixes = plan.profile_prefixes()
     jobs = list(plan.jobs.values())
     assert prefixes[0] == min(j.l_max for j in jobs) // 2
     assert prefixes[-1] == max(j.l_max + j.max_new_tokens for j in jobs) - 1
     defaults = lambda m: params_dict(parse_params(m, {}))  # noqa: E731
-    budgets = [j.params.get("N_max", defaults(j.method).get("N_max", 0)) for j in jobs]
-    assert plan.profile_max_tree(defaults) == max(budgets) + 1 >= 65
+
+    def budget(job) -> int:  # type: ignore[no-untyped-def]
+        params = {**defaults(job.method), **job.params}
+        return params["N_max"] if "N_max" in params else params.get("K", 0)
+
+    assert plan.profile_max_tree(defaults) == max(map(budget, jobs)) + 1 >= 65
+    for regime in {j.regime for j in jobs} - {None}:  # an explicit regime's: its own jobs
+        own = [j for j in jobs if j.regime == regime]
+        assert plan.profile_max_tree(defaults, regime) == max(map(budget, own)) + 1 > 1
+        assert plan.profile_prefixes(regime)[-1] == max(j.l_max + j.max_new_tokens for j in own) - 1
 
 
 def test_dynatree_ca_runs_in_every_comparison_and_its_ablation(config) -> None:
@@ -178,3 +195,41 @@ def test_dynatree_ca_runs_in_every_comparison_and_its_ablation(config) -> None:
     variants = {j.tags["variant"]: j.params for j in plan.experiments["ca_ablation"]}
     assert variants["no_calibration"]["calibrate"] is False
     assert variants["no_prices"]["priced"] is False and "calibrate" not in variants["full"]
+
+
+def test_regimes_pair_each_job_with_the_ar_of_its_regime(config) -> None:
+    """Every (dataset, method) of experiments.regimes in both regimes; the protocol's regime
+    needs no flag of its own and shares the other experiments' baselines."""
+    plan = build_plan(config)
+    spec = config["experiments"]["regimes"]
+    default = protocol_regime(config["protocol"])
+    assert default == ("compiled" if config["protocol"]["device"] == "cuda" else "eager")
+    runs = Counter()
+    for job in plan.experiments["regimes"]:
+        regime = job.setting if job.method != "ar" else (job.regime or default)
+        runs[job.dataset, job.method] += 1
+        assert job.regime == (None if regime == default else regime)
+        assert compile_flag(job.regime, config["protocol"]) in ("auto", "on", "off")
+        if job.method != "ar":
+            assert plan.reference(job).regime == job.regime
+    assert runs == {(d, m): len(REGIMES) for d in spec["datasets"] for m in spec["methods"]}
+    other = next(r for r in REGIMES if r != default)
+    explicit = [j for j in plan.jobs.values() if j.regime is not None]
+    assert explicit and all(j.regime == other for j in explicit)
+    assert all(j.experiment in ("regimes", BASELINE) for j in explicit)
+
+
+def test_regimes_refuse_a_method_that_cannot_compile() -> None:
+    config = _config("config/smoke.yaml")
+    config["experiments"]["regimes"]["methods"] = ["ar", "hf_assisted"]
+    with pytest.raises(PlanError, match="hf_assisted"):
+        build_plan(config)
+
+
+def test_protocol_regime_and_compile_flag() -> None:
+    protocol = {"compile": None, "device": "cpu"}
+    assert protocol_regime(protocol) == "eager" and compile_flag(None, protocol) == "auto"
+    assert protocol_regime({"compile": None, "device": "cuda"}) == "compiled"
+    assert protocol_regime({"compile": None, "device": "auto"}) is None  # only the machine knows
+    assert protocol_regime({"compile": True, "device": "auto"}) == "compiled"
+    assert compile_flag("compiled", protocol) == "on" and compile_flag("eager", protocol) == "off"

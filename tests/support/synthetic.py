@@ -35,7 +35,7 @@ class SyntheticSuite:
     def __init__(self, out_dir: str | Path, seed: int = 7) -> None:
         self.out = Path(out_dir)
         self.rng = random.Random(seed)
-        self.ar: dict[tuple[str, int, int], str] = {}
+        self.ar: dict[tuple[str, int, int, str], str] = {}
         self.experiments: dict[str, list[str]] = {}
 
     def _gain(self, method: str, params: dict[str, Any], dataset: str) -> tuple[float, float]:
@@ -102,14 +102,22 @@ class SyntheticSuite:
         extra_tags: dict[str, Any] | None = None,
         n_prompts: int = 4,
         warmup: int = 1,
+        regime: str = "eager",
     ) -> str:
-        """Write one fake result (and, first, the AR result it needs); return its path."""
-        if method != "ar" and (dataset, l_max, T) not in self.ar:
-            self.result("baseline", dataset, "ar", "ar", T=T, l_max=l_max)
+        """Write one fake result (and, first, the AR result it needs); return its path.
+
+        Compiled (``regime``), AR is faster and speculative methods gain more over it."""
+        key = (dataset, l_max, T, regime)
+        if method != "ar" and key not in self.ar:
+            self.result("baseline", dataset, "ar", "ar", T=T, l_max=l_max, regime=regime)
         full = dict(_defaults(method), **(params or {}))
         gain, length = self._gain(method, full, dataset)
         ar_tps = 23.7 if dataset == "wikitext" else 19.3
         ar_tps *= 1 - l_max / 4000 - T / 20000
+        compiled = regime == "compiled"
+        if compiled:
+            ar_tps *= 1.63
+            gain = 1.0 + (gain - 1.0) * 1.37
         rows = []
         drift = self.rng.uniform(0.85, 1.15)  # this job's machine speed; cancels when paired
         for i in range(n_prompts):
@@ -173,6 +181,12 @@ class SyntheticSuite:
                 "device": "cpu",
                 "dtype": "float32",
                 "threads": 2,
+                "compile": {
+                    "regime": regime,
+                    "mode": "default" if compiled else None,
+                    "buckets": {"target": [1, 2, 4, 8] if compiled else []},
+                    "compile_s": 41.3 if compiled else 0.0,
+                },
                 "paired": method != "ar",
                 "prompts_path": f"synthetic/{dataset}-{l_max}.jsonl",
                 "prompts_sha256": sha,
@@ -202,14 +216,15 @@ class SyntheticSuite:
                 "command": ["synthetic"],
             },
         }
-        name = f"{experiment}-{dataset}-{method}-{setting}-T{T}-L{l_max}.json"
+        suffix = "-compiled" if compiled else ""
+        name = f"{experiment}-{dataset}-{method}-{setting}-T{T}-L{l_max}{suffix}.json"
         path = str(self.out / name)
         write_json_atomic(path, doc)
         if method == "ar":
-            self.ar[(dataset, l_max, T)] = path
+            self.ar[key] = path
         else:
             self.experiments.setdefault(experiment, []).append(path)
-            ar_path = self.ar[(dataset, l_max, T)]
+            ar_path = self.ar[key]
             if ar_path not in self.experiments[experiment]:
                 self.experiments[experiment].append(ar_path)
         return path
@@ -322,12 +337,18 @@ def write_suite(out_dir: str | Path, seed: int = 7) -> dict[str, list[str]]:
             params,
             extra_tags={"variant": variant},
         )
+    for ds in datasets:
+        for regime in ("eager", "compiled"):
+            for method in ("linear", "dynatree", "dynatree_ca"):
+                s.result("regimes", ds, method, regime, regime=regime)
     return s.experiments
 
 
-def write_profile(path: str | Path, device: str = "cpu") -> str:
-    """A fake verify-cost profile: t(n) grows like a CPU's (flat like a GPU's with ``cuda``)."""
+def write_profile(path: str | Path, device: str = "cpu", regime: str = "eager") -> str:
+    """A fake verify-cost profile: t(n) grows like a CPU's (flat like a GPU's with ``cuda``);
+    compiled, every step is faster and closer to the weight-streaming floor."""
     slope = 0.004 if device == "cuda" else 0.06
+    speed = 0.61 if regime == "compiled" else 1.0
     sizes = [1, 2, 4, 8, 16, 32, 64, 128, 257]
 
     def points(key: str, per: float) -> list[dict[str, Any]]:
@@ -335,7 +356,7 @@ def write_profile(path: str | Path, device: str = "cpu") -> str:
             {
                 key: n,
                 "prefix": prefix,
-                "median_s": (0.0113 + prefix * 1e-6) * (1 + per * (n - 1)),
+                "median_s": speed * (0.0113 + prefix * 1e-6) * (1 + per * (n - 1)),
                 "min_s": 0.0,
                 "max_s": 0.0,
                 "ratio": 1 + per * (n - 1),
@@ -351,6 +372,13 @@ def write_profile(path: str | Path, device: str = "cpu") -> str:
         "dtype": "float32",
         "threads": 2,
         "settings": {"max_tree": 257, "sizes": sizes, "prefix_lengths": [16, 136, 255]},
+        "compile": {
+            "regime": regime,
+            "mode": "default" if regime == "compiled" else None,
+            "buckets": sizes if regime == "compiled" else [],
+            "compile_s": 97.1 if regime == "compiled" else 0.0,
+        },
+        "floor": {"target_s": 0.00527, "draft_s": 0.00093},
         "verify": points("n", slope),
         "draft_level": points("width", slope / 3),
         "provenance": {"hostname": "synthetic-test-fixture"},

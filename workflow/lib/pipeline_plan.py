@@ -20,6 +20,10 @@ Conventions (docs/formats.md has the file formats):
 - The main table's ``linear`` K and ``fixed_tree`` setting are *selected* per dataset from the
   sweeps by the ``select_setting`` rule; jobs marked ``selected`` read that file via
   ``--params-file`` (the same selected setting serves length scaling and prompt length).
+- Jobs run in the protocol's regime (``protocol.compile``: eager or compiled forwards) unless
+  they name one (``regime``: the ``regimes`` experiment runs its comparison in both); a job of
+  an explicit regime has AR baselines and a cost profile of that regime, so its speedups and
+  predictions always refer to the AR of its own regime.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from dynatree.experiments import variant_names
 from dynatree.figures.registry import FIGURE_FILES, FIGURES  # noqa: F401  (the rules' lookups)
 
 BASELINE = "baseline"
+REGIMES = ("eager", "compiled")  # decoding.regime.Regime.name
 SELECTABLE = ("linear", "fixed_tree")  # methods whose main setting comes from a sweep
 SWEEP_OF = {"linear": "linear_sweep", "fixed_tree": "fixed_tree_sweep"}
 EXPERIMENTS = tuple(_EXPERIMENTS)  # each has a same-named method of _Builder below
@@ -64,6 +69,7 @@ class BenchJob:
     selected: bool = False
     extra_tags: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     parts: int = 1
+    regime: str | None = None  # None: protocol.compile decides; else one of REGIMES
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -81,8 +87,8 @@ class BenchJob:
         return [part_path(*self.key, i) for i in range(1, self.parts + 1)]
 
     @property
-    def ar_key(self) -> tuple[str, int, int, int]:
-        return (self.dataset, self.l_max, self.max_new_tokens, self.n_prompts)
+    def ar_key(self) -> tuple[str, int, int, int, str | None]:
+        return (self.dataset, self.l_max, self.max_new_tokens, self.n_prompts, self.regime)
 
     @property
     def prompts(self) -> str:
@@ -115,6 +121,31 @@ def prompts_path(dataset: str, l_max: int, n_prompts: int) -> str:
     return f"results/prompts/{dataset}_L{l_max}_n{n_prompts}.jsonl"
 
 
+def profile_path(stem: str, regime: str | None) -> str:
+    """The cost profile of the protocol's regime (``stem``), or of an explicit ``regime``."""
+    return f"results/profile/{stem}{'' if regime is None else '-' + regime}.json"
+
+
+def compile_setting(protocol: dict[str, Any]) -> str:
+    """``protocol.compile`` (true, false, null) as ``--compile`` spells it (on, off, auto)."""
+    return {True: "on", False: "off", None: "auto"}[protocol["compile"]]
+
+
+def compile_flag(regime: str | None, protocol: dict[str, Any]) -> str:
+    """``--compile`` of a job: its explicit regime's, else the protocol's setting."""
+    return {"eager": "off", "compiled": "on"}.get(regime or "", compile_setting(protocol))
+
+
+def protocol_regime(protocol: dict[str, Any]) -> str | None:
+    """The regime ``protocol.compile`` gives on ``protocol.device`` (decoding.regime.resolve),
+    None where only the machine can tell (``auto`` on an ``auto`` device)."""
+    setting, device = compile_setting(protocol), protocol["device"]
+    if setting == "auto" and device == "auto":
+        return None
+    compiled = setting == "on" or (setting == "auto" and device == "cuda")
+    return REGIMES[compiled]
+
+
 def select_path(dataset: str, method: str) -> str:
     return f"results/select/{dataset}/{method}.json"
 
@@ -145,11 +176,19 @@ class Plan:
         self.jobs[job.key] = job
         return job
 
-    def ar(self, dataset: str, l_max: int, max_new_tokens: int, n_prompts: int) -> BenchJob:
-        """The shared AR baseline for these prompts and this T."""
-        key = bench_key_of_ar(dataset, l_max, max_new_tokens, n_prompts)
+    def ar(
+        self,
+        dataset: str,
+        l_max: int,
+        max_new_tokens: int,
+        n_prompts: int,
+        regime: str | None = None,
+    ) -> BenchJob:
+        """The shared AR baseline for these prompts, this T and this regime."""
+        key = bench_key_of_ar(dataset, l_max, max_new_tokens, n_prompts, regime)
+        tags = {"l_max": l_max}
         return self.add(
-            BenchJob(*key, l_max, max_new_tokens, n_prompts, extra_tags={"l_max": l_max})
+            BenchJob(*key, l_max, max_new_tokens, n_prompts, extra_tags=tags, regime=regime)
         )
 
     def reference(self, job: BenchJob) -> BenchJob | None:
@@ -173,23 +212,33 @@ class Plan:
         return sorted({(j.dataset, j.method) for j in self.jobs.values() if j.selected})
 
     @property
-    def profile_prefixes(self) -> list[int]:
+    def regimes(self) -> list[str | None]:
+        """Regimes some job runs in (None: the protocol's), for their profiles and baselines."""
+        return sorted({j.regime for j in self.jobs.values()}, key=lambda r: r or "")
+
+    def profiled_jobs(self, regime: str | None = None) -> list[BenchJob]:
+        """The jobs a profile prices: every job for the protocol's regime (its profile also
+        predicts every table's speedups), only that regime's jobs for an explicit one."""
+        jobs = list(self.jobs.values())
+        return jobs if regime is None else [j for j in jobs if j.regime == regime]
+
+    def profile_prefixes(self, regime: str | None = None) -> list[int]:
         """Cache lengths the cost profile measures: half the shortest prompt cap, the longest
         prompt plus its generation (the deepest a verification starts), and their midpoint."""
-        low = max(1, min(j.l_max for j in self.jobs.values()) // 2)
-        high = max(j.l_max + j.max_new_tokens - 1 for j in self.jobs.values())
+        jobs = self.profiled_jobs(regime)
+        low = max(1, min(j.l_max for j in jobs) // 2)
+        high = max(j.l_max + j.max_new_tokens - 1 for j in jobs)
         return sorted({low, (low + high) // 2, high})
 
-    def profile_max_tree(self, defaults: Callable[[str], dict[str, Any]]) -> int:
-        """The largest tree any job may verify (root included): 1 + the largest node budget.
+    def profile_max_tree(
+        self, defaults: Callable[[str], dict[str, Any]], regime: str | None = None
+    ) -> int:
+        """The largest tree any of those jobs may verify (root included): 1 + the largest node
+        budget (N_max; a linear draft's K).
 
         ``defaults(method)`` gives a method's default parameters (for jobs that leave N_max unset
         or read it from a selection)."""
-        budgets = [
-            job.params.get("N_max", defaults(job.method).get("N_max", 0))
-            for job in self.jobs.values()
-        ]
-        return 1 + max(budgets, default=0)
+        return 1 + max((node_budget(j, defaults) for j in self.profiled_jobs(regime)), default=0)
 
     def table_inputs(self, experiment: str) -> list[str]:
         """Result files of one experiment plus the AR baselines its speedups refer to."""
@@ -199,10 +248,17 @@ class Plan:
         return list(dict.fromkeys(paths))
 
 
+def node_budget(job: BenchJob, defaults: Callable[[str], dict[str, Any]]) -> int:
+    """Drafted nodes a job may verify at once: N_max, or K for a linear draft (0 for AR)."""
+    params = {**defaults(job.method), **job.params}
+    return int(params.get("N_max", params.get("K", 0)))
+
+
 def bench_key_of_ar(
-    dataset: str, l_max: int, max_new_tokens: int, n_prompts: int
+    dataset: str, l_max: int, max_new_tokens: int, n_prompts: int, regime: str | None = None
 ) -> tuple[str, str, str, str]:
-    return (BASELINE, dataset, "ar", f"L{l_max}_T{max_new_tokens}_n{n_prompts}")
+    suffix = "" if regime is None else f"_{regime}"
+    return (BASELINE, dataset, "ar", f"L{l_max}_T{max_new_tokens}_n{n_prompts}{suffix}")
 
 
 class _Builder:
@@ -248,6 +304,7 @@ class _Builder:
         params: dict[str, Any] | None = None,
         selected: bool = False,
         tags: dict[str, Any] | None = None,
+        regime: str | None = None,
     ) -> BenchJob:
         """Register one job; an ``ar`` method maps to the shared baseline instead."""
         if dataset not in self.config["datasets"]:
@@ -258,7 +315,7 @@ class _Builder:
         T = self.T if T is None else T
         n = self.n_prompts(experiment)
         if method == "ar":
-            job = self.plan.ar(dataset, l_max, T, n)
+            job = self.plan.ar(dataset, l_max, T, n, regime)
         else:
             if selected:
                 sweep = SWEEP_OF[method]
@@ -283,9 +340,10 @@ class _Builder:
                     selected=selected,
                     extra_tags=tags or {},
                     parts=self.parts(experiment),
+                    regime=regime,
                 )
             )
-            self.plan.ar(dataset, l_max, T, n)
+            self.plan.ar(dataset, l_max, T, n, regime)
         self.plan.experiments.setdefault(experiment, []).append(job)
         return job
 
@@ -311,6 +369,27 @@ class _Builder:
                 selected = method in SELECTABLE
                 label = "selected" if selected else "default"
                 self.job("main", dataset, method, label, selected=selected)
+
+    def regimes(self, spec: dict[str, Any]) -> None:
+        """The main comparison (configured settings) eager and compiled, each regime's jobs
+        against the AR of that regime; the protocol's regime needs no flag of its own (its AR
+        baselines are shared with the other experiments)."""
+        default = protocol_regime(self.config["protocol"])
+        for regime in REGIMES:
+            explicit = None if regime == default else regime
+            for dataset in spec["datasets"]:
+                for method in spec["methods"]:
+                    self.check_compiles(method)
+                    self.job("regimes", dataset, method, regime, regime=explicit)
+
+    def check_compiles(self, method: str) -> None:
+        from dynatree.decoding.registry import method as entry
+
+        if not entry(method).compiles:
+            raise PlanError(
+                f"experiments.regimes.methods: {method} runs transformers' own generate, which "
+                "has no compiled regime; leave it out"
+            )
 
     def variants(
         self, experiment: str, spec: dict[str, Any], configs: dict[str, tuple[str, dict[str, Any]]]

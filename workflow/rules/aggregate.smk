@@ -5,7 +5,7 @@
 rule aggregate_table:
     input:
         results=lambda wildcards: PLAN.table_inputs(wildcards.experiment),
-        profile=PROFILE,
+        profile=lambda wildcards: table_profiles(wildcards.experiment),
     output:
         report("results/aggregate/{experiment}.csv", category="Tables"),
     log:

@@ -22,6 +22,7 @@ rule bench:
         device=DEVICE,
         dtype=PROTOCOL["dtype"],
         threads=torch_threads,
+        compile=bench_compile,
         part=bench_part_flag,
     threads: bench_threads
     priority: bench_priority
@@ -35,7 +36,8 @@ rule bench:
         " --method {wildcards.method} {params.settings} {params.files} {params.paired}"
         " --prompts {input.prompts} --max-new-tokens {params.max_new_tokens}"
         " --warmup {params.warmup} --device {params.device} --dtype {params.dtype}"
-        " --threads {params.threads} {params.part} --out {output} > {log} 2>&1"
+        " --threads {params.threads} --compile {params.compile} {params.part}"
+        " --out {output} > {log} 2>&1"
 
 
 # Part I of a job timed in parts: the same command with --part I/K.
@@ -103,12 +105,13 @@ rule profile:
         "logs/benchmarks/profile/profile.tsv"
     params:
         max_tree=lambda wildcards: PLAN.profile_max_tree(default_params),
-        prefixes=" ".join(str(p) for p in PLAN.profile_prefixes),
+        prefixes=" ".join(str(p) for p in PLAN.profile_prefixes()),
         repeats=PROTOCOL["profile_repeats"],
         device=DEVICE,
         dtype=PROTOCOL["dtype"],
         beyond=lambda wildcards: "--beyond-context" if PROTOCOL["beyond_context"] else "",
         threads=torch_threads,
+        compile=compile_flag(None, PROTOCOL),
     threads: bench_threads
     resources:
         bench_slot=1,
@@ -118,5 +121,30 @@ rule profile:
     shell:
         "python -m dynatree profile --target {input.target} --draft {input.draft}"
         " --device {params.device} --dtype {params.dtype} --threads {params.threads}"
-        " --max-tree {params.max_tree} --prefix-lengths {params.prefixes}"
-        " --repeats {params.repeats} {params.beyond} --out {output} > {log} 2>&1"
+        " --compile {params.compile} --max-tree {params.max_tree}"
+        " --prefix-lengths {params.prefixes} --repeats {params.repeats} {params.beyond}"
+        " --out {output} > {log} 2>&1"
+
+
+# The profile of an explicit regime (experiments.regimes): the same measurement, eager or
+# compiled whatever protocol.compile says, over the caches and trees of that regime's jobs.
+use rule profile as profile_of_regime with:
+    output:
+        job_profile("{regime}"),
+    log:
+        "logs/profile/profile-{regime}.log",
+    benchmark:
+        "logs/benchmarks/profile/profile-{regime}.tsv"
+    wildcard_constraints:
+        regime="eager|compiled",
+    params:
+        max_tree=lambda wildcards: PLAN.profile_max_tree(default_params, wildcards.regime),
+        prefixes=lambda wildcards: " ".join(
+            str(p) for p in PLAN.profile_prefixes(wildcards.regime)
+        ),
+        repeats=PROTOCOL["profile_repeats"],
+        device=DEVICE,
+        dtype=PROTOCOL["dtype"],
+        beyond=lambda wildcards: "--beyond-context" if PROTOCOL["beyond_context"] else "",
+        threads=torch_threads,
+        compile=lambda wildcards: compile_flag(wildcards.regime, PROTOCOL),

@@ -19,8 +19,10 @@ from pipeline_plan import (
     FIGURE_FILES,
     FIGURE_TABLES,
     bench_path,
+    compile_flag,
     fmt,
     model_dir,
+    profile_path,
     select_path,
     table_path,
 )
@@ -34,10 +36,28 @@ PROTOCOL = config["protocol"]
 DEVICE = PROTOCOL["device"]
 GPUS = 0 if DEVICE == "cpu" else 1
 # The verify-cost profile of this run's model pair, device, dtype and threads ("all": every core
-# given to snakemake); the methods that price their trees read it, and so do the tables.
-PROFILE = "results/profile/{}-{}-{}-t{}.json".format(
+# given to snakemake), in the protocol's regime; the methods that price their trees read it, and
+# so do the tables. Jobs of an explicit regime (experiments.regimes) read that regime's profile.
+PROFILE_STEM = "{}-{}-{}-t{}".format(
     MODEL_SOURCE, DEVICE, PROTOCOL["dtype"], PROTOCOL["threads"] or "all"
 )
+PROFILE = profile_path(PROFILE_STEM, None)
+
+
+def job_profile(regime):
+    """The cost profile a job of ``regime`` (None: the protocol's) prices with."""
+    return profile_path(PROFILE_STEM, regime)
+
+
+def table_profiles(experiment):
+    """The profiles of every regime an experiment's jobs run in (their predicted speedups)."""
+    regimes = {job.regime for job in PLAN.experiments[experiment]}
+    return [job_profile(r) for r in sorted(regimes, key=lambda r: r or "")]
+
+
+def bench_compile(wildcards):
+    """--compile of a benchmark job: its explicit regime's, else protocol.compile."""
+    return compile_flag(bench_job(wildcards).regime, PROTOCOL)
 
 
 def data_fingerprint(directory: str) -> str:
@@ -149,7 +169,7 @@ def bench_inputs(wildcards):
     if reference is not None:
         inputs["reference"] = reference.path
     if uses_profile(job.method):
-        inputs["profile"] = PROFILE
+        inputs["profile"] = job_profile(job.regime)
     if job.selected:
         inputs["params_file"] = select_path(job.dataset, job.method)
     return inputs
@@ -239,7 +259,7 @@ def numbers_inputs(wildcards):
     inputs = {
         "tables": [table_path(name) for name in EXPERIMENTS],
         "config": "results/config.json",
-        "profile": PROFILE,
+        "profile": [job_profile(r) for r in PLAN.regimes],
         "data_manifest": DATA_MANIFEST,
     }
     if MODEL_SOURCE == "embedded":
@@ -250,7 +270,7 @@ def numbers_inputs(wildcards):
 
 
 def numbers_flags(wildcards, input):
-    """The optional inputs as flags: the build report, the profile, a committed GPU check, the
+    """The optional inputs as flags: the build report, the profiles, a committed GPU check, the
     data manifest."""
     flags = {
         "embedded_report": "--embedded-report",
@@ -258,7 +278,12 @@ def numbers_flags(wildcards, input):
         "device_check": "--device-check",
         "data_manifest": "--data-manifest",
     }
-    return " ".join(f"{flag} {shlex.quote(input[k])}" for k, flag in flags.items() if k in input.keys())
+    parts = []
+    for key, flag in flags.items():
+        if key in input.keys():
+            paths = [input[key]] if isinstance(input[key], str) else list(input[key])
+            parts.append(" ".join([flag, *(shlex.quote(p) for p in paths)]))
+    return " ".join(parts)
 
 
 CLAIMS_FILE = "config/claims.yaml"

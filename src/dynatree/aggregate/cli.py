@@ -25,8 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     table.add_argument(
         "--profile",
+        nargs="+",
         metavar="JSON",
-        help="verify-cost profile (dynatree profile): adds the cost model's predicted speedups",
+        help="verify-cost profiles (dynatree profile), one per regime the results ran in: adds "
+        "the cost model's predicted speedups (each result priced by its regime's profile)",
     )
     table.add_argument("--out", required=True, metavar="CSV")
     table.set_defaults(func=_table)
@@ -45,7 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the resolved run config; its scalar fields become config.* facts",
     )
     numbers.add_argument(
-        "--profile", metavar="JSON", help="the run's verify-cost profile: cost.* facts"
+        "--profile",
+        nargs="+",
+        default=[],
+        metavar="JSON",
+        help="the run's verify-cost profiles, one per regime: cost.* facts (from the main "
+        "table's regime) and floor.* facts",
     )
     numbers.add_argument(
         "--device-check",

@@ -442,6 +442,69 @@ def _ca_cells(nb: Numbers, key: str, part: Any, axis: str) -> None:
         nb.add(f"{key}.dynatree_ca.min_ratio_to_fastest_at", worst[1], worst[2])
 
 
+def _regimes(nb: Numbers, table: Any) -> None:
+    """The main comparison eager and compiled: per dataset, regime and method the result
+    (``regimes.<ds>.<regime>.<m>.*``, speedups against the AR of the same regime), and per
+    method how its speedup changes when the forwards are compiled: ``.speedup_ratio`` =
+    compiled / eager speedup, with the bootstrap comparison of the per-prompt speedups
+    (``.compiled_vs_eager.*``; the same prompts in both regimes). For AR, ``.tps_ratio`` =
+    compiled / eager tokens per second: what compiling alone gives."""
+    regimes = _ordered(table["regime"], ("eager", "compiled"))
+    datasets = _ordered(table["dataset"], DATASETS)
+    nb.add("regimes.regimes", regimes, table["source"])
+    nb.add("regimes.datasets", datasets, table["source"])
+    nb.add("regimes.methods", _ordered(table["method"], tuple(METHODS)), table["source"])
+    for ds in datasets:
+        part = table[table["dataset"] == ds]
+        rows: dict[tuple[str, str], Any] = {}
+        for (regime, m), cell in part.groupby(["regime", "method"]):
+            rows[regime, m] = _one(cell, f"regimes/{ds}/{regime}/{m}")
+            nb.add_result(f"regimes.{ds}.{regime}.{m}", rows[regime, m])
+            compile_s = rows[regime, m].get("compile_s")
+            nb.add(f"regimes.{ds}.{regime}.{m}.compile_s", compile_s, [rows[regime, m]["source"]],
+                   "s", 0)  # fmt: skip
+        for m in part["method"].unique():
+            eager, compiled = rows.get(("eager", m)), rows.get(("compiled", m))
+            if eager is None or compiled is None:
+                continue
+            key, sources = f"regimes.{ds}.{m}", [eager["source"], compiled["source"]]
+            if m == "ar":
+                ratio = float(compiled["tps_mean"]) / float(eager["tps_mean"])
+                nb.add(f"{key}.tps_ratio", ratio, sources, "x", 2)
+                continue
+            ratio = float(compiled["speedup"]) / float(eager["speedup"])
+            nb.add(f"{key}.speedup_ratio", ratio, sources, "x", 2)
+            _compare_rows(nb, f"{key}.compiled_vs_eager", compiled, eager)
+
+
+def _floor(nb: Numbers, profiles: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    """Each model's weight-streaming floor (bench.floor, in a profile) and, per regime, its
+    one-token step as a multiple of it: the target verifying the root alone (an AR step), the
+    draft feeding one node; ``c`` = draft step / target step; ``t_ratio.n<N>`` = t(N)/t(1), what
+    verifying N tokens costs over one in that regime."""
+    for regime, (path, profile) in profiles.items():
+        floor = profile.get("floor")
+        if not floor:
+            continue
+        nb.add("floor.target_ms", floor["target_s"] * 1e3, [path], "ms", 2)
+        nb.add("floor.draft_ms", floor["draft_s"] * 1e3, [path], "ms", 2)
+        prefix = max(point["prefix"] for point in profile["verify"])
+        target = next(p for p in profile["verify"] if p["prefix"] == prefix and p["n"] == 1)
+        draft = next(p for p in profile["draft_level"] if p["prefix"] == prefix and p["width"] == 1)
+        key = f"floor.{regime}"
+        nb.add(f"{key}.prefix", prefix, [path], "tokens", 0)
+        nb.add(f"{key}.target_ms", target["median_s"] * 1e3, [path], "ms", 2)
+        nb.add(f"{key}.draft_ms", draft["median_s"] * 1e3, [path], "ms", 2)
+        nb.add(f"{key}.target_multiple", target["median_s"] / floor["target_s"], [path], "x", 1)
+        nb.add(f"{key}.draft_multiple", draft["median_s"] / floor["draft_s"], [path], "x", 1)
+        nb.add(f"{key}.c", draft["median_s"] / target["median_s"], [path], "x", 3)
+        for point in profile["verify"]:
+            if point["prefix"] == prefix:
+                nb.add(f"{key}.t_ratio.n{point['n']}", point["ratio"], [path], "x", 2)
+        compiled = profile.get("compile") or {}
+        nb.add(f"{key}.compile_s", compiled.get("compile_s", 0.0), [path], "s", 0)
+
+
 def _sensitivity(nb: Numbers, table: Any) -> None:
     spec = table[table["method"] == "dynatree"]
     if "tag_variant" not in spec.columns:
@@ -627,11 +690,12 @@ def build_numbers(
     table_paths: Sequence[str],
     embedded_report: str | None = None,
     config: str | None = None,
-    profile: str | None = None,
+    profiles: Sequence[str] = (),
     device_check: str | None = None,
     data_manifest: str | None = None,
 ) -> dict[str, Any]:
-    """Compute numbers.json from the concatenated aggregate tables (``read_tables``)."""
+    """Compute numbers.json from the concatenated aggregate tables (``read_tables``); among the
+    cost ``profiles`` (one per regime), the main table's regime gives the ``cost.*`` facts."""
     nb = Numbers()
     experiments = {exp: table[table["experiment"] == exp] for exp in table["experiment"].unique()}
     main = experiments.get("main")
@@ -654,14 +718,23 @@ def build_numbers(
         _by_axis(nb, "prompt_length", experiments["prompt_length"], "l_max", "L")
     if "sensitivity" in experiments:
         _sensitivity(nb, experiments["sensitivity"])
+    if "regimes" in experiments:
+        _regimes(nb, experiments["regimes"])
     _exactness(nb, table)
     _protocol(nb, table, main)
     if embedded_report:
         _flatten(nb, "embedded", read_json(embedded_report, "--embedded-report"), embedded_report)
     if config:
         _flatten(nb, "config", read_json(config, "--config"), config)
-    if profile:
-        _cost_curves(nb, "cost", read_profile(profile), profile)
+    by_regime = {}
+    for path in profiles:
+        profile = read_profile(path)
+        by_regime[(profile.get("compile") or {}).get("regime", "eager")] = (path, profile)
+    ref = main if main is not None else table
+    main_regime = str(ref["regime"].iloc[0]) if "regime" in ref.columns and len(ref) else "eager"
+    if main_regime in by_regime:
+        _cost_curves(nb, "cost", by_regime[main_regime][1], by_regime[main_regime][0])
+    _floor(nb, by_regime)
     if device_check:
         _gpu_check(nb, device_check)
     if data_manifest:

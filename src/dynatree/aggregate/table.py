@@ -3,7 +3,8 @@
 Columns (see docs/formats.md, "Aggregate table CSV"): identity (experiment, dataset, method,
 setting), every tag as ``tag_<name>``, every decoder parameter as ``param_<name>``, the protocol,
 every summary statistic under its own name (``tps_mean``, ``tps_std``, ...), ``speedup`` against
-the matching AR result, and provenance (source path, git commit, library versions, hardware).
+the matching AR result (same prompts, T and regime), and provenance (source path, git commit,
+library versions, hardware).
 
 ``speedup`` is the paired speedup (AR timed next to the method in the same job, see
 ``dynatree.bench.harness``) with its interval wherever the result was paired, else the ratio of
@@ -90,10 +91,21 @@ _PROVENANCE = (
 )
 
 
-def _ar_key(result: dict[str, Any]) -> tuple[str, str, int]:
-    """Results are comparable only on the same prompts and the same number of new tokens."""
+def regime(result: dict[str, Any]) -> str:
+    """The regime a result ran in (``protocol.compile``; results without it ran eager)."""
+    return str((result["protocol"].get("compile") or {}).get("regime", "eager"))
+
+
+def _ar_key(result: dict[str, Any]) -> tuple[str, str, int, str]:
+    """Results are comparable only on the same prompts, the same number of new tokens and in
+    the same regime (a compiled method against compiled AR)."""
     proto = result["protocol"]
-    return (result["tags"]["dataset"], proto["prompts_sha256"], int(proto["max_new_tokens"]))
+    return (
+        result["tags"]["dataset"],
+        proto["prompts_sha256"],
+        int(proto["max_new_tokens"]),
+        regime(result),
+    )
 
 
 def _row(experiment: str, path: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -107,6 +119,8 @@ def _row(experiment: str, path: str, result: dict[str, Any]) -> dict[str, Any]:
     row.update({f"tag_{k}": v for k, v in sorted(tags.items())})
     row.update({f"param_{k}": v for k, v in sorted(result["params"].items())})
     row.update({k: result["protocol"].get(k) for k in _PROTOCOL})
+    row["regime"] = regime(result)
+    row["compile_s"] = (result["protocol"].get("compile") or {}).get("compile_s", 0.0)
     row.update({k: result["models"].get(k) for k in _MODELS})
     row.update(dict(sorted(result["summary"].items())))
     row.update(summary_counts(result))  # verdict counts, also for results that predate them
@@ -163,7 +177,9 @@ def prompt_speedups(row: Any) -> dict[str, float]:
     return {str(k): float(v) for k, v in json.loads(text).items() if not math.isnan(float(v))}
 
 
-def build_table(experiment: str, paths: Sequence[str | Path], profile: str | None = None) -> Any:
+def build_table(
+    experiment: str, paths: Sequence[str | Path], profiles: Sequence[str] | None = None
+) -> Any:
     """The tidy DataFrame of ``experiment`` from its result files (AR baselines included).
 
     Each row is compared with the AR result of the same (dataset, prompts_sha256,
@@ -174,9 +190,9 @@ def build_table(experiment: str, paths: Sequence[str | Path], profile: str | Non
     them); ``speedup_paired`` says which. ``speedup_by_prompt`` (JSON) holds the per-prompt
     values that comparisons bootstrap. Without an AR input the unpaired columns are NaN and a
     warning names the file. Two different AR results for one key are ambiguous and rejected.
-    With a verify-cost ``profile``, tree methods also get ``predicted_speedup`` (what the cost
-    model predicts from their iterations, dynatree.aggregate.prediction) and ``model_ratio`` =
-    speedup / predicted_speedup.
+    With verify-cost ``profiles``, tree methods also get ``predicted_speedup`` (what the profile
+    of their regime predicts from their iterations, dynatree.aggregate.prediction; NaN without
+    one) and ``model_ratio`` = speedup / predicted_speedup.
     """
     import pandas as pd
 
@@ -184,7 +200,12 @@ def build_table(experiment: str, paths: Sequence[str | Path], profile: str | Non
     if not unique:
         raise UsageError("--inputs: no result files given")
     results = {p: load_result(p) for p in unique}
-    cost = None if profile is None else CostProfile.from_file(profile, "--profile")
+    costs = {}
+    for path in profiles or ():
+        cost = CostProfile.from_file(path, "--profile")
+        if cost.regime in costs:
+            raise UsageError(f"--profile: two profiles of the {cost.regime} regime; pass one")
+        costs[cost.regime] = cost
     ar: dict[tuple[str, str, int], str] = {}
     for path, result in results.items():
         if result["method"] != "ar":
@@ -193,7 +214,8 @@ def build_table(experiment: str, paths: Sequence[str | Path], profile: str | Non
         if key in ar:
             raise UsageError(
                 f"--inputs: {ar[key]} and {path} are both AR results for dataset={key[0]}, "
-                f"max_new_tokens={key[2]} on the same prompts; pass only one"
+                f"max_new_tokens={key[2]} on the same prompts in the {key[3]} regime; pass only "
+                "one"
             )
         ar[key] = path
     rows = []
@@ -208,6 +230,7 @@ def build_table(experiment: str, paths: Sequence[str | Path], profile: str | Non
             )
         row["ar_source"] = "" if ref is None else ref
         _speedup(row, result, None if ref is None else results[ref])
+        cost = costs.get(row["regime"])
         predicted = None if cost is None else predicted_speedup(cost, result)
         row["predicted_speedup"] = float("nan") if predicted is None else predicted
         row["model_ratio"] = row["speedup"] / row["predicted_speedup"]
@@ -216,10 +239,10 @@ def build_table(experiment: str, paths: Sequence[str | Path], profile: str | Non
     first = ["experiment", "dataset", "method", "setting"]
     tags = sorted(c for c in frame.columns if c.startswith("tag_"))
     params = sorted(c for c in frame.columns if c.startswith("param_"))
-    lead = first + tags + params + list(_PROTOCOL) + list(SPEEDUP_COLUMNS)
+    lead = first + tags + params + list(_PROTOCOL) + ["regime"] + list(SPEEDUP_COLUMNS)
     rest = [c for c in frame.columns if c not in lead]
     frame = frame[lead + rest]
-    order = ["dataset", "method", "setting", "max_new_tokens", "l_max", "source"]
+    order = ["dataset", "method", "setting", "max_new_tokens", "l_max", "regime", "source"]
     frame = frame.sort_values(order, kind="stable").reset_index(drop=True)
     frame[TABLE_ROWS] = len(frame)  # last: a row cut short loses it, a cut table its count
     return frame

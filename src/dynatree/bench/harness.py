@@ -28,7 +28,8 @@ from dynatree.bench.reference import SCHEMA
 from dynatree.bench.verdict import add_verdicts
 from dynatree.decoding.base import Decoder
 from dynatree.decoding.params import params_dict
-from dynatree.decoding.registry import build_decoder, parse_params
+from dynatree.decoding.regime import EAGER, Regime, resolve
+from dynatree.decoding.registry import build_decoder, method, parse_params
 from dynatree.decoding.support import check_model, required
 from dynatree.errors import UsageError
 from dynatree.models.loading import (
@@ -85,8 +86,11 @@ def decode_prompts(
 
     Rows carry an exactness verdict against ``reference`` (dynatree.bench.verdict).
     With a ``baseline`` (AR) decoder each prompt is also timed with it, alternating which of
-    the two runs first (module docstring), and the row gets the paired fields.
+    the two runs first (module docstring), and the row gets the paired fields. Both decoders
+    are prepared first (:func:`prepare`), so no prompt is timed while a cache grows or a
+    forward compiles.
     """
+    prepare([decoder, baseline], prompts, max_new_tokens)
     rows = []
     bar = tqdm(prompts, desc=f"bench {decoder.name}", unit="prompt")
     for index, prompt in enumerate(bar):
@@ -115,6 +119,21 @@ def decode_prompts(
     # After the timed loop: a mismatch's diagnosis must not touch any prompt's timing or memory.
     add_verdicts(rows, prompts, reference, decoder.target)
     return rows
+
+
+def prepare(decoders: list[Decoder | None], prompts: list[Prompt], max_new_tokens: int) -> float:
+    """Size the decoders' caches for the longest prompt and compile their forwards' buckets
+    (in the compiled regime); the seconds it took (0 when already done)."""
+    longest = max(len(p.input_ids) for p in prompts)
+    with torch.inference_mode():
+        return sum(d.prepare(longest, max_new_tokens) for d in decoders if d is not None)
+
+
+def compile_record(decoder: Decoder, regime: Regime, seconds: float) -> dict[str, Any]:
+    """``protocol.compile`` of a result (docs/formats.md): the regime, its torch.compile mode,
+    each model's buckets and the seconds the warm-up took."""
+    buckets = {role: runner.buckets for role, runner in decoder.runners.items()}
+    return {**regime.describe(), "buckets": buckets, "compile_s": round(seconds, 3)}
 
 
 def load_models(
@@ -166,8 +185,14 @@ def run_benchmark(options: BenchOptions, argv: list[str]) -> dict[str, Any]:
         if eos is None:
             raise UsageError("--stop-at-eos: the target's tokenizer defines no EOS token")
 
-    decoder = build_decoder(options.method, options.params, target, draft)
-    baseline = build_decoder("ar", parse_params("ar", {}), target, None) if options.paired else None
+    # a method that cannot compile runs eager under auto (check_regime refused "on"), and so
+    # does its paired AR: a speedup compares two decoders of one regime
+    regime = resolve(options.compile, device.type) if method(options.method).compiles else EAGER
+    decoder = build_decoder(options.method, options.params, target, draft, regime)
+    baseline = None
+    if options.paired:
+        baseline = build_decoder("ar", parse_params("ar", {}), target, None, regime)
+    compile_s = prepare([decoder, baseline], options.prompts, options.max_new_tokens)
     rows = decode_prompts(
         decoder,
         options.prompts,
@@ -192,6 +217,7 @@ def run_benchmark(options: BenchOptions, argv: list[str]) -> dict[str, Any]:
             "device": device.type,
             "dtype": str(dtype).removeprefix("torch."),
             "threads": options.threads,
+            "compile": compile_record(decoder, regime, compile_s),
             "stop_at_eos": options.stop_at_eos,
             "paired": options.paired,
             **({} if options.part is None else {"part": "{}/{}".format(*options.part)}),

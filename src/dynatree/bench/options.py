@@ -43,6 +43,7 @@ class BenchOptions:
     device: str
     dtype: str
     threads: int
+    compile: str  # decoding.regime.SETTINGS
     stop_at_eos: bool
     out: str
     beyond_context: bool = False  # prompt + T may pass a rotary model's positions
@@ -138,7 +139,7 @@ def build_options(args: Any) -> BenchOptions:
 
     Nothing here imports torch or loads a model, so a bad job fails in well under a second.
     """
-    from dynatree.decoding.registry import needs_draft, parse_params
+    from dynatree.decoding.registry import check_regime, needs_draft, parse_params
 
     overrides: dict[str, Any] = {}
     if args.params_file is not None:
@@ -162,6 +163,7 @@ def build_options(args: Any) -> BenchOptions:
     if args.warmup < 0:
         raise UsageError(f"--warmup {args.warmup}: must be >= 0")
     threads = check_runtime(args)
+    check_regime(args.method, args.compile == "on")
     prompts = load_prompts(args.prompts)
     inputs = {
         "--prompts": args.prompts,
@@ -210,6 +212,7 @@ def build_options(args: Any) -> BenchOptions:
         device=args.device,
         dtype=args.dtype,
         threads=threads,
+        compile=args.compile,
         stop_at_eos=args.stop_at_eos,
         out=args.out,
         beyond_context=args.beyond_context,

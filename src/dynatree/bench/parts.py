@@ -55,6 +55,15 @@ def _without(mapping: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if k not in keys}
 
 
+def _shared_protocol(protocol: dict[str, Any]) -> dict[str, Any]:
+    """What every part of one job has in common: not its share of the prompts, nor the seconds
+    its own warm-up took (``compile.compile_s``)."""
+    shared = _without(protocol, _PART_PROTOCOL)
+    if "compile" in shared:
+        shared["compile"] = _without(shared["compile"], ("compile_s",))
+    return shared
+
+
 def _differences(result: dict[str, Any], first: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
     """(field, value, the first part's value) wherever two parts are not one job's."""
     if result["method"] != first["method"]:
@@ -63,10 +72,7 @@ def _differences(result: dict[str, Any], first: dict[str, Any]) -> Iterator[tupl
         "params": (result["params"], first["params"]),
         "tags": (result["tags"], first["tags"]),
         "models": (result["models"], first["models"]),
-        "protocol": (
-            _without(result["protocol"], _PART_PROTOCOL),
-            _without(first["protocol"], _PART_PROTOCOL),
-        ),
+        "protocol": (_shared_protocol(result["protocol"]), _shared_protocol(first["protocol"])),
         "provenance": (
             {k: result["provenance"].get(k) for k in _SAME_PROVENANCE},
             {k: first["provenance"].get(k) for k in _SAME_PROVENANCE},
@@ -172,6 +178,9 @@ def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         l_max=max(result["protocol"]["l_max"] for result in ordered),
         parts=parts,
     )
+    if "compile" in protocol:  # the job's warm-ups together
+        seconds = sum(result["protocol"]["compile"].get("compile_s", 0.0) for result in ordered)
+        protocol["compile"] = {**protocol["compile"], "compile_s": round(seconds, 3)}
     provenance = dict(first["provenance"])
     provenance["parts"] = [result["provenance"] for result in ordered]
     return {

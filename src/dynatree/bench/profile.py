@@ -1,9 +1,11 @@
 """Measure what verification and drafting cost on this device: the cost profile (issue 10).
 
 t(n): the target verifies a tree of n tokens (root included; n = 1 is an AR step) through
-:func:`dynatree.decoding.speculative.score_tree`, then :func:`dynatree.decoding.kv.keep_entries`
-rolls the cache back, exactly as the decoder does per iteration (mask build, forward, greedy
-tokens to the host, cache gather), over a cache holding ``prefix`` tokens. Under eager attention
+:func:`dynatree.decoding.speculative.score_tree`, then forgets the tree's entries, as the decoder
+does per iteration (mask build, forward, greedy tokens to the host), over a cache holding
+``prefix`` tokens. Both models run through the decoders' runners in the profiled regime
+(``--compile``; decoding.regime), on caches as large as a decoder's: compiled, a call costs what
+its bucket costs, and the buckets are compiled before anything is timed. Under eager attention
 with a dense additive mask the cost depends on the number of tree tokens, not on the tree's
 shape, so one shape serves: a random recursive tree (each node's parent uniform among the earlier
 nodes), whose depth grows like log n as drafted trees do.
@@ -31,7 +33,8 @@ from tqdm import tqdm
 from dynatree.decoding.base import Clock
 from dynatree.decoding.cost import SCHEMA, CostProfile
 from dynatree.decoding.drafting import ThresholdPolicy, TreeDrafter
-from dynatree.decoding.kv import cache_length, keep_entries
+from dynatree.decoding.regime import EAGER, Regime, sizes_up_to
+from dynatree.decoding.runner import ModelRunner, greedy
 from dynatree.decoding.speculative import score_tree
 from dynatree.decoding.tree import TokenTree
 from dynatree.models.locate import config_positions
@@ -39,16 +42,6 @@ from dynatree.models.locate import config_positions
 #: top-k the draft computes per level (the paper's widest branching, B_max = 3)
 DRAFT_TOP_K = 3
 TREE_SHAPE = "random recursive tree (parent of node i uniform in 0..i-1), breadth-first"
-
-
-def sizes_up_to(max_size: int) -> list[int]:
-    """1, 2, 4, ... below ``max_size``, then ``max_size`` itself."""
-    sizes = []
-    size = 1
-    while size < max_size:
-        sizes.append(size)
-        size *= 2
-    return [*sizes, max_size]
 
 
 def random_tree(
@@ -142,20 +135,17 @@ def _random_ids(length: int, vocab: int, device: torch.device, seed: int) -> tor
 
 @torch.inference_mode()
 def verify_curve(
-    target: Any, prefix: int, sizes: list[int], repeats: int, warmup: int, seed: int = 0
+    verifier: ModelRunner, prefix: int, sizes: list[int], repeats: int, warmup: int, seed: int = 0
 ) -> list[dict[str, Any]]:
     """t(n) for every n in ``sizes`` over a target cache of ``prefix`` random tokens."""
-    param = next(target.parameters())
-    device, dtype = param.device, param.dtype
-    vocab = target.get_input_embeddings().weight.shape[0]
-    cache = target(input_ids=_random_ids(prefix, vocab, device, seed), use_cache=True)
-    cache = cache.past_key_values
-    nothing = torch.empty(0, dtype=torch.long, device=device)
+    vocab = verifier.model.get_input_embeddings().weight.shape[0]
+    device = verifier.device
+    verifier.prefill(_random_ids(prefix, vocab, device, seed)[0].tolist())
 
     def verify(tree: TokenTree) -> Callable[[], None]:
         def call() -> None:
-            score_tree(target, cache, tree, dtype)
-            keep_entries(cache, prefix, nothing)
+            score_tree(verifier, tree)
+            verifier.keep([])
 
         return call
 
@@ -163,22 +153,21 @@ def verify_curve(
         n: verify(random_tree(n, vocab, device, seed + n, root_position=prefix)) for n in sizes
     }
     times = _round_robin(calls, device, repeats, warmup, f"verify t(n), prefix {prefix}")
-    if cache_length(cache) != prefix:
+    if verifier.cache.length != prefix:
         raise RuntimeError("the target cache was not rolled back to the prefix")
     return _points(times, "n", prefix)
 
 
 @torch.inference_mode()
 def draft_curve(
-    draft: Any, prefix: int, widths: list[int], repeats: int, warmup: int, seed: int = 0
+    drafter: TreeDrafter, prefix: int, widths: list[int], repeats: int, warmup: int, seed: int = 0
 ) -> list[dict[str, Any]]:
     """g(w) for every w in ``widths``: one level of w children of the root, after ``prefix``
     cached tokens (the last one is the root), as the first level of ``draft_tree``."""
-    device = next(draft.parameters()).device
-    vocab = draft.get_input_embeddings().weight.shape[0]
+    device = drafter.device
+    vocab = drafter.runner.model.get_input_embeddings().weight.shape[0]
     ids = _random_ids(prefix, vocab, device, seed)
-    drafter = TreeDrafter(draft, _TopK(max(widths)))
-    drafter.prefill(ids)
+    drafter.prefill(ids[0].tolist())
     root = int(ids[0, -1])
 
     def level(width: int) -> Callable[[], None]:
@@ -194,7 +183,7 @@ def draft_curve(
 
     calls = {w: level(w) for w in widths}
     times = _round_robin(calls, device, repeats, warmup, f"draft g(w), prefix {prefix}")
-    if cache_length(drafter.cache) != prefix:
+    if drafter.runner.cache.length != prefix:
         raise RuntimeError("the draft cache was not rolled back to the prefix")
     return _points(times, "width", prefix)
 
@@ -206,14 +195,26 @@ def measure(
     max_tree: int,
     repeats: int,
     warmup: int,
+    regime: Regime = EAGER,
 ) -> dict[str, Any]:
-    """The measured part of a cost profile: settings, ``verify`` and ``draft_level`` curves."""
+    """The measured part of a cost profile: settings, the regime and its compile time, and
+    the ``verify`` and ``draft_level`` curves.
+
+    The runners are sized for the deepest prefix plus a tree, as a decoder's are for its
+    longest prompt plus T (with CUDA graphs, attention spans the whole cache).
+    """
     sizes = sizes_up_to(max_tree)
+    verifier = ModelRunner(target, greedy, max_tree, regime)
+    drafter = TreeDrafter(draft, _TopK(max_tree), regime)
+    committed = max(prefix_lengths) + 1
+    compile_s = verifier.warm_up(committed) + drafter.runner.warm_up(committed)
     verify: list[dict[str, Any]] = []
     draft_level: list[dict[str, Any]] = []
     for prefix in prefix_lengths:
-        verify += verify_curve(target, prefix, sizes, repeats, warmup)
-        draft_level += draft_curve(draft, prefix, sizes, repeats, warmup)
+        verifier.start(committed)
+        drafter.start(committed)
+        verify += verify_curve(verifier, prefix, sizes, repeats, warmup)
+        draft_level += draft_curve(drafter, prefix, sizes, repeats, warmup)
     return {
         "settings": {
             "max_tree": max_tree,
@@ -225,12 +226,15 @@ def measure(
             "tree_shape": TREE_SHAPE,
             "draft_top_k": DRAFT_TOP_K,
         },
+        "compile": {**regime.describe(), "buckets": verifier.buckets, "compile_s": compile_s},
         "verify": verify,
         "draft_level": draft_level,
     }
 
 
-def in_process_profile(target: Any, draft: Any, max_tree: int) -> CostProfile:
+def in_process_profile(
+    target: Any, draft: Any, max_tree: int, regime: Regime = EAGER
+) -> CostProfile:
     """A quick profile of the loaded pair, for a cost-aware decoder given no profile file.
 
     Two prefixes (short and long, within the models' position tables) and three repeats: enough
@@ -240,7 +244,7 @@ def in_process_profile(target: Any, draft: Any, max_tree: int) -> CostProfile:
     positions = min(_positions(target), _positions(draft))
     max_tree = max(1, min(max_tree, positions - 2))
     prefixes = [p for p in (16, 256) if p + max_tree < positions] or [positions - max_tree - 1]
-    measured = measure(target, draft, prefixes, max_tree, repeats=3, warmup=1)
+    measured = measure(target, draft, prefixes, max_tree, repeats=3, warmup=1, regime=regime)
     device = next(target.parameters()).device
     return CostProfile(
         {"schema": SCHEMA, "device": device.type, "threads": torch.get_num_threads(), **measured},

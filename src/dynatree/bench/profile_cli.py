@@ -26,6 +26,7 @@ class ProfileOptions:
     device: str
     dtype: str
     threads: int
+    compile: str
     max_tree: int
     prefix_lengths: list[int]
     repeats: int
@@ -110,6 +111,7 @@ def build_options(args: argparse.Namespace) -> ProfileOptions:
         device=args.device,
         dtype=args.dtype,
         threads=threads,
+        compile=args.compile,
         max_tree=args.max_tree,
         prefix_lengths=prefixes,
         repeats=args.repeats,
@@ -123,8 +125,10 @@ def run_profile(options: ProfileOptions, argv: list[str]) -> dict[str, Any]:
     import torch
 
     from dynatree.bench import profile, provenance
+    from dynatree.bench.floor import weight_streaming
     from dynatree.bench.harness import load_models
     from dynatree.decoding.cost import SCHEMA
+    from dynatree.decoding.regime import resolve
     from dynatree.decoding.support import TREE, check_model
     from dynatree.models.loading import load_config, resolve_device, resolve_dtype
 
@@ -134,8 +138,15 @@ def run_profile(options: ProfileOptions, argv: list[str]) -> dict[str, Any]:
     for name, flag in ((options.target, "--target"), (options.draft, "--draft")):
         check_model(load_config(name, flag), TREE, flag)  # before any weights load
     target, _, draft = load_models(options.target, options.draft, device, dtype)
+    regime = resolve(options.compile, device.type)
     measured = profile.measure(
-        target, draft, options.prefix_lengths, options.max_tree, options.repeats, options.warmup
+        target,
+        draft,
+        options.prefix_lengths,
+        options.max_tree,
+        options.repeats,
+        options.warmup,
+        regime,
     )
     return {
         "schema": SCHEMA,
@@ -149,6 +160,7 @@ def run_profile(options: ProfileOptions, argv: list[str]) -> dict[str, Any]:
         "dtype": str(dtype).removeprefix("torch."),
         "threads": options.threads,
         **measured,
+        "floor": {"target_s": weight_streaming(target), "draft_s": weight_streaming(draft)},
         "provenance": provenance.collect(device, argv),
     }
 

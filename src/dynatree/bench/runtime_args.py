@@ -1,6 +1,7 @@
-"""Where and how a job that runs the models runs: ``--device``, ``--dtype``, ``--threads`` and
-``--beyond-context``, declared once for ``dynatree bench`` and ``dynatree profile`` and checked
-before any model is loaded. Torch-free, so ``dynatree --help`` stays fast."""
+"""Where and how a job that runs the models runs: ``--device``, ``--dtype``, ``--threads``,
+``--compile`` and ``--beyond-context``, declared once for ``dynatree bench`` and ``dynatree
+profile`` and checked before any model is loaded. Torch-free, so ``dynatree --help`` stays
+fast."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import argparse
 import os
 import re
 
+from dynatree.decoding.regime import SETTINGS
 from dynatree.errors import UsageError
 
 DTYPE_NAMES = ("auto", "float32", "float16", "bfloat16")
@@ -17,7 +19,7 @@ _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 def add_runtime_arguments(
     parser: argparse.ArgumentParser, beyond_context: str, beyond_note: str = ""
 ) -> None:
-    """Add the four options; ``beyond_context`` names what ``--beyond-context`` lets run past
+    """Add the five options; ``beyond_context`` names what ``--beyond-context`` lets run past
     the models' context, ``beyond_note`` what must still fit."""
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
     parser.add_argument(
@@ -26,6 +28,13 @@ def add_runtime_arguments(
         help="auto (fp32 on CPU, fp16 on CUDA), float32, float16, bfloat16",
     )
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
+    parser.add_argument(
+        "--compile",
+        default="auto",
+        choices=SETTINGS,
+        help="run the model forwards compiled (torch.compile; CUDA graphs on CUDA), sizes "
+        "padded to buckets, after a warm-up that compiles them; auto: on CUDA only (default)",
+    )
     parser.add_argument(
         "--beyond-context",
         action="store_true",

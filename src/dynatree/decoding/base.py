@@ -110,6 +110,15 @@ class Decoder(ABC):
     target: Any  # the target model: the harness diagnoses mismatches with it (bench.verdict)
     #: times the phases of ``generate``; ``clock.enabled = False`` switches phase timing off
     clock: Clock
+    #: the decoder's model runners by role (``target``, ``draft``; decoding.runner), whose caches
+    #: and shapes :meth:`prepare` sets (none: the decoder runs its models its own way)
+    runners: dict[str, Any] = {}
+
+    def prepare(self, longest_prompt: int, max_new_tokens: int) -> float:
+        """Size every cache for prompts of up to ``longest_prompt`` tokens and T new tokens, and
+        run each padded shape once (compiling it, in the compiled regime), so that nothing is
+        allocated or compiled while a decode is timed; the seconds it took."""
+        return sum(r.warm_up(longest_prompt + max_new_tokens) for r in self.runners.values())
 
     @abstractmethod
     def generate(

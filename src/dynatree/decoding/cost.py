@@ -79,7 +79,9 @@ class CostProfile:
     tree mask, the greedy tokens' transfer to the host and the cache roll-back.
     ``draft_level_s(width, prefix)``: one draft forward over ``width`` nodes of a tree level
     plus the top-k and its transfer to the host. Between measured points both are linear;
-    prefixes outside the measured range use the nearest measured prefix.
+    prefixes outside the measured range use the nearest measured prefix. A profile of the
+    compiled regime was measured at its buckets (decoding.regime), and a size costs what its
+    bucket costs: a step function, not a line.
     """
 
     def __init__(self, profile: dict[str, Any], source: str = "<profile>") -> None:
@@ -96,6 +98,14 @@ class CostProfile:
         self.device: str = profile.get("device", "")
         self.dtype: str = profile.get("dtype", "")
         self.threads: int | None = profile.get("threads")
+        compiled = profile.get("compile") or {}
+        self.regime: str = compiled.get("regime", "eager")
+        self.buckets: tuple[int, ...] = tuple(compiled.get("buckets") or ())
+
+    def _padded(self, size: float) -> float:
+        """The bucket a call of ``size`` tokens is padded to (compiled profiles only)."""
+        at = bisect.bisect_left(self.buckets, size)
+        return self.buckets[at] if at < len(self.buckets) else size
 
     @classmethod
     def from_file(cls, path: str, option: str = "--profile") -> CostProfile:
@@ -115,13 +125,13 @@ class CostProfile:
         """Seconds to verify ``n`` >= 1 tree tokens (root included) after ``prefix`` tokens."""
         if n < 1:
             raise ValueError(f"verify_s: n={n} < 1 (the root is always verified)")
-        return _between_prefixes(self._verify, n, prefix)
+        return _between_prefixes(self._verify, self._padded(n), prefix)
 
     def draft_level_s(self, width: float, prefix: float) -> float:
         """Seconds for one draft forward over a tree level of ``width`` >= 1 nodes."""
         if width < 1:
             raise ValueError(f"draft_level_s: width={width} < 1")
-        return _between_prefixes(self._draft, width, prefix)
+        return _between_prefixes(self._draft, self._padded(width), prefix)
 
 
 def _points(size_key: str) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """Grow a draft token tree with the draft model: one batched draft forward per round.
 
-The draft keeps its KV cache across iterations. Each round, the nodes the policy chose to expand
-are fed together under a tree mask (each node sees the committed prefix, its ancestors and
-itself), so siblings never share mutable state; their top-k next tokens become *candidates*. The
+The draft keeps its KV cache across iterations (a static cache, run through a
+:class:`~dynatree.decoding.runner.ModelRunner` in the decoder's regime). Each round, the nodes
+the policy chose to expand are fed together under a tree mask (each node sees the committed
+prefix, its ancestors and itself), so siblings never share mutable state; their top-k next
+tokens become *candidates*. The
 :class:`ExpansionPolicy` decides which candidates join the tree and which of the new nodes are
 expanded next: that is all a method decides. After verification only the accepted path's
 entries are kept.
@@ -20,8 +22,9 @@ from typing import Any
 
 import torch
 
-from dynatree.decoding.kv import keep_entries
-from dynatree.decoding.tree import TokenTree, additive_mask
+from dynatree.decoding.regime import EAGER, Regime
+from dynatree.decoding.runner import ModelRunner, host_rows, top_k_head
+from dynatree.decoding.tree import TokenTree
 
 
 @dataclass(frozen=True)
@@ -95,28 +98,34 @@ class ThresholdPolicy(ExpansionPolicy):
 
 
 class TreeDrafter:
-    """Owns the draft model's cache; builds one :class:`TokenTree` per iteration."""
+    """Owns the draft model's runner and cache; builds one :class:`TokenTree` per iteration."""
 
-    def __init__(self, draft: Any, policy: ExpansionPolicy) -> None:
-        self.draft = draft
+    def __init__(self, draft: Any, policy: ExpansionPolicy, regime: Regime = EAGER) -> None:
         self.policy = policy
-        self.device = next(draft.parameters()).device
-        self.dtype = next(draft.parameters()).dtype
-        self.cache: Any = None
+        # a level feeds at most max_nodes nodes, a catch-up at most 2 tokens (an accepted leaf
+        # that was never fed, and the bonus token); a tree's levels all write before a commit
+        head, largest = top_k_head(policy.max_branching), max(policy.max_nodes, 2)
+        self.runner = ModelRunner(draft, head, largest, regime, levels=True)
+        self.device = self.runner.device
         self.cached = 0  # committed tokens whose entries are in the cache
         self.fed: list[int] = []  # tree nodes in the cache after the committed ones, in order
 
-    def prefill(self, input_ids: torch.Tensor) -> None:
-        """Fill the draft cache with the prompt (except nothing is left pending)."""
-        out = self.draft(input_ids=input_ids, use_cache=True)
-        self.cache = out.past_key_values
-        self.cached = input_ids.shape[1]
+    def start(self, committed: int) -> None:
+        """Empty the cache for a prompt that commits at most ``committed`` tokens."""
+        self.runner.start(committed)
+        self.cached, self.fed = 0, []
 
-    def _top(self, logits: torch.Tensor) -> tuple[list[list[float]], list[list[int]]]:
-        """Top-k probabilities and tokens per row, moved to the host in one transfer."""
-        k = min(self.policy.max_branching, logits.shape[-1])
-        probs, ids = torch.softmax(logits.float(), dim=-1).topk(k, dim=-1)
-        return probs.tolist(), ids.tolist()
+    def prefill(self, prompt: list[int]) -> None:
+        """Fill the draft cache with the prompt (nothing is left pending)."""
+        self.runner.prefill(prompt)
+        self.cached = len(prompt)
+
+    def _top(self, out: Any, first: int, end: int) -> tuple[list[list[float]], list[list[int]]]:
+        """Rows ``first`` to ``end`` of the head's top-k on the host, each cut to the policy's
+        branching (the head may compute more: runner.top_k_head)."""
+        k = self.policy.max_branching
+        probs, ids = host_rows(out, end)
+        return [row[:k] for row in probs[first:]], [row[:k] for row in ids[first:]]
 
     def draft_tree(self, committed: list[int], max_depth: int) -> TokenTree:
         """Catch the cache up with ``committed`` (ending with the root), then grow the tree.
@@ -124,20 +133,18 @@ class TreeDrafter:
         No node is deeper than ``max_depth`` (0: the tree is the root alone).
         """
         pending = committed[self.cached :]
-        out = self.draft(
-            input_ids=torch.tensor([pending], device=self.device),
-            position_ids=torch.arange(self.cached, len(committed), device=self.device)[None],
-            past_key_values=self.cache,
-            use_cache=True,
-        )
+        n = len(pending)
+        causal = torch.ones(n, n, dtype=torch.bool, device=self.device).tril_()
+        out = self.runner.forward(pending, list(range(self.cached, len(committed))), causal)
+        self.runner.keep(list(range(n)))
         self.cached = len(committed)
         self.fed = []
         tree = TokenTree.with_root(
             committed[-1], self.policy.max_nodes, self.device, root_position=len(committed) - 1
         )
-        tree.draft_widths.append(len(pending))
+        tree.draft_widths.append(n)
         frontier = [0]
-        top_probs, top_ids = self._top(out.logits[0, -1:])
+        top_probs, top_ids = self._top(out, n - 1, n)
         while True:
             candidates = [
                 Candidate(node, token, q, rank)
@@ -170,15 +177,10 @@ class TreeDrafter:
         rows_t = torch.tensor(expand, device=self.device)
         cols_t = torch.tensor(columns, device=self.device)
         allowed = tree.ancestors[rows_t][:, cols_t]
-        out = self.draft(
-            input_ids=tree.token_tensor(expand),
-            position_ids=tree.position_ids(expand),
-            attention_mask=additive_mask(allowed, self.cached, self.dtype),
-            past_key_values=self.cache,
-            use_cache=True,
-        )
+        tokens = [tree.tokens[i] for i in expand]
+        out = self.runner.forward(tokens, tree.positions(expand), allowed)
         self.fed = columns
-        return self._top(out.logits[0])
+        return self._top(out, 0, len(expand))
 
     def commit(self, path: list[int]) -> None:
         """Keep the cache entries of the accepted path (those fed to the draft), drop the rest."""
@@ -188,8 +190,6 @@ class TreeDrafter:
             if node not in slot:
                 break  # an accepted leaf was never fed; it is caught up next iteration
             keep.append(slot[node])
-        keep_entries(
-            self.cache, self.cached, torch.tensor(keep, dtype=torch.long, device=self.device)
-        )
+        self.runner.keep(keep)
         self.cached += len(keep)
         self.fed = []

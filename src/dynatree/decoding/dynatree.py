@@ -14,6 +14,7 @@ from typing import Any
 
 from dynatree.decoding.drafting import ThresholdPolicy
 from dynatree.decoding.params import DynaTreeParams
+from dynatree.decoding.regime import EAGER, Regime
 from dynatree.decoding.speculative import SpeculativeDecoder
 from dynatree.decoding.tree import TokenTree
 
@@ -68,6 +69,8 @@ class AdaptivePolicy(ThresholdPolicy):
 class DynaTreeDecoder(SpeculativeDecoder):
     name = "dynatree"
 
-    def __init__(self, target: Any, draft: Any, params: DynaTreeParams) -> None:
-        super().__init__(target, draft, AdaptivePolicy(params))
+    def __init__(
+        self, target: Any, draft: Any, params: DynaTreeParams, regime: Regime = EAGER
+    ) -> None:
+        super().__init__(target, draft, AdaptivePolicy(params), regime)
         self.params = params

@@ -32,6 +32,7 @@ from dynatree.decoding.calibration import AcceptanceCalibration
 from dynatree.decoding.cost import CostProfile
 from dynatree.decoding.drafting import Candidate, ExpansionPolicy
 from dynatree.decoding.params import DynaTreeCAParams
+from dynatree.decoding.regime import EAGER, Regime
 from dynatree.decoding.speculative import SpeculativeDecoder
 from dynatree.decoding.support import check_models
 from dynatree.decoding.tree import TokenTree
@@ -212,7 +213,12 @@ class DynaTreeCADecoder(SpeculativeDecoder):
     name = "dynatree_ca"
 
     def __init__(
-        self, target: Any, draft: Any, params: DynaTreeCAParams, cost: CostModel | None = None
+        self,
+        target: Any,
+        draft: Any,
+        params: DynaTreeCAParams,
+        regime: Regime = EAGER,
+        cost: CostModel | None = None,
     ) -> None:
         if cost is None and params.profile:
             cost = CostProfile.from_file(params.profile, "--set profile")
@@ -221,6 +227,6 @@ class DynaTreeCADecoder(SpeculativeDecoder):
 
             # the profile runs tree forwards: refuse an unfit pair before they touch it
             check_models(target, draft, params.max_branching)
-            cost = in_process_profile(target, draft, params.N_max + 1)
-        super().__init__(target, draft, PricedPolicy(params, cost))
+            cost = in_process_profile(target, draft, params.N_max + 1, regime)
+        super().__init__(target, draft, PricedPolicy(params, cost), regime)
         self.params = params

@@ -6,6 +6,7 @@ from typing import Any
 
 from dynatree.decoding.drafting import ThresholdPolicy
 from dynatree.decoding.params import FixedTreeParams
+from dynatree.decoding.regime import EAGER, Regime
 from dynatree.decoding.speculative import SpeculativeDecoder
 
 
@@ -27,6 +28,8 @@ class FixedPolicy(ThresholdPolicy):
 class FixedTreeDecoder(SpeculativeDecoder):
     name = "fixed_tree"
 
-    def __init__(self, target: Any, draft: Any, params: FixedTreeParams) -> None:
-        super().__init__(target, draft, FixedPolicy(params))
+    def __init__(
+        self, target: Any, draft: Any, params: FixedTreeParams, regime: Regime = EAGER
+    ) -> None:
+        super().__init__(target, draft, FixedPolicy(params), regime)
         self.params = params

@@ -6,6 +6,7 @@ from typing import Any
 
 from dynatree.decoding.drafting import ThresholdPolicy
 from dynatree.decoding.params import LinearParams
+from dynatree.decoding.regime import EAGER, Regime
 from dynatree.decoding.speculative import SpeculativeDecoder
 
 
@@ -28,6 +29,8 @@ class ChainPolicy(ThresholdPolicy):
 class LinearDecoder(SpeculativeDecoder):
     name = "linear"
 
-    def __init__(self, target: Any, draft: Any, params: LinearParams) -> None:
-        super().__init__(target, draft, ChainPolicy(params))
+    def __init__(
+        self, target: Any, draft: Any, params: LinearParams, regime: Regime = EAGER
+    ) -> None:
+        super().__init__(target, draft, ChainPolicy(params), regime)
         self.params = params

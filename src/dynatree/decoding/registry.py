@@ -19,6 +19,7 @@ from dynatree.errors import UsageError
 
 if TYPE_CHECKING:  # the registry never imports torch: parsing and planning stay fast
     from dynatree.decoding.base import Decoder
+    from dynatree.decoding.regime import Regime
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Method:
     uses_tree: bool  # built on the shared draft→verify→accept loop (speculative.py)
     color: str
     marker: str
+    compiles: bool = True  # runs its models through decoding.runner (eager or compiled)
 
     @property
     def module(self) -> str:
@@ -94,15 +96,16 @@ METHODS: dict[str, Method] = {
             False,
             "#2ca02c",
             "v",
+            compiles=False,  # transformers' own generate and cache
         ),
     )
 }
 
 # Modules every decoder depends on besides its own, and those of the shared tree loop.
 _SHARED = ("dynatree.decoding.base", "dynatree.decoding.params")
+_RUNNER = ("dynatree.decoding.kv", "dynatree.decoding.regime", "dynatree.decoding.runner")
 _TREE = (
     "dynatree.decoding.tree",
-    "dynatree.decoding.kv",
     "dynatree.decoding.drafting",
     "dynatree.decoding.speculative",
 )
@@ -132,22 +135,44 @@ def parse_params(name: str, overrides: dict[str, Any]) -> Any:
 def decoder_source_files(name: str) -> list[Path]:
     """Source files whose change must rerun ``name``'s benchmark jobs (pipeline inputs)."""
     entry = method(name)
-    modules = [*_SHARED, entry.module, *(_TREE if entry.uses_tree else ())]
+    modules = [
+        *_SHARED,
+        entry.module,
+        *(_RUNNER if entry.compiles else ()),
+        *(_TREE if entry.uses_tree else ()),
+    ]
     root = Path(__file__).resolve().parents[1]
     paths = [root.joinpath(*m.split(".")[1:]).with_suffix(".py") for m in modules]
     return [p for p in dict.fromkeys(paths) if p.exists()]
 
 
-def build_decoder(name: str, params: Any, target: Any, draft: Any | None = None) -> Decoder:
-    """Instantiate ``name``'s decoder with validated ``params`` (see :func:`parse_params`)."""
+def check_regime(name: str, compiled: bool, flag: str = "--compile") -> None:
+    """Refuse to compile a method whose models do not run through our runners."""
+    if compiled and not method(name).compiles:
+        raise UsageError(
+            f"{flag}: method {name} runs transformers' own generate, which is not compiled here; "
+            "run it eager (--compile off)"
+        )
+
+
+def build_decoder(
+    name: str, params: Any, target: Any, draft: Any | None = None, regime: Regime | None = None
+) -> Decoder:
+    """Instantiate ``name``'s decoder with validated ``params`` (see :func:`parse_params`), in
+    ``regime`` (eager by default; decoding.regime)."""
     entry = method(name)
     module, cls = entry.decoder.split(":")
     decoder_cls = getattr(importlib.import_module(module), cls)
+    extra = {}
+    if regime is not None and entry.compiles:
+        extra["regime"] = regime
+    elif regime is not None:
+        check_regime(name, regime.compiled)
     if entry.needs_draft:
         if draft is None:
             raise ValueError(f"method {name} needs a draft model")
-        return decoder_cls(target, draft, params)
-    return decoder_cls(target, params)
+        return decoder_cls(target, draft, params, **extra)
+    return decoder_cls(target, params, **extra)
 
 
 def config_schema_defs() -> dict[str, Any]:
@@ -168,6 +193,7 @@ __all__ = [
     "METHODS",
     "Method",
     "build_decoder",
+    "check_regime",
     "config_schema_defs",
     "decoder_source_files",
     "method",

@@ -75,15 +75,11 @@ class TokenTree:
             self.ancestors[rows, rows] = True
         return new
 
-    def token_tensor(self, nodes: list[int] | None = None) -> torch.Tensor:
-        """Token ids of ``nodes`` (all nodes by default) as a ``(1, n)`` tensor."""
-        ids = self.tokens if nodes is None else [self.tokens[i] for i in nodes]
-        return torch.tensor([ids], dtype=torch.long, device=self.device)
-
-    def position_ids(self, nodes: list[int] | None = None) -> torch.Tensor:
-        """Positions = root position + depth: siblings share a position, as sequentially."""
+    def positions(self, nodes: list[int] | None = None) -> list[int]:
+        """Positions of ``nodes`` (all by default) = root position + depth: siblings share a
+        position, as sequentially."""
         depths = self.depths if nodes is None else [self.depths[i] for i in nodes]
-        return torch.tensor([depths], dtype=torch.long, device=self.device) + self.root_position
+        return [self.root_position + d for d in depths]
 
     def conditional_prob(self, node: int) -> float:
         """The draft's probability of ``node``'s token given its parent's path."""
@@ -102,18 +98,3 @@ class TokenTree:
             path.append(child)
             node = child
         return path
-
-
-def additive_mask(allowed_tree: torch.Tensor, prefix_len: int, dtype: torch.dtype) -> torch.Tensor:
-    """4D additive mask ``(1, 1, q, prefix_len + k)``: 0 where attention is allowed, else -inf-ish.
-
-    Every query attends to the whole committed prefix plus the tree entries ``allowed_tree``
-    (``(q, k)`` bool). A float mask in the model's dtype is required: eager attention adds the
-    mask to the scores, so a boolean mask would be silently wrong.
-    """
-    q = allowed_tree.shape[0]
-    blocked = torch.finfo(dtype).min
-    tree_part = torch.zeros(allowed_tree.shape, dtype=dtype, device=allowed_tree.device)
-    tree_part.masked_fill_(~allowed_tree, blocked)
-    prefix_part = torch.zeros(q, prefix_len, dtype=dtype, device=allowed_tree.device)
-    return torch.cat([prefix_part, tree_part], dim=1)[None, None]

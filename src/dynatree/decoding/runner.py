@@ -1,0 +1,291 @@
+"""One model, its static KV cache, and its forward over tokens at explicit slots, in one regime.
+
+Every model call a decoder makes goes through :meth:`ModelRunner.forward`: the prompt (prefill),
+an AR step, a tree verification, the draft's catch-up and each draft level. A call feeds tokens
+at explicit positions, writes their entries at the next free slots after the committed ones
+(``decoding.kv``) and lets each token see the committed prefix plus the entries written since
+that ``allowed`` names (its tree ancestors and itself), through a 4D additive mask over the
+attention window. :meth:`ModelRunner.keep` then commits the entries a decoder accepts, moving
+them into place, and forgets the rest.
+
+Compiled (``decoding.regime``), a call runs the compiled head. With symbolic sizes (a CPU) the
+token count is marked dynamic, so one graph serves every call of two tokens or more; with
+bucketed sizes (CUDA graphs) a call is padded to its bucket: padding tokens repeat the last real
+token at its position, are written at slots no real token sees, see only themselves, and their
+outputs are dropped, so the real rows are those of the unpadded call. Either way a compiled
+kernel may round differently from the eager one (the exactness verdicts diagnose such ties).
+Attention spans the written slots (a symbolic size when compiled), or the whole cache with
+bucketed shapes. Once every shape ran (:meth:`ModelRunner.warm_up`), a compiled call
+skips dynamo's guards except those that tell its graphs apart: nothing the warm-up did not
+compile can come (``torch.compiler.set_stance(skip_guard_eval_unsafe=True)``; CPU only). The
+prefill runs eager in both regimes: it happens once per prompt, at any length.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from dynatree.decoding.kv import SlotCache
+from dynatree.decoding.regime import EAGER, Regime
+
+# A compiled graph is made for one cache capacity. Where attention reads only the written slots
+# (eager, symbolic window), spare slots cost memory, not time: capacities are powers of two of
+# at least MIN_CAPACITY, so the runners of different decoders, prompt sets and jobs share graphs
+# (and inductor's on-disk cache: every runner of the embedded configs has one capacity). CUDA
+# graphs attend over the whole cache: there it is the next multiple of CAPACITY_STEP.
+CAPACITY_STEP = 128
+MIN_CAPACITY = 1024
+# Candidates the draft's head returns per row (see top_k_head).
+TOP_K = 8
+
+
+def capacity_for(need: int, bucketed: bool) -> int:
+    """The cache capacity for ``need`` slots (module comment above)."""
+    if bucketed:
+        return -(-need // CAPACITY_STEP) * CAPACITY_STEP
+    return max(MIN_CAPACITY, 1 << (need - 1).bit_length())
+
+
+def _logits(
+    model: Any, cache: SlotCache, ids: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    return model(
+        input_ids=ids,
+        position_ids=positions,
+        attention_mask=mask,
+        past_key_values=cache,
+        use_cache=True,
+    ).logits[0]
+
+
+def greedy(
+    model: Any, cache: SlotCache, ids: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """The model's greedy token after every fed token (the target's head)."""
+    return _logits(model, cache, ids, positions, mask).argmax(-1)
+
+
+def top_k(
+    model: Any,
+    cache: SlotCache,
+    ids: torch.Tensor,
+    positions: torch.Tensor,
+    mask: torch.Tensor,
+    k: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` likeliest next tokens after every fed token and their probabilities (the
+    draft's head)."""
+    logits = _logits(model, cache, ids, positions, mask)
+    probs, tokens = torch.softmax(logits.float(), dim=-1).topk(min(k, logits.shape[-1]), dim=-1)
+    return probs, tokens
+
+
+def compile_head(head: Callable[..., Any], regime: Regime) -> Callable[..., Any]:
+    """``head`` compiled for ``regime``: CUDA graphs of static shapes, or inductor kernels with
+    symbolic sizes and no per-call checks of input sizes and strides (``size_asserts``: a few
+    microseconds per input, a tenth of a small draft's step)."""
+    import torch._dynamo.config as dynamo
+
+    # one graph per shape of every runner in the process (dynamo gives up after 8 by default),
+    # and only the sizes the runner marks are symbolic: a cache of another capacity is another
+    # graph, not a guess that relates it to the window
+    dynamo.recompile_limit = max(dynamo.recompile_limit, 64)
+    dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, 256)
+    dynamo.automatic_dynamic_shapes = False
+    if regime.bucketed:
+        return torch.compile(head, mode=regime.mode, dynamic=False, fullgraph=True)
+    return torch.compile(head, options={"size_asserts": False}, fullgraph=True)
+
+
+class ModelRunner:
+    """Runs one model for a decoder: ``head(model, cache, ids, positions, mask)`` per call.
+
+    ``largest`` is the most tokens one call feeds (the prefill aside); with ``levels``, several
+    calls write before the next :meth:`keep`, ``largest`` tokens in all (the draft's levels of
+    one tree), else one (a verification): the cache leaves room for them, padding included.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        head: Callable[..., Any],
+        largest: int,
+        regime: Regime = EAGER,
+        levels: bool = False,
+    ) -> None:
+        self.model = model
+        param = next(model.parameters())
+        self.device, self.dtype = param.device, param.dtype
+        self.regime = regime
+        self.largest = largest
+        self.buckets = regime.buckets(largest)
+        # a call is padded to its bucket, less than twice its size: several calls to less than
+        # twice their sum
+        self.room = 2 * largest if levels and self.buckets else self.bucket(largest)
+        self.head = head
+        self.step = compile_head(head, regime) if regime.compiled else head
+        self.cache = SlotCache(0)
+        self.written: list[int] = []  # slots of the real entries written since the last keep
+        self.end = 0  # first slot after everything written since the last keep (padding too)
+        self.warm = 0  # the capacity every shape last ran on (0: never)
+
+    # --- sizes -------------------------------------------------------------------------------
+    def bucket(self, size: int) -> int:
+        """The padded size of a call of ``size`` tokens (``size`` itself in eager mode)."""
+        for bucket in self.buckets:
+            if bucket >= size:
+                return bucket
+        return size
+
+    def start(self, committed: int) -> None:
+        """Empty the cache for a prompt whose decoding commits at most ``committed`` tokens.
+
+        The buffers are kept when they are large enough (their addresses stay the same for
+        compiled graphs); otherwise they are replaced by larger ones.
+        """
+        need = committed + self.room
+        if self.cache.capacity < need:
+            self.cache = SlotCache(capacity_for(need, bool(self.buckets)))
+        self.cache.length = 0
+        self.written, self.end = [], 0
+
+    # --- calls -------------------------------------------------------------------------------
+    def prefill(self, tokens: list[int]) -> Any:
+        """Feed a prompt (eager in both regimes) and commit it; the head's last row."""
+        n = len(tokens)
+        causal = torch.ones(n, n, dtype=torch.bool, device=self.device).tril_()
+        out = self.forward(tokens, list(range(n)), causal, eager=True)
+        self.keep(list(range(n)))
+        return _rows(out, slice(n - 1, n))
+
+    def forward(
+        self,
+        tokens: list[int],
+        positions: list[int],
+        allowed: torch.Tensor,
+        eager: bool = False,
+    ) -> Any:
+        """Feed ``tokens`` at ``positions``; the head's output for them (device tensors).
+
+        ``allowed[i, j]`` (bool, on the device): token i sees the j-th real entry written since
+        the last :meth:`keep`, counting the earlier calls' entries first, then these tokens.
+        """
+        q = len(tokens)
+        size = q if eager else self.bucket(q)
+        cache = self.cache
+        if self.end + size > cache.capacity:
+            raise RuntimeError(f"KV cache of {cache.capacity} slots is full; call start() first")
+        first = self.end
+        window = cache.capacity if self.buckets and not eager else first + size
+        pad = size - q
+        ids = torch.tensor([tokens + tokens[-1:] * pad], dtype=torch.long, device=self.device)
+        pos = torch.tensor([positions + positions[-1:] * pad], device=self.device)
+        mask = self._mask(q, size, window, first, allowed)
+        cache.slots = torch.arange(first, first + size, device=self.device)
+        cache.mask = mask
+        if eager or not self.regime.compiled:
+            out = self.head(self.model, cache, ids, pos, mask)
+        else:
+            out = self._compiled(ids, pos, mask)
+        self.written += range(first, first + q)
+        self.end = first + size
+        return out
+
+    @torch.inference_mode()
+    def _compiled(self, ids: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor) -> Any:
+        """The compiled head on one call's inputs (see the module docstring), in inference
+        mode as every graph was compiled (grad mode is part of what tells graphs apart)."""
+        cache = self.cache
+        if self.regime.bucketed:
+            torch.compiler.cudagraph_mark_step_begin()  # the last call's outputs are consumed
+            return self.step(self.model, cache, ids, pos, mask)
+        # symbolic sizes: the window always, the token count from 2 up (one graph each side);
+        # both stay below the capacity (start() leaves room), where slicing would be a no-op
+        top = cache.capacity - 1
+        torch._dynamo.mark_dynamic(mask, 3, min=2, max=top)
+        if ids.shape[1] > 1:
+            for tensor, dim in ((ids, 1), (pos, 1), (mask, 2), (cache.slots, 0)):
+                torch._dynamo.mark_dynamic(tensor, dim, min=2, max=top)
+        if self.warm != cache.capacity:
+            return self.step(self.model, cache, ids, pos, mask)
+        with torch.compiler.set_stance("default", skip_guard_eval_unsafe=True):
+            return self.step(self.model, cache, ids, pos, mask)
+
+    def _mask(
+        self, q: int, size: int, window: int, first: int, allowed: torch.Tensor
+    ) -> torch.Tensor:
+        """``(1, 1, size, window)``: the committed prefix and the ``allowed`` entries for real
+        rows; only itself for a padding row; nothing beyond."""
+        visible = torch.zeros(size, window, dtype=torch.bool, device=self.device)
+        visible[:q, : self.cache.length] = True
+        columns = self.written + list(range(first, first + q))
+        if columns and columns[-1] - columns[0] == len(columns) - 1:  # contiguous: a slice
+            visible[:q, columns[0] : columns[-1] + 1] = allowed
+        else:
+            visible[:q, torch.tensor(columns, device=self.device)] = allowed
+        if size > q:
+            pads = torch.arange(q, size, device=self.device)
+            visible[pads, pads + first] = True
+        mask = torch.zeros(size, window, dtype=self.dtype, device=self.device)
+        return mask.masked_fill_(~visible, torch.finfo(self.dtype).min)[None, None]
+
+    def keep(self, entries: list[int]) -> None:
+        """Commit the real entries written since the last keep at indices ``entries`` (in
+        order) right after the committed ones; forget the others."""
+        cache = self.cache
+        source = [self.written[e] for e in entries]
+        target = list(range(cache.length, cache.length + len(source)))
+        if source != target:
+            cache.move(
+                torch.tensor(source, device=self.device), torch.tensor(target, device=self.device)
+            )
+        cache.length += len(source)
+        self.written, self.end = [], cache.length
+
+    # --- warm-up -----------------------------------------------------------------------------
+    @torch.inference_mode()
+    def warm_up(self, committed: int) -> float:
+        """Run every shape on a dummy prompt (compiling it, in the compiled regime), so nothing
+        compiles while a decode is timed; returns the seconds it took (0 when the shapes
+        already ran on a cache this large). CUDA graph trees warm a graph up on its first call
+        and record it on the second: bucketed shapes run three times (recorded, then replayed).
+        """
+        started = time.perf_counter()
+        self.start(committed)
+        if self.warm == self.cache.capacity:
+            return 0.0
+        self.warm = 0
+        self.prefill([0])
+        for size in self.regime.shapes(self.largest):
+            allowed = torch.ones(size, size, dtype=torch.bool, device=self.device).tril_()
+            for _ in range(3 if self.regime.bucketed else 1):
+                self.forward([0] * size, [0] * size, allowed)
+                self.keep([])
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.warm = self.cache.capacity
+        return time.perf_counter() - started
+
+
+def _rows(out: Any, rows: slice) -> Any:
+    """The head's output for ``rows``, on the host (one transfer per tensor)."""
+    if isinstance(out, tuple):
+        return tuple(t[rows].tolist() for t in out)
+    return out[rows].tolist()
+
+
+def host_rows(out: Any, n: int) -> Any:
+    """The head's output for the first ``n`` (real) rows, on the host."""
+    return _rows(out, slice(0, n))
+
+
+def top_k_head(k: int) -> Callable[..., Any]:
+    """The draft's head for policies that branch up to ``k`` ways: the top :data:`TOP_K` (or
+    ``k``, if more), so that the drafts of every decoder share one compiled graph (a different
+    k would be another); the drafter keeps the first ``k`` of each row."""
+    return functools.partial(top_k, k=max(k, TOP_K))
