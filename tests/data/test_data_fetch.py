@@ -168,12 +168,13 @@ def test_a_full_disk_is_refused_before_downloading(
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))  # not the user's
-    full = shutil._ntuple_diskusage(10**9, 10**9 - 1000, 1000)
+    # a writable disk with room for a small file (check_outputs' block) but not the downloads
+    full = shutil._ntuple_diskusage(10**9, 10**9 - 20_000, 20_000)
     monkeypatch.setattr(shutil, "disk_usage", lambda path: full)
     lock = data.lock(tmp_path / "lock.yaml")
     out = tmp_path / "data" / "hub"
     assert cli.main(["data", "fetch", "--lock", str(lock), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
-    assert "need" in err and "only 1000 are free" in err and "free some space" in err
+    assert "need" in err and "only 20000 are free" in err and "free some space" in err
     _nothing_trusted(tmp_path)

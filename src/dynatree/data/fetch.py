@@ -226,10 +226,9 @@ def dataset_record(dataset: LockedDataset, files: dict[str, str]) -> dict[str, A
 def fetch_data(lock: DataLock, out: Path) -> dict[str, Any]:
     """Make ``out`` the data directory of ``lock``'s datasets; return its manifest."""
     online = not hub_offline()
+    check_outputs({"--out": out}, {"--lock": lock.path}, directories=("--out",))
     if online:  # the lock's sizes say more than the one block check_outputs asks for
         check_space(lock, out)
-    check_outputs({"--out": out}, {"--lock": lock.path}, directories=("--out",))
-    if online:
         check_reachable(lock)
     sources = {
         name: [(f, verified(ds, f, _download(ds, f), lock.path)) for f in ds.files]
