@@ -67,12 +67,15 @@ def paper_run() -> Numbers:
         put(n, f"linear_sweep.{ds}.best.param.K", best, None, 0)
         put(n, f"linear_sweep.{ds}.K_values", [2, 5, 8], None, 0)
     put(n, "exact.experiments", ["fixed_tree_sweep", "main"])
-    put(n, "exact.main.methods", ["linear", "fixed_tree", "dynatree", "hf_assisted"])
+    put(n, "exact.main.methods", ["fixed_tree", "dynatree", "hf_assisted"])
     put(n, "exact.fixed_tree_sweep.methods", ["fixed_tree"])
     for exp, method in EXACT_RUNS:
         put(n, f"exact.{exp}.{method}.runs", 2, "count", 0)
         put(n, f"exact.{exp}.{method}.checked", 2, "count", 0)
         put(n, f"exact.{exp}.{method}.min_pct", 100.0, "%", 1)
+        put(n, f"exact.{exp}.{method}.n_exact", 4, "count", 0)
+        put(n, f"exact.{exp}.{method}.n_tie", 0, "count", 0)
+        put(n, f"exact.{exp}.{method}.n_wrong", 0, "count", 0)
     return n
 
 
