@@ -62,6 +62,20 @@ def test_curves_leave_caches_at_the_prefix_and_normalise_to_the_smallest() -> No
     assert verify[0]["ratio"] == level[0]["ratio"] == 1.0
 
 
+def test_ar_step_and_draft_phases_are_timed_by_the_decoders_own_code() -> None:
+    target, draft = tiny(2, 0), tiny(1, 1)
+    step = profile.ar_step_curve(target, prefix=9, steps=4, repeats=2, warmup=1)
+    assert (step["prefix"], step["steps"]) == (9 + 2, 4)  # the steps' mean cache length
+    assert 0 < step["min_s"] <= step["median_s"] <= step["max_s"]
+    shapes = [(1, 3), (2, 2), (3, 1)]
+    phases = profile.draft_phase_curve(draft, prefix=9, shapes=shapes, repeats=2, warmup=1)
+    drawn = {(p["branching"], p["depth"]): (p["rounds"], p["nodes"]) for p in phases}
+    # the catch-up of the root first, then one forward per expanded level
+    assert drawn == {(1, 3): ([1, 1, 1], 3), (2, 2): ([1, 2], 6), (3, 1): ([1], 3)}
+    assert all(p["prefix"] == 9 and p["min_s"] <= p["median_s"] for p in phases)
+    assert profile.shape_nodes(2, 3) == 14
+
+
 def fake_profile() -> dict:  # type: ignore[type-arg]
     """t(n) = prefix/1000 + n/100 at n = 1, 2, 4; g(w) = 1 + w (prefix-independent)."""
     verify = [
@@ -118,12 +132,18 @@ def test_profile_command_writes_a_readable_profile(cli, models, tmp_path) -> Non
     assert result["settings"]["sizes"] == [1, 2, 4, 6]
     assert result["settings"]["prefix_lengths"] == [5, 20]
     assert len(result["verify"]) == len(result["draft_level"]) == 8
+    assert [p["prefix"] for p in result["ar_step"]] == [5 + 3, 20 + 3]  # 6 steps each
+    shapes = result["settings"]["draft_shapes"]
+    assert shapes == [[1, 2], [1, 4]]  # trees of at most --max-tree tokens, root included
+    assert len(result["draft_phase"]) == 2 * len(shapes)
     assert result["models"]["target_params"] > result["models"]["draft_params"] > 0
     assert result["provenance"]["command"]
     cost = CostProfile.from_file(str(out))
     assert cost.verify_s(6, 20) == next(
         p["median_s"] for p in result["verify"] if (p["n"], p["prefix"]) == (6, 20)
     )
+    assert cost.ar_step_s(23) == result["ar_step"][1]["median_s"]
+    assert min(cost.draft_overhead.values()) >= 0
 
 
 @pytest.mark.parametrize(

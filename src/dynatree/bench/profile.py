@@ -9,6 +9,16 @@ shape, so one shape serves: a random recursive tree (each node's parent uniform 
 nodes), whose depth grows like log n as drafted trees do.
 g(w): the draft feeds one tree level of w nodes through :meth:`TreeDrafter.feed_level` (forward
 under the tree mask, top-k, host transfer), exactly as ``draft_tree`` does per level.
+s(prefix): AR's own cached one-token step, timed by :class:`ARDecoder`'s clock (its decode phase
+over :data:`AR_STEPS` steps, per step). AR is not a tree of one token: its step skips the tree
+mask and the cache roll-back that t(1) pays (about 13 % of t(1) on the embedded pair's CPU), so
+pricing AR as t(1) inflated every predicted speedup alike.
+d(shape): a whole draft phase as the decoder runs it between two verifications (the draft
+cache's roll-back, the catch-up forward, every level's candidates, admission and ancestor rows,
+and the forwards), for trees of fixed branching and depth. What it costs beyond the forwards
+that g prices is host-side bookkeeping the forwards leave out (issue 22: 5-42 % of the tree
+methods' draft phases); :class:`dynatree.decoding.cost.CostProfile` fits it per round and per
+drafted node.
 
 Sizes are measured round-robin (every size once per repeat), so a slow spell of a shared machine
 hits all sizes alike; the statistic is the median over repeats after warm-up rounds. Each timed
@@ -28,6 +38,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from dynatree.decoding.ar import ARDecoder
 from dynatree.decoding.base import Clock
 from dynatree.decoding.cost import SCHEMA, CostProfile
 from dynatree.decoding.drafting import ThresholdPolicy, TreeDrafter
@@ -38,6 +49,11 @@ from dynatree.models.locate import config_positions
 
 #: top-k the draft computes per level (the paper's widest branching, B_max = 3)
 DRAFT_TOP_K = 3
+#: AR steps per timed AR call (the step's median over a stretch of decoding, as AR runs it)
+AR_STEPS = 16
+#: (branching, depth) of the draft phases timed for d(shape): chains as linear drafts, and
+#: bushier trees; shapes with more nodes than the profile's largest tree are left out
+DRAFT_SHAPES = ((1, 2), (1, 4), (1, 8), (2, 2), (2, 4), (2, 5), (3, 2), (3, 3), (3, 4))
 TREE_SHAPE = "random recursive tree (parent of node i uniform in 0..i-1), breadth-first"
 
 
@@ -87,6 +103,27 @@ class _TopK(ThresholdPolicy):
         return True
 
 
+class _Shape(ThresholdPolicy):
+    """Every node above ``depth`` gets ``branching`` children: a complete tree (a chain at 1)."""
+
+    max_branching = DRAFT_TOP_K
+
+    def __init__(self, branching: int, depth: int) -> None:
+        self.children, self.depth = branching, depth
+        self.max_nodes = shape_nodes(branching, depth)
+
+    def branching(self, confidence: float) -> int:
+        return self.children
+
+    def expandable(self, depth: int, prob: float) -> bool:
+        return depth < self.depth
+
+
+def shape_nodes(branching: int, depth: int) -> int:
+    """Drafted nodes (root excluded) of a complete tree of this branching and depth."""
+    return sum(branching**level for level in range(1, depth + 1))
+
+
 def _timed(clock: Clock, call: Callable[[], None]) -> float:
     """Seconds one call takes, by the decoders' own clock (CUDA events on a GPU)."""
     clock.start()
@@ -96,8 +133,8 @@ def _timed(clock: Clock, call: Callable[[], None]) -> float:
 
 
 def _round_robin(
-    calls: dict[int, Callable[[], None]], device: torch.device, repeats: int, warmup: int, desc: str
-) -> dict[int, list[float]]:
+    calls: dict[Any, Callable[[], None]], device: torch.device, repeats: int, warmup: int, desc: str
+) -> dict[Any, list[float]]:
     """Time every call ``repeats`` times, one of each per round, after ``warmup`` rounds.
 
     Each round visits the sizes in a fresh (seeded) order, and each timed call comes right after
@@ -105,7 +142,7 @@ def _round_robin(
     left cold (module docstring).
     """
     clock = Clock(device)
-    times: dict[int, list[float]] = {size: [] for size in calls}
+    times: dict[Any, list[float]] = {size: [] for size in calls}
     order = random.Random(0)
     for round_ in tqdm(range(warmup + repeats), desc=desc, unit="round", leave=False):
         sizes = list(calls)
@@ -199,6 +236,88 @@ def draft_curve(
     return _points(times, "width", prefix)
 
 
+@torch.inference_mode()
+def ar_step_curve(
+    target: Any, prefix: int, steps: int, repeats: int, warmup: int, seed: int = 0
+) -> dict[str, Any]:
+    """s(prefix): AR's one-token step over a cache of about ``prefix`` tokens, by AR's own code.
+
+    Each round decodes ``steps`` tokens after a prefill of ``prefix`` random tokens with
+    :class:`ARDecoder` and takes its decode phase (its clock: ``verify``) per step; the point's
+    prefix is the mean cache length of those steps.
+    """
+    param = next(target.parameters())
+    vocab = target.get_input_embeddings().weight.shape[0]
+    ids = _random_ids(prefix, vocab, param.device, seed)
+    decoder = ARDecoder(target)
+    seconds = []
+    rounds = tqdm(range(warmup + repeats), desc=f"AR s, prefix {prefix}", unit="round", leave=False)
+    for round_ in rounds:
+        stats = decoder.generate(ids, steps + 1).stats
+        if round_ >= warmup:
+            seconds.append(stats.verify_time_s / stats.iterations)
+    return {
+        "prefix": prefix + steps // 2,
+        "steps": steps,
+        "median_s": statistics.median(seconds),
+        "min_s": min(seconds),
+        "max_s": max(seconds),
+    }
+
+
+@torch.inference_mode()
+def draft_phase_curve(
+    draft: Any,
+    prefix: int,
+    shapes: list[tuple[int, int]],
+    repeats: int,
+    warmup: int,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """d(shape) for every (branching, depth) in ``shapes``: one whole draft phase after ``prefix``
+    cached tokens, as the decoder runs it between verifications.
+
+    A phase rolls the draft cache back (the decoder's ``commit`` after a verification; here to
+    one token before the root, so the next phase catches the root up again) and calls
+    ``draft_tree``. Each point records the widths of the draft forwards it ran (``rounds``,
+    the catch-up first), which g prices; the rest is the phase's host-side work.
+    """
+    device = next(draft.parameters()).device
+    vocab = draft.get_input_embeddings().weight.shape[0]
+    ids = _random_ids(prefix, vocab, device, seed)
+    committed = ids[0].tolist()
+    nothing = torch.empty(0, dtype=torch.long, device=device)
+    drawn: dict[tuple[int, int], tuple[list[int], int]] = {}  # shape → (rounds, nodes)
+
+    def phase(shape: tuple[int, int]) -> Callable[[], None]:
+        drafter = TreeDrafter(draft, _Shape(*shape))
+        drafter.prefill(ids[:, :-1])
+
+        def call() -> None:
+            keep_entries(drafter.cache, prefix - 1, nothing)
+            drafter.cached, drafter.fed = prefix - 1, []
+            tree = drafter.draft_tree(committed, max_depth=shape[1])
+            drawn[shape] = (tree.draft_widths, len(tree) - 1)
+
+        return call
+
+    calls = {shape: phase(shape) for shape in shapes}
+    times = _round_robin(calls, device, repeats, warmup, f"draft phase d, prefix {prefix}")
+    return [
+        {
+            "branching": shape[0],
+            "depth": shape[1],
+            "prefix": prefix,
+            "rounds": drawn[shape][0],
+            "nodes": drawn[shape][1],
+            "median_s": statistics.median(seconds),
+            "min_s": min(seconds),
+            "max_s": max(seconds),
+        }
+        for shape, seconds in times.items()
+    ]
+
+
 def measure(
     target: Any,
     draft: Any,
@@ -207,13 +326,20 @@ def measure(
     repeats: int,
     warmup: int,
 ) -> dict[str, Any]:
-    """The measured part of a cost profile: settings, ``verify`` and ``draft_level`` curves."""
+    """The measured part of a cost profile: settings, ``verify``, ``draft_level``, ``ar_step``
+    and ``draft_phase`` curves."""
     sizes = sizes_up_to(max_tree)
+    shapes = [s for s in DRAFT_SHAPES if shape_nodes(*s) < max_tree] or [(1, 1)]
+    steps = min(AR_STEPS, max_tree)
     verify: list[dict[str, Any]] = []
     draft_level: list[dict[str, Any]] = []
+    ar_step: list[dict[str, Any]] = []
+    draft_phase: list[dict[str, Any]] = []
     for prefix in prefix_lengths:
         verify += verify_curve(target, prefix, sizes, repeats, warmup)
         draft_level += draft_curve(draft, prefix, sizes, repeats, warmup)
+        ar_step.append(ar_step_curve(target, prefix, steps, repeats, warmup))
+        draft_phase += draft_phase_curve(draft, prefix, shapes, repeats, warmup)
     return {
         "settings": {
             "max_tree": max_tree,
@@ -224,9 +350,13 @@ def measure(
             "statistic": "median",
             "tree_shape": TREE_SHAPE,
             "draft_top_k": DRAFT_TOP_K,
+            "ar_steps": steps,
+            "draft_shapes": [list(s) for s in shapes],
         },
         "verify": verify,
         "draft_level": draft_level,
+        "ar_step": ar_step,
+        "draft_phase": draft_phase,
     }
 
 
