@@ -109,15 +109,15 @@ def test_experiment_not_run_is_not_comparable():
     assert row.verdict == NOT_COMPARABLE
     assert "numbers.json has no ablation.datasets" in row.why
     numbers = paper_run()
-    del numbers["ablation.pg19.history.tps_mean"]
+    del numbers["ablation.pg19.history.speedup"]
     row = verdict("table4.history_adds_speed", numbers)
     assert row.verdict == NOT_COMPARABLE
-    assert "pg19: numbers.json has no ablation.pg19.history.tps_mean" in row.why
+    assert "pg19: numbers.json has no ablation.pg19.history.speedup" in row.why
 
 
 def test_a_failing_dataset_decides_a_for_each_claim():
     numbers = paper_run()
-    put(numbers, "ablation.pg19.history.tps_mean", 100.0, "tok/s", 1)
+    put(numbers, "ablation.pg19.history.speedup", 1.0, "x", 2)
     row = verdict("table4.history_adds_speed", numbers)
     assert row.verdict == FAILS
     assert row.why.startswith("wikitext: ") and "; pg19: " in row.why
@@ -126,11 +126,30 @@ def test_a_failing_dataset_decides_a_for_each_claim():
 def test_setting_outside_the_grid_is_not_comparable():
     numbers = paper_run()
     put(numbers, "linear_sweep.pg19.K_values", [2, 3, 4], None, 0)
-    put(numbers, "linear_sweep.pg19.best.param.K", 4, None, 0)
+    put(numbers, "select.pg19.linear.param.K", 4, None, 0)
     row = verdict("linear.pg19.best_K", numbers)
     assert row.verdict == NOT_COMPARABLE
     assert "the sweep did not try K = 5 (swept: 2, 3, 4)" in row.why
     assert row.reproduced == "K=4"
+
+
+def test_a_claimed_setting_in_the_declared_tie_holds():
+    """The race could not separate K = 5 from the selected K = 2 (a tie, resolved to the
+    cheaper K): the claim "K = 5 is fastest" is not contradicted; outside the tie it fails."""
+    numbers = paper_run()
+    put(numbers, "select.pg19.linear.param.K", 2, None, 0)
+    assert verdict("linear.pg19.best_K", numbers).verdict == FAILS
+    put(numbers, "select.pg19.linear.tie_n", 2, "count", 0)
+    put(numbers, "select.pg19.linear.tie.0.param.K", 2, None, 0)
+    put(numbers, "select.pg19.linear.tie.1.param.K", 5, None, 0)
+    row = verdict("linear.pg19.best_K", numbers)
+    assert row.verdict == HOLDS
+    assert row.why == (
+        "the claimed setting is within noise of the selected one (K is 2, not 5): both are in "
+        "a tie of 2 settings the race could not separate"
+    )
+    put(numbers, "select.pg19.linear.tie.1.param.K", 8, None, 0)
+    assert verdict("linear.pg19.best_K", numbers).verdict == FAILS
 
 
 def test_trend_needs_two_points():

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from synthetic import write_profile, write_suite
+from synthetic import write_profile, write_selections, write_suite
 
 from dynatree.aggregate.numbers import build_numbers
 from dynatree.aggregate.table import build_table, read_tables
@@ -36,13 +36,17 @@ def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("paper")
     profile = write_profile(root / "profile.json")
     tables = []
-    for experiment, paths in write_suite(root / "results").items():
+    suite = write_suite(root / "results")
+    selections = write_selections(root / "select", suite)
+    for experiment, paths in suite.items():
         out = root / "aggregate" / f"{experiment}.csv"
         out.parent.mkdir(exist_ok=True)
         build_table(experiment, paths, profile).to_csv(out, index=False)
         tables.append(str(out))
     numbers = root / "numbers.json"
-    document = build_numbers(read_tables(tables), tables, profile=profile)
+    document = build_numbers(
+        read_tables(tables), tables, profile=profile, selections=selections
+    )
     numbers.write_text(json.dumps(document))
     figures = root / "figures"
     figures.mkdir()

@@ -24,10 +24,13 @@ def test_dry_run_plans_the_whole_paper(name: str, monkeypatch) -> None:
     config = yaml.safe_load((REPO / name).read_text(encoding="utf-8"))
     validate_config(config)
     plan = build_plan(config)
-    split = [job for job in plan.jobs.values() if job.parts > 1]
-    assert counts["bench"] == len(plan.jobs) - len(split)
+    split = [job for job in plan.jobs.values() if job.part_paths]
+    assert counts["bench"] == len(plan.jobs) - len(split) - len(plan.shared)
     assert counts.get("bench_part", 0) == sum(job.parts for job in split)
     assert counts.get("merge_bench_parts", 0) == len(split)
+    assert counts.get("share_result", 0) == len(plan.shared)
+    rounds = sum(plan.sweep_rounds(*key) - 1 for key in plan.sweeps)
+    assert counts.get("race_round", 0) == rounds
     assert counts["figure"] == len(FIGURE_TABLES)
     assert counts["prompts"] == len(plan.prompt_sets)
     assert counts["select_setting"] == len(plan.selections)

@@ -52,6 +52,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="JSON",
         help="a GPU device check (benchmarks/device_check.py): gpu.* facts",
     )
+    numbers.add_argument(
+        "--selections",
+        nargs="+",
+        default=[],
+        metavar="JSON",
+        help="the sweeps' selections (dynatree select): select.* facts",
+    )
     numbers.set_defaults(func=_numbers)
 
 
@@ -74,7 +81,13 @@ def _numbers(args: argparse.Namespace) -> int:
 
     table = read_tables(args.tables)
     doc = build_numbers(
-        table, args.tables, args.embedded_report, args.config, args.profile, args.device_check
+        table,
+        args.tables,
+        args.embedded_report,
+        args.config,
+        args.profile,
+        args.device_check,
+        args.selections,
     )
     write_json_atomic(args.out, doc)
     return 0

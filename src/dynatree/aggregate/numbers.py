@@ -10,6 +10,7 @@ literal from this file alone.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -301,7 +302,8 @@ def _memory(nb: Numbers, main: Any, datasets: list[str], methods: list[str]) -> 
 
 
 def _ablation(nb: Numbers, name: str, table: Any) -> None:
-    """An ablation's variants per dataset, each compared with the first declared variant."""
+    """An ablation's variants per dataset, each compared with the first declared variant and
+    with the one declared before it (what adding its component bought: ``<v>.vs_<previous>``)."""
     spec = table[table["method"] != "ar"]
     if "tag_variant" not in spec.columns:
         raise UsageError(f"--tables {name}: results lack the `variant` tag (--tag variant=...)")
@@ -319,6 +321,9 @@ def _ablation(nb: Numbers, name: str, table: Any) -> None:
             base = rows[order[0]]
             for v, row in rows.items():
                 _compare_rows(nb, f"{name}.{ds}.{v}.vs_{order[0]}", row, base)
+        for previous, v in itertools.pairwise(order):
+            if previous != order[0] and previous in rows and v in rows:
+                _compare_rows(nb, f"{name}.{ds}.{v}.vs_{previous}", rows[v], rows[previous])
 
 
 def _values(nb: Numbers, key: str, series: Any, sources: Any) -> list[Any]:
@@ -357,26 +362,13 @@ def _sweep_best(
     _extremes(nb, key, part, "setting")
 
 
-def _fixed_tree_sweep(nb: Numbers, table: Any, main: Any | None) -> None:
+def _fixed_tree_sweep(nb: Numbers, table: Any) -> None:
     spec = table[table["method"] == "fixed_tree"]
     datasets = _ordered(spec["dataset"], DATASETS)
     nb.add("fixed_tree_sweep.datasets", datasets, spec["source"])
     for ds in datasets:
         part = spec[spec["dataset"] == ds]
         _sweep_best(nb, f"fixed_tree_sweep.{ds}", part, ("D", "B", "tau"), by="speedup")
-        if main is not None:
-            chosen = main[(main["dataset"] == ds) & (main["method"] == "fixed_tree")]
-            if len(chosen) == 1:
-                best = _best_two(part, "speedup")[0]
-                same = all(
-                    _clean(chosen.iloc[0][f"param_{p}"]) == _clean(best[f"param_{p}"])
-                    for p in ("D", "B", "tau")
-                )
-                nb.add(
-                    f"main.{ds}.fixed_tree.is_sweep_best",
-                    same,
-                    [chosen.iloc[0]["source"], best["source"]],
-                )
 
 
 def _linear_sweep(nb: Numbers, table: Any) -> None:
@@ -470,15 +462,26 @@ def _verdict_sums(rows: Any) -> dict[str, int]:
     }
 
 
+def _shared(frame: Any) -> Any:
+    """Which rows are shared results (a copy of another experiment's run: ``same_as``)."""
+    if "same_as" not in frame.columns:
+        return frame["source"].isna()  # none
+    return frame["same_as"].notna() & (frame["same_as"].astype(str) != "")
+
+
 def _exactness(nb: Numbers, table: Any) -> None:
     """The honesty check: how often each method reproduced AR's tokens, per experiment.
 
     Prompt counts per verdict (exact, numerical tie, wrong; dynatree.bench.verdict) and the
     overall ``status`` the prose branches on: ``wrong`` if any prompt is (a bug), else
     ``unchecked`` if a run had no AR reference, else ``ties`` if any prompt is a tie, else
-    ``exact``.
+    ``exact``. A result shared by several experiments (``same_as``: one run, several tables)
+    is counted once, under the experiment that timed it.
     """
     spec = _speculative(table)
+    shared = _shared(spec)
+    nb.add("exact.shared_runs", int(shared.sum()), spec["source"], "count", 0)
+    spec = spec[~shared]
     experiments = sorted(spec["experiment"].unique())
     nb.add("exact.experiments", experiments, spec["source"])
     nb.add("exact.tie_eps_multiple", TIE_EPS_MULTIPLE)  # the verdict's k (a code constant)
@@ -595,6 +598,38 @@ def _cost_curves(nb: Numbers, key: str, profile: dict[str, Any], source: str) ->
     nb.add(f"{key}.dtype", profile.get("dtype"), [source])
 
 
+def _selection(nb: Numbers, path: str) -> None:
+    """A sweep's race (``dynatree select``): the selected setting, whether it led significantly
+    or won a declared tie (and which settings tied), over how many rounds and prompts.
+
+    Keys ``select.<dataset>.<method>.*``; a tie member's parameters under ``tie.<i>.param.*``."""
+    doc = read_json(path, "--selections")
+    try:
+        winner = next(s for s in doc["settings"] if s["setting"] == doc["setting"])
+        ds = doc["dataset"]
+    except (KeyError, StopIteration, TypeError):
+        raise UsageError(f"--selections {path}: not a final selection (dynatree select)") from None
+    key = f"select.{ds}.{doc['method']}"
+    for name, value in doc["params"].items():
+        nb.add(f"{key}.param.{name}", value, [path])
+    nb.add(f"{key}.setting", doc["setting"], [path])
+    nb.add(f"{key}.outcome", doc["outcome"], [path])
+    nb.add(f"{key}.rule", doc["rule"], [path])
+    nb.add(f"{key}.leader_selected", doc["leader"] == doc["setting"], [path])
+    nb.add(f"{key}.rounds", doc["rounds"], [path], "count", 0)
+    nb.add(f"{key}.rounds_run", doc["rounds_run"], [path], "count", 0)
+    nb.add(f"{key}.round_prompts", doc["round_prompts"][0], [path], "count", 0)
+    nb.add(f"{key}.n_settings", len(doc["settings"]), [path], "count", 0)
+    nb.add(f"{key}.n_measured", winner["n"], [path], "count", 0)
+    dropped = [s for s in doc["settings"] if s["status"] != "racing"]
+    nb.add(f"{key}.n_dropped", len(dropped), [path], "count", 0)
+    nb.add(f"{key}.tie_n", len(doc["tie"]), [path], "count", 0)
+    ties = [s for s in doc["settings"] if s["setting"] in doc["tie"]]
+    for i, member in enumerate(ties):
+        for name, value in member["params"].items():
+            nb.add(f"{key}.tie.{i}.param.{name}", value, [path])
+
+
 def _gpu_check(nb: Numbers, path: str) -> None:
     """The committed GPU device check: its GPU, and its first fp16 run's cost curves."""
     report = read_json(path, "--device-check")
@@ -612,8 +647,10 @@ def build_numbers(
     config: str | None = None,
     profile: str | None = None,
     device_check: str | None = None,
+    selections: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Compute numbers.json from the concatenated aggregate tables (``read_tables``)."""
+    """Compute numbers.json from the concatenated aggregate tables (``read_tables``), plus the
+    run's facts files (build report, config, profile, GPU check, sweeps' selections)."""
     nb = Numbers()
     experiments = {exp: table[table["experiment"] == exp] for exp in table["experiment"].unique()}
     main = experiments.get("main")
@@ -627,7 +664,7 @@ def build_numbers(
         if name in experiments:
             _ablation(nb, name, experiments[name])
     if "fixed_tree_sweep" in experiments:
-        _fixed_tree_sweep(nb, experiments["fixed_tree_sweep"], main)
+        _fixed_tree_sweep(nb, experiments["fixed_tree_sweep"])
     if "linear_sweep" in experiments:
         _linear_sweep(nb, experiments["linear_sweep"])
     if "length_scaling" in experiments:
@@ -646,4 +683,6 @@ def build_numbers(
         _cost_curves(nb, "cost", read_json(profile, "--profile"), profile)
     if device_check:
         _gpu_check(nb, device_check)
+    for path in selections:
+        _selection(nb, path)
     return nb.document()

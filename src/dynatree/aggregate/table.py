@@ -60,6 +60,7 @@ _PROVENANCE = (
     "cpu_model",
     "hostname",
     "created",
+    "same_as",  # a shared result (dynatree share): the result file it copies
 )
 
 

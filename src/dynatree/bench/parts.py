@@ -10,6 +10,11 @@ states (workflow/rules/benchmarks.smk).
 A part decodes the warm-up prompts (every process needs its own) and then one contiguous share
 of the measured prompts; :func:`merge` keeps the first part's warm-up rows and every part's
 measured rows, so the joined result reads exactly like one job over the whole prompt file.
+
+A sweep's parts are racing rounds (dynatree.bench.selection): part I > 1 of a setting that the
+decision after round I - 1 dropped (or of a race already decided) decodes nothing and writes a
+*skip record* (:func:`skip_record`) in its place, so the pipeline still sees every part as an
+output; :func:`merge` joins the parts that ran.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from typing import Any
 
 from dynatree.bench.metrics import summarize
 from dynatree.errors import UsageError
+
+#: A racing round a setting did not run (docs/formats.md, "Skip record JSON").
+SKIP_SCHEMA = "dynatree.bench-skip/1"
 
 # Protocol fields that describe a part's share of the prompts; everything else must match.
 _PART_PROTOCOL = ("n_prompts", "n_measured", "l_max", "part")
@@ -49,6 +57,29 @@ def part_prompts(prompts: list[Any], warmup: int, part: int, parts: int) -> list
     return prompts[:warmup] + measured[(part - 1) * n // parts : part * n // parts]
 
 
+def racing(decision: dict[str, Any], setting: str, path: str) -> bool:
+    """Whether ``setting`` still races after ``decision`` (a ``dynatree select --round``
+    object read from ``path``): in its ``alive`` list and the race not decided."""
+    alive = decision.get("alive")
+    if not isinstance(alive, list) or "decided" not in decision:
+        raise UsageError(f"--race {path}: not a racing decision (run dynatree select --round)")
+    return setting in alive and not decision["decided"]
+
+
+def skip_record(
+    method: str, params: dict[str, Any], tags: dict[str, Any], part: str, decision: str
+) -> dict[str, Any]:
+    """What a part that did not race writes instead of a result (no model was loaded)."""
+    return {
+        "schema": SKIP_SCHEMA,
+        "method": method,
+        "params": params,
+        "tags": tags,
+        "protocol": {"part": part},
+        "skipped": {"decision": decision},
+    }
+
+
 def _without(mapping: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if k not in keys}
 
@@ -77,10 +108,11 @@ def _differences(result: dict[str, Any], first: dict[str, Any]) -> Iterator[tupl
 
 
 def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    """One result from every part of one job (``(path, result)`` pairs, any order).
+    """One result from every part of one job (``(path, result)`` pairs, any order; a racing
+    round's skip record stands for a part that did not run).
 
     Refuses parts of different jobs, libraries or hardware, and a missing or repeated part,
-    naming the file; the summary is recomputed over the joined rows.
+    naming the file; the summary is recomputed over the joined rows of the parts that ran.
     """
     by_part: dict[int, tuple[str, dict[str, Any]]] = {}
     split: tuple[int, str] | None = None  # (K, the first file): every part must say K
@@ -107,14 +139,17 @@ def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
             f"--inputs: parts {', '.join(f'{i}/{parts}' for i in missing)} missing; "
             "pass every part of the job"
         )
+    ran = [i for i in range(1, parts + 1) if by_part[i][1].get("schema") != SKIP_SCHEMA]
+    if not ran or ran[0] != 1:
+        raise UsageError(f"--inputs {by_part[1][0]}: part 1/{parts} did not run; rerun it")
     first_path, first = by_part[1]
-    for path, result in (by_part[i] for i in range(2, parts + 1)):
+    for path, result in (by_part[i] for i in ran[1:]):
         for field, value, expected in _differences(result, first):
             raise UsageError(
                 f"--inputs {path}: {field} {value!r} differs from {first_path}'s {expected!r}; "
                 "all parts must come from one job on one machine"
             )
-    ordered = [by_part[i][1] for i in range(1, parts + 1)]
+    ordered = [by_part[i][1] for i in ran]
     rows = [row for row in first["rows"] if row["warmup"]]
     rows += [row for result in ordered for row in result["rows"] if not row["warmup"]]
     protocol = _without(first["protocol"], _PART_PROTOCOL)
@@ -123,6 +158,7 @@ def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         n_measured=sum(not r["warmup"] for r in rows),
         l_max=max(result["protocol"]["l_max"] for result in ordered),
         parts=parts,
+        parts_run=len(ran),
     )
     provenance = dict(first["provenance"])
     provenance["parts"] = [result["provenance"] for result in ordered]

@@ -114,6 +114,11 @@ class LinearParams(Params):
         """How deep its drafts can go (the CLI rejects a depth no model's positions can hold)."""
         return self.K
 
+    @property
+    def draft_budget(self) -> int:
+        """The most nodes one iteration drafts: a sweep's tie goes to the smallest (select)."""
+        return self.K
+
 
 @dataclass(frozen=True)
 class FixedTreeParams(Params):
@@ -128,6 +133,12 @@ class FixedTreeParams(Params):
     def draft_depth(self) -> int:
         """How deep its drafts can go (the CLI rejects a depth no model's positions can hold)."""
         return self.D
+
+    @property
+    def draft_budget(self) -> int:
+        """The most nodes one iteration drafts (the complete tree, capped by N_max): a sweep's
+        tie goes to the smallest (select)."""
+        return min(self.N_max, sum(self.B**depth for depth in range(1, self.D + 1)))
 
 
 @dataclass(frozen=True)
