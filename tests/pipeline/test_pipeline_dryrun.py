@@ -74,3 +74,25 @@ def test_timing_jobs_hold_every_core_whatever_torch_uses() -> None:
     assert len(timing) > 10
     for block in timing:
         assert "threads: 3" in block and "--threads 1 " in block, block
+
+
+def test_stability_runs_on_demand_only(tmp_path) -> None:
+    """Rule stability is not part of `all`; asked for, it compares the runs named in
+    stability_runs (two at least, else one line saying how), and naming them reruns nothing
+    of this run (results/config.json leaves them out)."""
+    run = snakemake(["-n", "-F", "--configfile", "config/smoke.yaml"], cwd=REPO)
+    assert "stability" not in job_counts(run.stdout)
+    runs = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for file in ("claims.csv", "numbers.json"):
+            (tmp_path / name / file).write_text("")
+        runs.append(str(tmp_path / name))
+    names = f"stability_runs=[{', '.join(runs)}]"
+    run = snakemake(["-n", "stability", "--config", names], cwd=REPO)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert job_counts(run.stdout) == {"stability": 1, "total": 1}
+    assert f"--runs {runs[0]} {runs[1]} --out results/stability.csv" in run.stdout
+    run = snakemake(["-n", "stability"], cwd=REPO)
+    assert run.returncode != 0
+    assert "stability_runs='[../run1/results, results]'" in run.stdout + run.stderr

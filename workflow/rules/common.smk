@@ -277,7 +277,20 @@ def claims_source():
 
 
 def resolved_config_text():
-    return json.dumps(config, indent=2, sort_keys=True) + "\n"
+    """This run's settings (stability_runs names other runs to compare: not one of them)."""
+    own = {k: v for k, v in config.items() if k != "stability_runs"}
+    return json.dumps(own, indent=2, sort_keys=True) + "\n"
+
+
+def stability_inputs(wildcards):
+    """What rule stability compares: each run's claims and numbers (select/ is read beside)."""
+    runs = config["stability_runs"]
+    if len(runs) < 2:
+        raise WorkflowError(
+            "rule stability: name two or more finished runs' results/ directories, e.g. "
+            "--config stability_runs='[../run1/results, results]'"
+        )
+    return [f"{run.rstrip('/')}/{name}" for run in runs for name in ("claims.csv", "numbers.json")]
 
 
 def all_targets():
