@@ -118,7 +118,7 @@ def test_rounds_drop_the_slow_and_give_the_rest_new_prompts(tmp_path):
                     part="1/2", params={"D": 4}),  # fmt: skip
         "c": result(tmp_path, "c", 1, [True] * 3, paired=[1.0, 1.02, 0.98], part="1/2"),
     }
-    decision = race(list(r1.values()), rounds=1)
+    decision = race(list(r1.values()), (1, 2))
     assert (decision["final"], decision["alive"], decision["decided"]) == (False, ["a", "b"], False)
     assert "round 1 of 2, still racing: a, b; out: c (dropped in round 1)" in describe(decision)
     r2 = [
@@ -139,15 +139,15 @@ def test_rounds_drop_the_slow_and_give_the_rest_new_prompts(tmp_path):
 def test_a_decided_race_skips_the_rest_and_stale_inputs_are_refused(tmp_path):
     a1 = result(tmp_path, "a", 1, [True] * 3, paired=[2.0, 2.1, 2.05], part="1/2")
     b1 = result(tmp_path, "b", 1, [True] * 3, paired=[1.0, 1.1, 1.05], part="1/2")
-    assert race([a1, b1], rounds=1)["decided"] is True  # b is out: a leads, alone
+    assert race([a1, b1], (1, 2))["decided"] is True  # b is out: a leads, alone
     selected = race([a1, b1, skip(tmp_path, "a", "2/2"), skip(tmp_path, "b", "2/2")])
     assert (selected["setting"], selected["rounds_run"], selected["outcome"]) == ("a", 2, "leads")
     with pytest.raises(UsageError, match="round 2 of b missing"):
         race([a1, b1, skip(tmp_path, "a", "2/2")])
     with pytest.raises(UsageError, match="round 1 of a is also"):
         race([a1, a1])
-    with pytest.raises(UsageError, match=r"--round 3/2"):
-        race([a1, b1], rounds=3)
+    with pytest.raises(UsageError, match=r"--round 1/3: the inputs are a sweep in 2 rounds"):
+        race([a1, b1], (1, 3))
 
 
 @pytest.mark.parametrize(

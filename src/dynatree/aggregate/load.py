@@ -18,17 +18,18 @@ _REQUIRED_PROTOCOL = ("max_new_tokens", "prompts_sha256")
 _REQUIRED_TAGS = ("dataset",)
 
 
-def load_result(path: str | Path) -> dict[str, Any]:
-    """Parse one benchmark result and check the fields aggregation relies on."""
+def load_result(path: str | Path, flag: str = "--inputs") -> dict[str, Any]:
+    """Parse one benchmark result and check the fields aggregation relies on (errors name
+    ``flag``, the option that gave the file)."""
     p = Path(path)
-    data = read_json(p, "--inputs", "; rerun its bench job")
+    data = read_json(p, flag, "; rerun its bench job")
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise UsageError(f"--inputs {p}: not a benchmark result (expected schema {SCHEMA!r})")
+        raise UsageError(f"{flag} {p}: not a benchmark result (expected schema {SCHEMA!r})")
     missing = [k for k in _REQUIRED if k not in data]
     missing += [f"protocol.{k}" for k in _REQUIRED_PROTOCOL if k not in data.get("protocol", {})]
     missing += [f"tags.{k}" for k in _REQUIRED_TAGS if k not in data.get("tags", {})]
     if missing:
-        raise UsageError(f"--inputs {p}: missing {', '.join(missing)}; rerun its bench job")
+        raise UsageError(f"{flag} {p}: missing {', '.join(missing)}; rerun its bench job")
     if "tps_mean" not in data["summary"]:
-        raise UsageError(f"--inputs {p}: summary has no tps_mean; rerun its bench job")
+        raise UsageError(f"{flag} {p}: summary has no tps_mean; rerun its bench job")
     return data

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -160,6 +161,19 @@ class Numbers:
         self.add(high_key, high, sources, "%", 1)
         self.add(f"{key}.significant", significant, sources)
         self.add(f"{key}.verb", verb, sources)
+        self._sizing(key, [ours[p] / theirs[p] for p in common if theirs[p]], pct, sources)
+
+    def _sizing(self, key: str, ratios: list[float], pct: float, sources: list[str]) -> None:
+        """How many prompts this comparison's verdict needs to repeat (issue 22): the sd of its
+        per-prompt % differences (``sd_pct``), the prompts it had (``n``) and
+        ``n_stable`` = ``stats.prompts_for_stable_verdict`` at the effect measured (null when
+        the effect is zero or cannot be measured)."""
+        diffs = [(r - 1.0) * 100.0 for r in ratios]
+        sd = statistics.stdev(diffs) if len(diffs) > 1 else float("nan")
+        needed = stats.prompts_for_stable_verdict(pct, sd)
+        self.add(f"{key}.n", len(diffs), sources, "count", 0)
+        self.add(f"{key}.sd_pct", sd, sources, "%", 1)
+        self.add(f"{key}.n_stable", needed if math.isfinite(needed) else None, sources, "count", 0)
 
     def add_speedup(self, key: str, row: Any, column: str = "speedup") -> None:
         """A speedup from a table row with its interval bounds (``key`` + CI_LOW / CI_HIGH)."""
@@ -541,10 +555,16 @@ def _protocol(nb: Numbers, table: Any, main: Any | None) -> None:
         ("parts", {"unit": "count", "digits": 0}),  # only when the main table ran in parts
     ):
         _unique(nb, f"protocol.{column}", ref, column, **kw)
-    # The main table may be timed on more prompts than the rest (experiments.main.n_prompts).
-    others = table[table["experiment"] != "main"] if main is not None else table
-    for column in ("n_prompts", "n_measured"):
-        _unique(nb, f"protocol.others.{column}", others, column, unit="count", digits=0)
+    # Each experiment's measured prompts and parts (experiments.<name>.n_prompts, .parts): the
+    # most any of its timed settings ran (a raced sweep's survivors), for the setup's sentence.
+    timed = _speculative(table)
+    timed = timed[~_shared(timed)]
+    for exp in sorted(timed["experiment"].unique()):
+        rows = timed[timed["experiment"] == exp]
+        parts = rows["parts"].fillna(1).max() if "parts" in rows.columns else 1
+        key = f"protocol.experiment.{exp}"
+        nb.add(f"{key}.n_measured", rows["n_measured"].max(), rows["source"], "count", 0)
+        nb.add(f"{key}.parts", parts, rows["source"], "count", 0)
     for ds in ref["dataset"].unique():
         _unique(
             nb, f"protocol.{ds}.l_max", ref[ref["dataset"] == ds], "l_max", unit="tokens", digits=0
@@ -570,6 +590,7 @@ def _protocol(nb: Numbers, table: Any, main: Any | None) -> None:
     nb.add("protocol.paired", bool(is_paired), table["source"])
     nb.add("stats.ci_pct", stats.CI_LEVEL * 100.0, [], "%", 0)
     nb.add("stats.n_resamples", stats.N_RESAMPLES, [], "count", 0)
+    nb.add("stats.repeat_pct", stats.REPEAT * 100.0, [], "%", 0)
 
 
 def _flatten(nb: Numbers, prefix: str, obj: Any, source: str, depth: int = 0) -> None:

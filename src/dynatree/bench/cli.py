@@ -161,7 +161,7 @@ def _share(args: argparse.Namespace) -> int:
     if "dataset" not in tags:
         raise UsageError("--tag: a shared result needs its job's tags, dataset=... at least")
     check_writable(args.out, "--out")
-    result = load_result(args.of)
+    result = load_result(args.of, "--of")
     dataset = result["tags"]["dataset"]
     if dataset != tags["dataset"]:
         raise UsageError(f"--of {args.of}: dataset {dataset!r}, not --tag's {tags['dataset']!r}")
@@ -176,8 +176,7 @@ def _select(args: argparse.Namespace) -> int:
     from dynatree.io import check_writable, write_json_atomic
 
     check_writable(args.out, "--out")
-    rounds = None if args.round is None else parse_part(args.round, "--round")[0]
-    selected = race(args.inputs, rounds)
+    selected = race(args.inputs, None if args.round is None else parse_part(args.round, "--round"))
     write_json_atomic(args.out, selected)
     print(describe(selected), file=sys.stderr)
     return 0

@@ -193,13 +193,14 @@ def _budget(setting: _Setting) -> int:
     return int(getattr(parse_params(setting.method, setting.params), "draft_budget", 0))
 
 
-def race(paths: list[str], rounds: int | None = None) -> dict[str, Any]:
-    """The race over the results (and skip records) in ``paths`` after ``rounds`` rounds (all
-    the inputs cover: the final selection), as the selection object of docs/formats.md."""
+def race(paths: list[str], round_: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The race over the results (and skip records) in ``paths`` after round I of K
+    (``round_``; default: the last, the final selection), as the selection object of
+    docs/formats.md."""
     settings, total = _settings(paths)
-    played = total if rounds is None else rounds
-    if not 1 <= played <= total:
-        raise UsageError(f"--round {played}/{total}: expected 1 <= I <= {total}")
+    played, rounds = (total, total) if round_ is None else round_
+    if rounds != total:
+        raise UsageError(f"--round {played}/{rounds}: the inputs are a sweep in {total} rounds")
     for setting in settings:
         missing = [i for i in range(1, played + 1) if i not in setting.rounds]
         if missing:
