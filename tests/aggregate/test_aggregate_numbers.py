@@ -131,11 +131,10 @@ def test_ablation_delta_and_sweeps(built):
     assert nums["ablation.wikitext.variants"]["value"] == ["fixed", "breadth_depth", "history"]
     sweep = table[(table["experiment"] == "fixed_tree_sweep") & (table["dataset"] == "wikitext")]
     sweep = sweep[sweep["method"] == "fixed_tree"]
-    ranked = sweep.sort_values("speedup", ascending=False)
-    best, runner_up = ranked.iloc[0], ranked.iloc[1]  # ranked by paired speedup, as select does
-    assert nums["fixed_tree_sweep.wikitext.best.param.D"]["value"] == best["param_D"]
-    assert nums["fixed_tree_sweep.wikitext.runner_up.setting"]["value"] == runner_up["setting"]
-    assert "fixed_tree_sweep.wikitext.best_vs_runner_up.verb" in nums
+    assert "fixed_tree_sweep.wikitext.best.param.D" not in nums  # the race says: select.*
+    assert nums["fixed_tree_sweep.wikitext.speedup_max"]["value"] == pytest.approx(
+        sweep["speedup"].max()
+    )
     assert nums["fixed_tree_sweep.wikitext.n_settings"]["value"] == len(sweep)
     assert nums["fixed_tree_sweep.wikitext.D_values"]["value"] == [3, 4, 5]
     assert nums["length_scaling.wikitext.T_values"]["value"] == [16, 32, 64]

@@ -360,29 +360,30 @@ def _extremes(nb: Numbers, key: str, part: Any, by: str, column: str = "speedup"
         nb.add(f"{key}.{column}_{name}_at", row[by], [row["source"]])
 
 
-def _sweep_best(
-    nb: Numbers, key: str, part: Any, params: Sequence[str], by: str = "tps_mean"
-) -> None:
-    """The sweep's best setting by ``by``; ranked by speedup (as ``dynatree select`` does), also
-    the runner-up and whether the best is significantly ahead of it (``best_vs_runner_up``)."""
-    best, runner_up = _best_two(part, by)
-    nb.add_result(f"{key}.best", best)
-    if by == "speedup" and runner_up is not None:
-        nb.add_result(f"{key}.runner_up", runner_up)
-        _compare_rows(nb, f"{key}.best_vs_runner_up", best, runner_up)
+def _grid(nb: Numbers, key: str, part: Any, params: Sequence[str]) -> None:
+    """A sweep's size, the values of each swept parameter, and its speedup extremes."""
     nb.add(f"{key}.n_settings", len(part), part["source"], "count", 0)
     for p in params:
         _values(nb, f"{key}.{p}_values", part[f"param_{p}"], part["source"])
     _extremes(nb, key, part, "setting")
 
 
+def _sweep_best(nb: Numbers, key: str, part: Any, params: Sequence[str]) -> None:
+    """A sensitivity series: its grid and its best setting by throughput."""
+    best, _ = _best_two(part, "tps_mean")
+    nb.add_result(f"{key}.best", best)
+    _grid(nb, key, part, params)
+
+
 def _fixed_tree_sweep(nb: Numbers, table: Any) -> None:
+    """The fixed-tree sweep's grid per dataset (which setting won is the race's: ``select.*``,
+    from the selection, not the highest mean here: a raced setting's mean covers the rounds it
+    ran, and a tie goes to the cheapest)."""
     spec = table[table["method"] == "fixed_tree"]
     datasets = _ordered(spec["dataset"], DATASETS)
     nb.add("fixed_tree_sweep.datasets", datasets, spec["source"])
     for ds in datasets:
-        part = spec[spec["dataset"] == ds]
-        _sweep_best(nb, f"fixed_tree_sweep.{ds}", part, ("D", "B", "tau"), by="speedup")
+        _grid(nb, f"fixed_tree_sweep.{ds}", spec[spec["dataset"] == ds], ("D", "B", "tau"))
 
 
 def _linear_sweep(nb: Numbers, table: Any) -> None:
@@ -390,7 +391,7 @@ def _linear_sweep(nb: Numbers, table: Any) -> None:
     datasets = _ordered(spec["dataset"], DATASETS)
     nb.add("linear_sweep.datasets", datasets, spec["source"])
     for ds in datasets:
-        _sweep_best(nb, f"linear_sweep.{ds}", spec[spec["dataset"] == ds], ("K",), by="speedup")
+        _grid(nb, f"linear_sweep.{ds}", spec[spec["dataset"] == ds], ("K",))
 
 
 def _by_axis(nb: Numbers, name: str, table: Any, axis: str, label: str) -> None:
