@@ -36,10 +36,10 @@ SLURMD_PORT=$((CTLD_PORT + 1))
 # advertises that much anyway (see slurm.conf.in).
 NEED_CPUS=4
 NEED_MEM_MB=32000
-# Rules that may run on the submit host: `all` and the setup rules meant as the Snakefile's
-# localrules (fetch_model needs the internet, resolved_config only writes a file). All other jobs
-# must be SLURM jobs.
-ALLOW_LOCAL=all,fetch_model,resolved_config
+# Rules that may run on the submit host: `all` and the rules meant as the Snakefile's localrules
+# (fetch_model needs the internet; resolved_config and share_result only write or copy a file).
+# All other jobs must be SLURM jobs.
+ALLOW_LOCAL=all,fetch_model,resolved_config,share_result
 # Where SLURM clients inside a job look for slurm.conf when SLURM_CONF is unset (the executor's job
 # step drops SLURM_* variables, SLURM_CONF included, before its nested srun). It is the directory
 # configless slurmd uses; a real /etc/slurm/slurm.conf would be read first, so that must not exist.
