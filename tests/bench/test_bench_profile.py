@@ -68,7 +68,7 @@ def test_ar_step_and_draft_phases_are_timed_by_the_decoders_own_code() -> None:
     assert (step["prefix"], step["steps"]) == (9 + 2, 4)  # the steps' mean cache length
     assert 0 < step["min_s"] <= step["median_s"] <= step["max_s"]
     shapes = [(1, 3), (2, 2), (3, 1)]
-    phases = profile.draft_phase_curve(draft, prefix=9, shapes=shapes, repeats=2, warmup=1)
+    phases = profile.draft_phase_curve(target, draft, 9, shapes, repeats=2, warmup=1)
     drawn = {(p["branching"], p["depth"]): (p["rounds"], p["nodes"]) for p in phases}
     # the catch-up of the root first, then one forward per expanded level
     assert drawn == {(1, 3): ([1, 1, 1], 3), (2, 2): ([1, 2], 6), (3, 1): ([1], 3)}
@@ -95,6 +95,16 @@ def test_every_timed_call_follows_an_untimed_call_of_its_size() -> None:
     assert {size: len(t) for size, t in times.items()} == {1: 3, 8: 3, 64: 3}
     assert len(log) == 2 * 3 * (3 + 1)
     assert all(log[i] == log[i + 1] for i in range(0, len(log), 2))
+
+
+def test_a_timed_call_can_follow_what_the_decoder_runs_before_it() -> None:
+    """A draft phase is timed right after a verification, as in decoding (``before``)."""
+    log: list[str] = []
+    calls = {size: (lambda size=size: log.append(f"phase{size}")) for size in (1, 2)}
+    before = {size: (lambda size=size: log.append(f"verify{size}")) for size in (1, 2)}
+    profile._round_robin(calls, torch.device("cpu"), repeats=2, warmup=0, desc="d", before=before)
+    assert all(log[i] == log[i + 1].replace("phase", "verify") for i in range(0, len(log), 2))
+    assert len(log) == 2 * 2 * 2
 
 
 def test_cost_profile_interpolates_between_and_beyond_measurements() -> None:

@@ -15,10 +15,11 @@ mask and the cache roll-back that t(1) pays (about 13 % of t(1) on the embedded 
 pricing AR as t(1) inflated every predicted speedup alike.
 d(shape): a whole draft phase as the decoder runs it between two verifications (the draft
 cache's roll-back, the catch-up forward, every level's candidates, admission and ancestor rows,
-and the forwards), for trees of fixed branching and depth. What it costs beyond the forwards
-that g prices is host-side bookkeeping the forwards leave out (issue 22: 5-42 % of the tree
-methods' draft phases); :class:`dynatree.decoding.cost.CostProfile` fits it per round and per
-drafted node.
+and the forwards), for trees of fixed branching and depth, right after a verification as in
+decoding. What it costs beyond the forwards that g prices (warm) is the phase's work around
+them: host-side bookkeeping and the caches the verification left cold (issue 22: the tree
+methods' draft phases cost 1.05-1.42 times their forwards' price);
+:class:`dynatree.decoding.cost.CostProfile` fits it per phase, round and drafted node.
 
 Sizes are measured round-robin (every size once per repeat), so a slow spell of a shared machine
 hits all sizes alike; the statistic is the median over repeats after warm-up rounds. Each timed
@@ -133,13 +134,18 @@ def _timed(clock: Clock, call: Callable[[], None]) -> float:
 
 
 def _round_robin(
-    calls: dict[Any, Callable[[], None]], device: torch.device, repeats: int, warmup: int, desc: str
+    calls: dict[Any, Callable[[], None]],
+    device: torch.device,
+    repeats: int,
+    warmup: int,
+    desc: str,
+    before: dict[Any, Callable[[], None]] | None = None,
 ) -> dict[Any, list[float]]:
     """Time every call ``repeats`` times, one of each per round, after ``warmup`` rounds.
 
     Each round visits the sizes in a fresh (seeded) order, and each timed call comes right after
-    an untimed one of the same size, so no size is charged for the caches the previous size
-    left cold (module docstring).
+    an untimed one: of the same size, so no size is charged for the caches the previous size
+    left cold (module docstring), or ``before[size]``, what the decoder runs just before it.
     """
     clock = Clock(device)
     times: dict[Any, list[float]] = {size: [] for size in calls}
@@ -149,7 +155,7 @@ def _round_robin(
         order.shuffle(sizes)
         for size in sizes:
             call = calls[size]
-            call()  # warms the caches for this size (see the docstring)
+            (before or calls)[size]()  # the caches as the timed call finds them (docstring)
             seconds = _timed(clock, call)
             if round_ >= warmup:
                 times[size].append(seconds)
@@ -266,7 +272,9 @@ def ar_step_curve(
 
 
 @torch.inference_mode()
+@torch.inference_mode()
 def draft_phase_curve(
+    target: Any,
     draft: Any,
     prefix: int,
     shapes: list[tuple[int, int]],
@@ -279,14 +287,19 @@ def draft_phase_curve(
 
     A phase rolls the draft cache back (the decoder's ``commit`` after a verification; here to
     one token before the root, so the next phase catches the root up again) and calls
-    ``draft_tree``. Each point records the widths of the draft forwards it ran (``rounds``,
-    the catch-up first), which g prices; the rest is the phase's host-side work.
+    ``draft_tree``; it is timed right after an untimed target verification of a tree of its
+    size, as in decoding, whose forward leaves the draft's weights and cache cold (measured on
+    the embedded pair's CPU: a phase after a verification takes 20-30 % longer than the same
+    phase repeated). Each point records the widths of the draft forwards it ran (``rounds``, the
+    catch-up first), which g prices warm; the rest is what the phase pays around them.
     """
     device = next(draft.parameters()).device
     vocab = draft.get_input_embeddings().weight.shape[0]
     ids = _random_ids(prefix, vocab, device, seed)
     committed = ids[0].tolist()
     nothing = torch.empty(0, dtype=torch.long, device=device)
+    target_cache = target(input_ids=ids, use_cache=True).past_key_values
+    dtype = next(target.parameters()).dtype
     drawn: dict[tuple[int, int], tuple[list[int], int]] = {}  # shape → (rounds, nodes)
 
     def phase(shape: tuple[int, int]) -> Callable[[], None]:
@@ -301,8 +314,21 @@ def draft_phase_curve(
 
         return call
 
+    def verification(shape: tuple[int, int]) -> Callable[[], None]:
+        tree = random_tree(shape_nodes(*shape) + 1, vocab, device, seed, root_position=prefix)
+
+        def call() -> None:
+            score_tree(target, target_cache, tree, dtype)
+            keep_entries(target_cache, prefix, nothing)
+
+        return call
+
     calls = {shape: phase(shape) for shape in shapes}
-    times = _round_robin(calls, device, repeats, warmup, f"draft phase d, prefix {prefix}")
+    before = {shape: verification(shape) for shape in shapes}
+    for call in calls.values():
+        call()  # records each shape's rounds even with no timed round
+    desc = f"draft phase d, prefix {prefix}"
+    times = _round_robin(calls, device, repeats, warmup, desc, before)
     return [
         {
             "branching": shape[0],
@@ -339,7 +365,7 @@ def measure(
         verify += verify_curve(target, prefix, sizes, repeats, warmup)
         draft_level += draft_curve(draft, prefix, sizes, repeats, warmup)
         ar_step.append(ar_step_curve(target, prefix, steps, repeats, warmup))
-        draft_phase += draft_phase_curve(draft, prefix, shapes, repeats, warmup)
+        draft_phase += draft_phase_curve(target, draft, prefix, shapes, repeats, warmup)
     return {
         "settings": {
             "max_tree": max_tree,
