@@ -127,6 +127,9 @@ def _result(**summary) -> dict:
         "schema": "dynatree.bench/1",
         "method": "linear",
         "params": {"K": 3},
+        "tags": {"dataset": "wikitext", "setting": "K3"},
+        "models": {},
+        "provenance": {},
         "protocol": {"prompts_sha256": "x", "max_new_tokens": T, "device": "cpu"},
         "rows": [{"exact_match": True}],
         "summary": {"tps_mean": 10.0, "exact_match_rate": 1.0, **summary},
@@ -222,6 +225,11 @@ def bench(i: Inputs, *extra: str, **replace: str) -> list[str]:
 
 def select(i: Inputs, *extra: str, **replace: str) -> list[str]:
     return _argv(["select", "--inputs", i.result, "--out", i.out], extra, replace)
+
+
+def share(i: Inputs, *extra: str, **replace: str) -> list[str]:
+    argv = ["share", "--of", i.result, "--tag", "dataset=wikitext", "--out", i.out]
+    return _argv(argv, extra, replace)
 
 
 def prompts(i: Inputs, *extra: str, **replace: str) -> list[str]:
@@ -622,6 +630,41 @@ CASES: dict[str, Case] = {
     "select: --out in a read-only location": case(
         lambda i: select(i, out=READ_ONLY / "s.json"), "--out", "cannot write"
     ),
+    "select: --round of another sweep's rounds": case(
+        lambda i: select(i, "--round", "1/3"), "--round 1/3", "a sweep in 1 rounds"
+    ),
+    "select: --round I beyond K": case(
+        lambda i: select(i, "--round", "2/1"), "--round '2/1'", "1 <= I <= K"
+    ),
+    "select: a skip record where the race needs a result": case(
+        lambda i: select(i, inputs=_json(i.result, {"schema": "dynatree.bench/9"})),
+        "--inputs",
+        "not a benchmark result",
+    ),
+    # --- dynatree bench --race (a sweep's racing round) ---
+    "bench: --race without --part": case(
+        lambda i: bench(i, "--race", _json(i.selected, _decision()), "--tag", "setting=K3"),
+        "--race",
+        "--part I/K",
+    ),
+    "bench: --race not a decision": case(
+        lambda i: bench(i, "--race", i.selected, "--part", "2/2", "--tag", "setting=K3"),
+        "--race",
+        "not a racing decision",
+    ),
+    "bench: --race decision missing": case(
+        lambda i: bench(i, "--race", i.root / "nope.json", "--part", "2/2", "--tag", "setting=K3"),
+        "--race",
+        "nope.json",
+    ),
+    # --- dynatree share ---
+    "share: without the job's dataset tag": case(
+        lambda i: share(i, tag="setting=x"), "--tag", "dataset="
+    ),
+    "share: another dataset's result": case(
+        lambda i: share(i, tag="dataset=pg19"), "--of", "not --tag's 'pg19'"
+    ),
+    "share: --of not a result": case(lambda i: share(i, of=i.prompts), "--of", "prompts.jsonl"),
     # --- dynatree data prompts ---
     "data prompts: --tokenizer an empty directory": case(
         lambda i: prompts(i, tokenizer=i.empty), "--tokenizer", "no tokenizer"
@@ -1001,6 +1044,11 @@ def _strip_tokens(reference: dict) -> dict:
 
 def _selected(**params) -> dict:
     return {"method": "linear", "params": params}
+
+
+def _decision() -> dict:
+    """A racing decision (dynatree select --round) that keeps K3 in the race."""
+    return {"method": "linear", "alive": ["K3"], "decided": False, "rounds": 2, "rounds_run": 1}
 
 
 def _without(obj: dict, key: str) -> dict:

@@ -21,6 +21,7 @@ _STAGES = (
     "dynatree.data.cli",
     "dynatree.aggregate.cli",
     "dynatree.claims.cli",
+    "dynatree.stability.cli",
     "dynatree.figures.cli",
     "dynatree.paper.cli",
 )

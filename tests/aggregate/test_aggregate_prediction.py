@@ -11,8 +11,9 @@ from dynatree.aggregate.table import build_table, read_tables
 from dynatree.decoding.cost import SCHEMA, CostProfile
 
 
-def line_profile(per_token: float, per_width: float) -> CostProfile:
-    """t(n) = 1 + per_token·(n - 1) and g(w) = 0.1 + per_width·(w - 1), seconds, any cache."""
+def line_profile(per_token: float, per_width: float, **extra: list) -> CostProfile:
+    """t(n) = 1 + per_token·(n - 1) and g(w) = 0.1 + per_width·(w - 1), seconds, any cache;
+    ``extra`` adds curves (``ar_step``, ``draft_phase``)."""
     sizes = [1, 2, 4, 8, 16]
 
     def points(key: str, base: float, slope: float) -> list[dict]:
@@ -27,6 +28,7 @@ def line_profile(per_token: float, per_width: float) -> CostProfile:
             "schema": SCHEMA,
             "verify": points("n", 1.0, per_token),
             "draft_level": points("width", 0.1, per_width),
+            **extra,
         }
     )
 
@@ -44,6 +46,47 @@ def test_times_follow_the_iterations() -> None:
     # 2 + (t(3) + g(1) + g(2)) + (t(2) + g(1)) = 2 + 2.2 + 1.6
     assert tree_time_s(profile, row) == pytest.approx(5.8)
     assert tree_time_s(profile, {**row, "verify_sizes": []}) is None
+
+
+def test_ar_is_priced_by_its_own_step_and_drafts_by_their_host_work() -> None:
+    """Issue 22: AR's step is not a one-token verification (no mask, no roll-back), and a
+    draft phase costs more than its forwards."""
+    phases = [  # host work = 0.05 per phase + 0.01 per drafted node, g(w) = 0.1 here
+        {"prefix": 10, "rounds": rounds, "nodes": nodes,
+         "median_s": 0.1 * len(rounds) + 0.05 + 0.01 * nodes}
+        for rounds, nodes in (([1, 1], 2), ([1, 1, 1, 1], 4), ([1, 1, 2], 6), ([1, 2, 4], 14))
+    ]  # fmt: skip
+    ar = [{"prefix": 1, "median_s": 0.8}, {"prefix": 1001, "median_s": 0.9}]
+    profile = line_profile(per_token=0.5, per_width=0.0, ar_step=ar, draft_phase=phases)
+    assert profile.ar_step_s(501) == pytest.approx(0.85)
+    # 2 + 0.8 per step at prompt 5 (and a little more per later token): not t(1) = 1 s
+    assert ar_time_s(profile, prompt_tokens=5, new_tokens=4, ttft_s=2.0) == pytest.approx(
+        2.0 + 0.8 * 3 + 0.1 / 1000 * (4 + 5 + 6)
+    )
+    fit = profile.draft_overhead
+    assert fit["per_phase_s"] == pytest.approx(0.05)
+    assert fit["per_node_s"] == pytest.approx(0.01)
+    assert fit["per_round_s"] == pytest.approx(0.0, abs=1e-12)
+    row = {
+        "ttft_s": 2.0,
+        "prompt_tokens": 5,
+        "verify_sizes": [3, 2],
+        "draft_widths": [[1, 2], [1]],
+        "accepted_lengths": [2, 0],
+    }
+    # the forwards as before (5.8 s) plus (0.05 + 0.01 × 2) + (0.05 + 0.01 × 1)
+    assert tree_time_s(profile, row) == pytest.approx(5.8 + 0.07 + 0.06)
+
+
+def test_overhead_fit_never_pays_time_back() -> None:
+    """A term that fits negative is dropped (host work cannot make a phase cheaper)."""
+    phases = [
+        {"prefix": 10, "rounds": [1] * r, "nodes": r, "median_s": 0.1 * r + 0.2 - 0.01 * r}
+        for r in (2, 4, 8)
+    ]
+    fit = line_profile(0.0, 0.0, draft_phase=phases).draft_overhead
+    assert min(fit.values()) >= 0.0
+    assert line_profile(0.0, 0.0).draft_overhead == dict.fromkeys(fit, 0.0)  # none measured
 
 
 def test_predicted_speedup_is_ar_over_method_on_measured_prompts() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dynatree.bench.metrics import NUMERIC_METRICS, summarize
-from dynatree.bench.parts import merge, parse_part, part_prompts
+from dynatree.bench.parts import merge, parse_part, part_prompts, racing, skip_record
 from dynatree.errors import UsageError
 
 
@@ -173,3 +173,24 @@ def test_with_the_prompt_file_at_hand_every_measured_prompt_is_needed(tmp_path):
         part["protocol"]["prompts_sha256"] = "another file"
     parts[1][1]["rows"].pop()
     merge(parts)  # without the file, the shares are all there is to check
+
+
+def test_a_skipped_racing_round_merges_as_the_rounds_that_ran():
+    """A sweep's part 2 out of the race is a skip record: the merged result is part 1's."""
+    first = _part(1, 2, ["a", "b"])
+    skipped = skip_record("linear", {"K": 4}, first["tags"], "2/2", "round1.json")
+    merged = merge([("p2.json", skipped), ("p1.json", first)])
+    assert [r["prompt_id"] for r in merged["rows"]] == ["w", "a", "b"]
+    protocol = merged["protocol"]
+    assert (protocol["n_measured"], protocol["parts"], protocol["parts_run"]) == (2, 2, 1)
+    assert len(merged["provenance"]["parts"]) == 1
+    with pytest.raises(UsageError, match="p1.json: part 1/2 did not run"):
+        merge([("p1.json", {**skipped, "protocol": {"part": "1/2"}}), ("p2.json", _part(2, 2, []))])
+
+
+def test_a_racing_decision_keeps_the_settings_still_in_the_race():
+    decision = {"alive": ["K4", "K6"], "decided": False}
+    assert racing(decision, "K4", "d.json") and not racing(decision, "K2", "d.json")
+    assert not racing({"alive": ["K4"], "decided": True}, "K4", "d.json")  # a decided race
+    with pytest.raises(UsageError, match="--race d.json: not a racing decision"):
+        racing({"method": "linear", "params": {}}, "K4", "d.json")

@@ -62,6 +62,20 @@ def test_curves_leave_caches_at_the_prefix_and_normalise_to_the_smallest() -> No
     assert verify[0]["ratio"] == level[0]["ratio"] == 1.0
 
 
+def test_ar_step_and_draft_phases_are_timed_by_the_decoders_own_code() -> None:
+    target, draft = tiny(2, 0), tiny(1, 1)
+    step = profile.ar_step_curve(target, prefix=9, steps=4, repeats=2, warmup=1)
+    assert (step["prefix"], step["steps"]) == (9 + 2, 4)  # the steps' mean cache length
+    assert 0 < step["min_s"] <= step["median_s"] <= step["max_s"]
+    shapes = [(1, 3), (2, 2), (3, 1)]
+    phases = profile.draft_phase_curve(target, draft, 9, shapes, repeats=2, warmup=1)
+    drawn = {(p["branching"], p["depth"]): (p["rounds"], p["nodes"]) for p in phases}
+    # the catch-up of the root first, then one forward per expanded level
+    assert drawn == {(1, 3): ([1, 1, 1], 3), (2, 2): ([1, 2], 6), (3, 1): ([1], 3)}
+    assert all(p["prefix"] == 9 and p["min_s"] <= p["median_s"] for p in phases)
+    assert profile.shape_nodes(2, 3) == 14
+
+
 def fake_profile() -> dict:  # type: ignore[type-arg]
     """t(n) = prefix/1000 + n/100 at n = 1, 2, 4; g(w) = 1 + w (prefix-independent)."""
     verify = [
@@ -81,6 +95,16 @@ def test_every_timed_call_follows_an_untimed_call_of_its_size() -> None:
     assert {size: len(t) for size, t in times.items()} == {1: 3, 8: 3, 64: 3}
     assert len(log) == 2 * 3 * (3 + 1)
     assert all(log[i] == log[i + 1] for i in range(0, len(log), 2))
+
+
+def test_a_timed_call_can_follow_what_the_decoder_runs_before_it() -> None:
+    """A draft phase is timed right after a verification, as in decoding (``before``)."""
+    log: list[str] = []
+    calls = {size: (lambda size=size: log.append(f"phase{size}")) for size in (1, 2)}
+    before = {size: (lambda size=size: log.append(f"verify{size}")) for size in (1, 2)}
+    profile._round_robin(calls, torch.device("cpu"), repeats=2, warmup=0, desc="d", before=before)
+    assert all(log[i] == log[i + 1].replace("phase", "verify") for i in range(0, len(log), 2))
+    assert len(log) == 2 * 2 * 2
 
 
 def test_cost_profile_interpolates_between_and_beyond_measurements() -> None:
@@ -150,6 +174,10 @@ def test_profile_command_writes_a_readable_profile(cli, models, tmp_path) -> Non
     assert result["settings"]["sizes"] == [1, 2, 4, 6]
     assert result["settings"]["prefix_lengths"] == [5, 20]
     assert len(result["verify"]) == len(result["draft_level"]) == 8
+    assert [p["prefix"] for p in result["ar_step"]] == [5 + 3, 20 + 3]  # 6 steps each
+    shapes = result["settings"]["draft_shapes"]
+    assert shapes == [[1, 2], [1, 4]]  # trees of at most --max-tree tokens, root included
+    assert len(result["draft_phase"]) == 2 * len(shapes)
     assert result["models"]["target_params"] > result["models"]["draft_params"] > 0
     assert result["provenance"]["command"]
     assert result["compile"] == {"regime": "eager", "mode": None, "shapes": None, "buckets": [],
@@ -159,6 +187,8 @@ def test_profile_command_writes_a_readable_profile(cli, models, tmp_path) -> Non
     assert cost.verify_s(6, 20) == next(
         p["median_s"] for p in result["verify"] if (p["n"], p["prefix"]) == (6, 20)
     )
+    assert cost.ar_step_s(23) == result["ar_step"][1]["median_s"]
+    assert min(cost.draft_overhead.values()) >= 0
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""`dynatree select`: the fastest setting exact on every prompt, among one method and protocol."""
+"""`dynatree select`: a sweep's settings raced over rounds; the winner, or a declared tie and the
+rule that resolved it; exact settings only. All results here are made up."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dynatree.bench.selection import describe, select_best
+from dynatree.bench.selection import describe, race
 from dynatree.errors import UsageError
 
 PROTOCOL = {"prompts_sha256": "abc", "max_new_tokens": 8, "device": "cpu", "dtype": "float32"}
@@ -20,11 +21,15 @@ def result(
     exact: list,
     method="fixed_tree",
     paired: list | None = None,
+    params: dict | None = None,
+    part: str | None = None,
+    first_prompt: int = 0,
     **proto,
 ):
-    """A result with one row per ``exact`` flag; ``paired``: per-row paired speedups."""
+    """A result with one row per ``exact`` flag; ``paired``: per-row paired speedups; with
+    ``part`` a racing round of setting ``name`` (its prompts numbered from ``first_prompt``)."""
     rate = None if None in exact else sum(exact) / len(exact)
-    rows = [{"prompt_id": f"p{i}", "warmup": False, "exact_match": e, "tps": tps}
+    rows = [{"prompt_id": f"p{first_prompt + i}", "warmup": False, "exact_match": e, "tps": tps}
             for i, e in enumerate(exact)]  # fmt: skip
     summary = {"tps_mean": tps, "exact_match_rate": rate, "paired_speedup_mean": None}
     if paired is not None:
@@ -34,51 +39,132 @@ def result(
     obj = {
         "schema": "dynatree.bench/1",
         "method": method,
-        "params": {"D": int(tps)},
-        "protocol": {**PROTOCOL, **proto},
+        "params": params or {"D": int(tps)},
+        "tags": {"setting": name} if part else {},
+        "protocol": {**PROTOCOL, **({"part": part} if part else {}), **proto},
         "rows": rows,
         "summary": summary,
     }
-    path = tmp_path / f"{name}.json"
+    path = tmp_path / (f"{name}_{part.replace('/', 'of')}.json" if part else f"{name}.json")
     path.write_text(json.dumps(obj))
     return str(path)
 
 
-def test_picks_fastest_exact(tmp_path):
+def skip(tmp_path: Path, name: str, part: str) -> str:
+    path = tmp_path / f"{name}_{part.replace('/', 'of')}.json"
+    doc = {
+        "schema": "dynatree.bench-skip/1",
+        "method": "fixed_tree",
+        "params": {},
+        "tags": {"setting": name},
+        "protocol": {"part": part},
+        "skipped": {"decision": "d"},
+    }
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def test_one_round_picks_the_fastest_exact(tmp_path):
     paths = [
         result(tmp_path, "slow", 10.0, [True, True]),
         result(tmp_path, "fast_inexact", 30.0, [True, False]),
         result(tmp_path, "no_reference", 40.0, [None, None]),
         result(tmp_path, "fast", 20.0, [True, True]),
     ]
-    selected = select_best(paths)
+    selected = race(paths)
     assert {k: selected[k] for k in ("method", "params", "source", "tps_mean")} == {
         "method": "fixed_tree", "params": {"D": 20}, "source": paths[3], "tps_mean": 20.0
     }  # fmt: skip
     assert selected["criterion"] == "tps_mean" and selected["score"] == 20.0
-    assert selected["runner_up"]["source"] == paths[0]
+    assert (selected["outcome"], selected["tie"], selected["rounds"]) == ("leads", [], 1)
+    status = {s["setting"]: (s["status"], s["dropped_round"]) for s in selected["settings"]}
+    assert status[paths[0]] == ("dropped", 1)  # significantly behind (every prompt slower)
+    assert status[paths[1]] == status[paths[2]] == ("inexact", 1)
+    assert "leads significantly after round 1 of 1" in describe(selected)
 
 
-def test_paired_speedup_ranks_and_runner_up_within_noise(tmp_path):
-    # Throughput drifted between the jobs (a is "faster"), the paired speedups say b is.
-    a = result(tmp_path, "a", 30.0, [True] * 4, paired=[1.50, 1.62, 1.41, 1.58])
-    b = result(tmp_path, "b", 20.0, [True] * 4, paired=[1.55, 1.60, 1.52, 1.61])
-    selected = select_best([a, b])
-    assert selected["source"] == b and selected["criterion"] == "paired_speedup_mean"
-    runner = selected["runner_up"]
-    assert runner["source"] == a and runner["within_noise"] is True
-    assert runner["ratio_ci_low"] < 1.0 < runner["ratio_ci_high"]
-    assert "WITHIN NOISE" in describe(selected)
+def test_a_tie_within_noise_goes_to_the_cheaper_tree(tmp_path):
+    """The paired speedups say both are level (throughput drifted between the jobs); the tie is
+    declared, and the smaller tree (D = 4, B = 2: 30 nodes, against 126) wins it although it is
+    not the leader."""
+    big = result(tmp_path, "big", 30.0, [True] * 4, paired=[1.55, 1.62, 1.52, 1.61],
+                 params={"D": 6, "B": 2})  # fmt: skip
+    small = result(tmp_path, "small", 20.0, [True] * 4, paired=[1.60, 1.55, 1.45, 1.63],
+                   params={"D": 4, "B": 2})  # fmt: skip
+    selected = race([big, small])
+    assert selected["criterion"] == "paired_speedup_mean"
+    assert (selected["leader"], selected["source"], selected["outcome"]) == (big, small, "tie")
+    assert selected["tie"] == [big, small] and selected["rule"] == "cheapest"
+    versus = next(s for s in selected["settings"] if s["setting"] == small)
+    assert versus["ratio_ci_low"] < 1.0 < versus["ratio_ci_high"]
+    assert "wins a tie of" in describe(selected)
 
 
-def test_runner_up_clearly_behind(tmp_path):
+def test_a_setting_clearly_ahead_leads(tmp_path):
     a = result(tmp_path, "a", 30.0, [True] * 4, paired=[1.20, 1.22, 1.18, 1.21])
     b = result(tmp_path, "b", 20.0, [True] * 4, paired=[1.55, 1.60, 1.52, 1.61])
-    selected = select_best([a, b])
-    assert selected["source"] == b and selected["runner_up"]["within_noise"] is False
-    assert "significantly ahead" in describe(selected)
-    alone = select_best([b])
-    assert alone["runner_up"] is None and "no runner-up" in describe(alone)
+    selected = race([a, b])
+    assert (selected["source"], selected["outcome"]) == (b, "leads")
+    assert race([b])["outcome"] == "leads" and "only setting" in describe(race([b]))
+
+
+def test_rounds_drop_the_slow_and_give_the_rest_new_prompts(tmp_path):
+    """Round 1: c is clearly behind and drops; a and b are level and race on; round 2 (new
+    prompts p3..p5) separates them. The decision after round 1 names who still races."""
+    level = [1.50, 1.60, 1.55]
+    r1 = {
+        "a": result(tmp_path, "a", 1, [True] * 3, paired=level, part="1/2", params={"D": 5}),
+        "b": result(
+            tmp_path, "b", 1, [True] * 3, paired=[1.58, 1.52, 1.57], part="1/2", params={"D": 4}
+        ),  # fmt: skip
+        "c": result(tmp_path, "c", 1, [True] * 3, paired=[1.0, 1.02, 0.98], part="1/2"),
+    }
+    decision = race(list(r1.values()), (1, 2))
+    assert (decision["final"], decision["alive"], decision["decided"]) == (False, ["a", "b"], False)
+    assert "round 1 of 2, still racing: a, b; out: c (dropped in round 1)" in describe(decision)
+    r2 = [
+        result(
+            tmp_path,
+            "a",
+            1,
+            [True] * 3,
+            paired=[1.9, 2.0, 1.95],
+            part="2/2",
+            first_prompt=3,
+            params={"D": 5},
+        ),  # fmt: skip
+        result(
+            tmp_path,
+            "b",
+            1,
+            [True] * 3,
+            paired=[1.50, 1.52, 1.49],
+            part="2/2",
+            first_prompt=3,
+            params={"D": 4},
+        ),  # fmt: skip
+        skip(tmp_path, "c", "2/2"),
+    ]
+    selected = race([*r1.values(), *r2])
+    assert (selected["setting"], selected["outcome"], selected["rounds_run"]) == ("a", "leads", 2)
+    entries = {s["setting"]: s for s in selected["settings"]}
+    assert (entries["b"]["status"], entries["b"]["dropped_round"]) == ("dropped", 2)
+    assert entries["a"]["n"] == 6 and entries["c"]["n"] == 3
+    assert selected["sources"] == [r1["a"], r2[0]]
+
+
+def test_a_decided_race_skips_the_rest_and_stale_inputs_are_refused(tmp_path):
+    a1 = result(tmp_path, "a", 1, [True] * 3, paired=[2.0, 2.1, 2.05], part="1/2")
+    b1 = result(tmp_path, "b", 1, [True] * 3, paired=[1.0, 1.1, 1.05], part="1/2")
+    assert race([a1, b1], (1, 2))["decided"] is True  # b is out: a leads, alone
+    selected = race([a1, b1, skip(tmp_path, "a", "2/2"), skip(tmp_path, "b", "2/2")])
+    assert (selected["setting"], selected["rounds_run"], selected["outcome"]) == ("a", 2, "leads")
+    with pytest.raises(UsageError, match="round 2 of b missing"):
+        race([a1, b1, skip(tmp_path, "a", "2/2")])
+    with pytest.raises(UsageError, match="round 1 of a is also"):
+        race([a1, a1])
+    with pytest.raises(UsageError, match=r"--round 1/3: the inputs are a sweep in 2 rounds"):
+        race([a1, b1], (1, 3))
 
 
 @pytest.mark.parametrize(
@@ -96,7 +182,7 @@ def test_rejects_mixed_inputs(tmp_path, second, needle):
         result(tmp_path, "b", 20.0, [True], method=method, **second),
     ]
     with pytest.raises(UsageError, match=needle):
-        select_best(paths)
+        race(paths)
 
 
 def test_ties_qualify_wrong_rows_never(tmp_path):
@@ -109,23 +195,26 @@ def test_ties_qualify_wrong_rows_never(tmp_path):
         for row, verdict in zip(obj["rows"], row_verdicts, strict=True):
             row["verdict"] = verdict
         Path(paths[name]).write_text(json.dumps(obj))
-    assert select_best(list(paths.values()))["source"] == paths["tie"]
-    with pytest.raises(UsageError, match="no result matches"):
-        select_best([paths["wrong"]])
+    assert race(list(paths.values()))["source"] == paths["tie"]
+    with pytest.raises(UsageError, match="no setting matches"):
+        race([paths["wrong"]])
 
 
 def test_none_exact(tmp_path):
     paths = [result(tmp_path, "a", 10.0, [False]), result(tmp_path, "b", 9.0, [None])]
-    with pytest.raises(UsageError, match="no result matches"):
-        select_best(paths)
+    with pytest.raises(UsageError, match="no setting matches"):
+        race(paths)
 
 
-def test_cli_writes_params_file(cli, capsys, tmp_path):
-    paths = [result(tmp_path, "a", 10.0, [True]), result(tmp_path, "b", 20.0, [True])]
+def test_cli_writes_params_file_and_decisions(cli, capsys, tmp_path):
+    paths = [result(tmp_path, n, tps, [True] * 2) for n, tps in (("a", 10.0), ("b", 20.0))]
     out = tmp_path / "selected.json"
     assert cli("select", "--inputs", *paths, "--out", out) == 0
     assert json.loads(out.read_text())["source"] == paths[1]
-    assert "dynatree select: fixed_tree" in capsys.readouterr().err
+    assert "dynatree select: " in capsys.readouterr().err
+    parts = [result(tmp_path, n, 10.0, [True], part="1/2") for n in ("a", "b")]
+    assert cli("select", "--inputs", *parts, "--round", "1/2", "--out", out) == 0
+    assert json.loads(out.read_text())["alive"] == ["a", "b"]
 
 
 def test_cli_error_writes_nothing(cli, capsys, tmp_path):
@@ -156,4 +245,4 @@ def test_a_speedup_that_is_not_a_positive_number_is_refused(tmp_path, spoil, nee
     Path(bad).write_text(spoil(Path(bad).read_text()))
     for order in ([good, bad], [bad, good]):
         with pytest.raises(UsageError, match=rf"--inputs .*bad\.json: .*paired_speedup.*{needle}"):
-            select_best(order)
+            race(order)

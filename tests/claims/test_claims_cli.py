@@ -32,7 +32,7 @@ def test_prints_the_verdict_table_and_writes_csv_with_provenance(numbers_file, t
     assert header.split() == ["claim", "verdict", "reported", "reproduced"]
     assert lines[0].startswith("table1.wikitext.ar_tps ")
     assert lines[0].index("not comparable") == header.index("verdict")  # aligned columns
-    assert "lossless: every checked run matched AR token for token" in printed
+    assert "lossless: every output equals AR" in printed
     assert printed.rstrip().endswith("23 claims: 13 holds, 0 does not hold, 10 not comparable")
 
     table = pd.read_csv(out, keep_default_na=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from claims_numbers import CLAIMS_FILE, EXACT_RUNS, embedded_run, paper_run, put
+from claims_numbers import CLAIMS_FILE, embedded_run, paper_run, put
 
 from dynatree.claims.checks import FAILS, HOLDS, NOT_COMPARABLE, Facts
 from dynatree.claims.evaluate import evaluate, evaluate_claim, instances
@@ -38,7 +38,7 @@ def flip(claim: Claim, numbers: dict) -> None:
             other = next(g for g in numbers[first["grid"]]["value"] if g != first["value"])
             numbers[first["key"]]["value"] = other
         elif claim.check == "lossless":
-            numbers["exact.main.dynatree.min_pct"]["value"] = 87.5
+            numbers["exact.main.dynatree.n_wrong"]["value"] = 1
         else:  # a new check kind needs its own flip here
             raise AssertionError(f"no flip for check {claim.check}")
 
@@ -109,15 +109,15 @@ def test_experiment_not_run_is_not_comparable():
     assert row.verdict == NOT_COMPARABLE
     assert "numbers.json has no ablation.datasets" in row.why
     numbers = paper_run()
-    del numbers["ablation.pg19.history.tps_mean"]
+    del numbers["ablation.pg19.history.speedup"]
     row = verdict("table4.history_adds_speed", numbers)
     assert row.verdict == NOT_COMPARABLE
-    assert "pg19: numbers.json has no ablation.pg19.history.tps_mean" in row.why
+    assert "pg19: numbers.json has no ablation.pg19.history.speedup" in row.why
 
 
 def test_a_failing_dataset_decides_a_for_each_claim():
     numbers = paper_run()
-    put(numbers, "ablation.pg19.history.tps_mean", 100.0, "tok/s", 1)
+    put(numbers, "ablation.pg19.history.speedup", 1.0, "x", 2)
     row = verdict("table4.history_adds_speed", numbers)
     assert row.verdict == FAILS
     assert row.why.startswith("wikitext: ") and "; pg19: " in row.why
@@ -126,11 +126,30 @@ def test_a_failing_dataset_decides_a_for_each_claim():
 def test_setting_outside_the_grid_is_not_comparable():
     numbers = paper_run()
     put(numbers, "linear_sweep.pg19.K_values", [2, 3, 4], None, 0)
-    put(numbers, "linear_sweep.pg19.best.param.K", 4, None, 0)
+    put(numbers, "select.pg19.linear.param.K", 4, None, 0)
     row = verdict("linear.pg19.best_K", numbers)
     assert row.verdict == NOT_COMPARABLE
     assert "the sweep did not try K = 5 (swept: 2, 3, 4)" in row.why
     assert row.reproduced == "K=4"
+
+
+def test_a_claimed_setting_in_the_declared_tie_holds():
+    """The race could not separate K = 5 from the selected K = 2 (a tie, resolved to the
+    cheaper K): the claim "K = 5 is fastest" is not contradicted; outside the tie it fails."""
+    numbers = paper_run()
+    put(numbers, "select.pg19.linear.param.K", 2, None, 0)
+    assert verdict("linear.pg19.best_K", numbers).verdict == FAILS
+    put(numbers, "select.pg19.linear.tie_n", 2, "count", 0)
+    put(numbers, "select.pg19.linear.tie.0.param.K", 2, None, 0)
+    put(numbers, "select.pg19.linear.tie.1.param.K", 5, None, 0)
+    row = verdict("linear.pg19.best_K", numbers)
+    assert row.verdict == HOLDS
+    assert row.why == (
+        "the claimed setting is within noise of the selected one (K is 2, not 5): both are in "
+        "a tie of 2 settings the race could not separate"
+    )
+    put(numbers, "select.pg19.linear.tie.1.param.K", 8, None, 0)
+    assert verdict("linear.pg19.best_K", numbers).verdict == FAILS
 
 
 def test_trend_needs_two_points():
@@ -150,26 +169,41 @@ def test_lossless_without_any_checked_run_is_not_comparable():
 def test_lossless_reports_unchecked_runs_and_ignores_other_methods():
     numbers = paper_run()
     put(numbers, "exact.main.dynatree.checked", 1, "count", 0)
-    put(numbers, "exact.main.hf_assisted.min_pct", 50.0, "%", 1)  # not a tree method
+    put(numbers, "exact.main.hf_assisted.n_wrong", 3, "count", 0)  # not on the tree loop
     row = verdict("lossless", numbers)
     assert row.verdict == HOLDS
-    assert "1 of 6 runs had no AR reference" in row.why
+    assert row.why == "every output equals AR; 1 of 6 runs had no AR reference"
 
 
-def test_tie_aware_counts_decide_when_present():
+def test_lossless_says_what_the_verdict_counts_say():
+    """A tie holds but is named with its method (the exactness table counts it); a wrong
+    token fails, named too; the reproduced column adds the counts up."""
     numbers = paper_run()
-    for exp, method in EXACT_RUNS:
-        put(numbers, f"exact.{exp}.{method}.n_wrong", 0, "count", 0)
-        put(numbers, f"exact.{exp}.{method}.n_tie", 0, "count", 0)
-    put(numbers, "exact.main.dynatree.min_pct", 50.0, "%", 1)  # below 100 % only by ties:
-    put(numbers, "exact.main.dynatree.n_tie", 3, "count", 0)
+    row = verdict("lossless", numbers)
+    assert (row.verdict, row.why) == (HOLDS, "every output equals AR")
+    assert row.reproduced == "12 of 12 prompts token-identical, 0 numerical ties, 0 wrong (6 runs)"
+    put(numbers, "exact.main.dynatree.n_exact", 3, "count", 0)
+    put(numbers, "exact.main.dynatree.n_tie", 1, "count", 0)
     row = verdict("lossless", numbers)
     assert row.verdict == HOLDS
-    assert "3 differ only by numerical ties" in row.why
-    put(numbers, "exact.main.dynatree.n_wrong", 1, "count", 0)
+    assert row.why == "every output equals AR except 1 numerical tie (DynaTree: 1)"
+    assert row.reproduced.startswith("11 of 12 prompts token-identical, 1 numerical tie, 0 wrong")
+    put(numbers, "exact.fixed_tree_sweep.fixed_tree.n_exact", 2, "count", 0)
+    put(numbers, "exact.fixed_tree_sweep.fixed_tree.n_wrong", 2, "count", 0)
     row = verdict("lossless", numbers)
     assert row.verdict == FAILS
-    assert "outputs differing from AR: 1" in row.why
+    assert row.why == "2 outputs differ from AR beyond a numerical tie (Fixed tree: 2)"
+
+
+def test_lossless_covers_every_tree_loop_method():
+    """DynaTree-CA's tie counts (the case of issue 22: the claim said "no output differs"
+    while the exactness table counted a DynaTree-CA tie)."""
+    numbers = paper_run()
+    put(numbers, "exact.main.methods", ["fixed_tree", "dynatree", "dynatree_ca"])
+    for name, value in (("runs", 2), ("checked", 2), ("n_exact", 3), ("n_tie", 1), ("n_wrong", 0)):
+        put(numbers, f"exact.main.dynatree_ca.{name}", value, "count", 0)
+    row = verdict("lossless", numbers)
+    assert row.why == "every output equals AR except 1 numerical tie (DynaTree-CA: 1)"
 
 
 def test_reported_values_are_the_originals(spec):

@@ -38,8 +38,9 @@ NEED_CPUS=4
 NEED_MEM_MB=32000
 # Rules that may run on the submit host: `all` and the setup rules meant as the Snakefile's
 # localrules (fetch_model and fetch_data need the internet, data_manifest only hashes files,
-# resolved_config only writes a file). All other jobs must be SLURM jobs.
-ALLOW_LOCAL=all,fetch_model,fetch_data,data_manifest,resolved_config
+# resolved_config only writes a file, share_result only copies one). All other jobs must be
+# SLURM jobs.
+ALLOW_LOCAL=all,fetch_model,fetch_data,data_manifest,resolved_config,share_result
 # Where SLURM clients inside a job look for slurm.conf when SLURM_CONF is unset (the executor's job
 # step drops SLURM_* variables, SLURM_CONF included, before its nested srun). It is the directory
 # configless slurmd uses; a real /etc/slurm/slurm.conf would be read first, so that must not exist.

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from synthetic import write_profile, write_suite
+from synthetic import write_profile, write_selections, write_suite
 
 from dynatree.aggregate.numbers import build_numbers
 from dynatree.aggregate.table import build_table, read_tables
@@ -36,13 +36,15 @@ def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("paper")
     profiles = [write_profile(root / f"{r}.json", regime=r) for r in ("eager", "compiled")]
     tables = []
-    for experiment, paths in write_suite(root / "results").items():
+    suite = write_suite(root / "results")
+    selections = write_selections(root / "select", suite)
+    for experiment, paths in suite.items():
         out = root / "aggregate" / f"{experiment}.csv"
         out.parent.mkdir(exist_ok=True)
         build_table(experiment, paths, profiles).to_csv(out, index=False)
         tables.append(str(out))
     numbers = root / "numbers.json"
-    document = build_numbers(read_tables(tables), tables, profiles=profiles)
+    document = build_numbers(read_tables(tables), tables, profiles=profiles, selections=selections)
     numbers.write_text(json.dumps(document))
     figures = root / "figures"
     figures.mkdir()
@@ -198,22 +200,24 @@ def test_renders_results_made_outside_a_git_checkout(inputs, tmp_path):
     assert "no commit recorded" in tex and "no code commit" in tex
 
 
-def test_setup_names_both_prompt_counts_when_the_main_table_has_more(inputs, tmp_path):
-    """experiments.main.n_prompts: the main table is timed on more prompts than the rest, and
-    the setup section must not claim one count for every experiment."""
+def test_setup_names_every_experiments_prompts_and_the_ablations_sizing(inputs, tmp_path):
+    """Experiments are timed on prompt counts of their own (experiments.<name>.n_prompts,
+    .parts): the setup names each, and says how many prompts the ablation's comparisons need
+    for their verdicts to repeat (numbers.json: sd_pct, n_stable), issue 22."""
+    from dynatree.experiments import EXPERIMENTS
+
     _, numbers, figures = inputs
-    document = json.loads(numbers.read_text())
-    facts = document["numbers"]
-    same = render(numbers, figures, tmp_path / "same", TEMPLATES).read_text()
-    assert "in the other experiments" not in same
-    facts["protocol.n_prompts"]["value"] = 31
-    facts["protocol.n_measured"]["value"] = 30
-    more = tmp_path / "numbers.json"
-    more.write_text(json.dumps(document))
-    tex = " ".join(render(more, figures, tmp_path / "more", TEMPLATES).read_text().split())
-    others = facts["protocol.others.n_prompts"]["value"]
-    assert f"for each of 31 prompts in the main table ({others} in the other experiments" in tex
-    assert f"over the remaining 30 ({facts['protocol.others.n_measured']['value']})" in tex
+    facts = json.loads(numbers.read_text())["numbers"]
+    tex = " ".join(render(numbers, figures, tmp_path / "build", TEMPLATES).read_text().split())
+    for name, experiment in EXPERIMENTS.items():
+        n = facts[f"protocol.experiment.{name}.n_measured"]["value"]
+        parts = facts[f"protocol.experiment.{name}.parts"]["value"]
+        shown = f"{experiment.label} {n}" + (f" ({parts}~parts run apart)" if parts > 1 else "")
+        assert shown in tex, shown
+    key = "ablation.wikitext.breadth_depth.vs_fixed"
+    sd, needed = facts[f"{key}.sd_pct"]["value"], facts[f"{key}.n_stable"]["value"]
+    assert f"$s={sd:.1f}$\\% over 3 prompts, so $n={needed}$" in tex
+    assert "from $n = ((z_{95} + z_{95})\\,s/\\delta)^2$ prompts" in tex
 
 
 def test_setup_says_the_main_table_ran_in_parts_only_when_it_did(inputs, tmp_path):

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from synthetic import write_suite
+from synthetic import write_selections, write_suite
 
 from dynatree.aggregate.numbers import build_numbers
 from dynatree.aggregate.table import build_table, read_tables
@@ -44,7 +44,9 @@ def _render(root: Path, factors: list[float]) -> str:
         build_table(experiment, paths).to_csv(out, index=False)
         tables.append(str(out))
     numbers = root / "numbers.json"
-    numbers.write_text(json.dumps(build_numbers(read_tables(tables), tables)))
+    selections = write_selections(root / "select", suite)
+    document = build_numbers(read_tables(tables), tables, selections=selections)
+    numbers.write_text(json.dumps(document))
     figures = root / "figures"
     figures.mkdir()
     for name in FIGURES:  # stand-ins: only their presence matters here

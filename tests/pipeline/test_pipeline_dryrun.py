@@ -24,10 +24,13 @@ def test_dry_run_plans_the_whole_paper(name: str, monkeypatch) -> None:
     config = yaml.safe_load((REPO / name).read_text(encoding="utf-8"))
     validate_config(config)
     plan = build_plan(config)
-    split = [job for job in plan.jobs.values() if job.parts > 1]
-    assert counts["bench"] == len(plan.jobs) - len(split)
+    split = [job for job in plan.jobs.values() if job.part_paths]
+    assert counts["bench"] == len(plan.jobs) - len(split) - len(plan.shared)
     assert counts.get("bench_part", 0) == sum(job.parts for job in split)
     assert counts.get("merge_bench_parts", 0) == len(split)
+    assert counts.get("share_result", 0) == len(plan.shared)
+    rounds = sum(plan.sweep_rounds(*key) - 1 for key in plan.sweeps)
+    assert counts.get("race_round", 0) == rounds
     assert counts["figure"] == len(FIGURE_TABLES)
     assert counts["prompts"] == len(plan.prompt_sets)
     assert counts["select_setting"] == len(plan.selections)
@@ -103,3 +106,25 @@ def test_with_the_local_copy_the_default_downloads_nothing(name: str) -> None:
     assert "fetch_data" not in counts and counts["data_manifest"] == 1
     assert "--data-dir ../shared/data" in run.stdout
     assert "data: the local copy at data.dir ../shared/data (no download)" in run.stderr
+
+
+def test_stability_runs_on_demand_only(tmp_path) -> None:
+    """Rule stability is not part of `all`; asked for, it compares the runs named in
+    stability_runs (two at least, else one line saying how), and naming them reruns nothing
+    of this run (results/config.json leaves them out)."""
+    run = snakemake(["-n", "-F", "--configfile", "config/smoke.yaml"], cwd=REPO)
+    assert "stability" not in job_counts(run.stdout)
+    runs = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for file in ("claims.csv", "numbers.json"):
+            (tmp_path / name / file).write_text("")
+        runs.append(str(tmp_path / name))
+    names = f"stability_runs=[{', '.join(runs)}]"
+    run = snakemake(["-n", "stability", "--config", names], cwd=REPO)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert job_counts(run.stdout) == {"stability": 1, "total": 1}
+    assert f"--runs {runs[0]} {runs[1]} --out results/stability.csv" in run.stdout
+    run = snakemake(["-n", "stability"], cwd=REPO)
+    assert run.returncode != 0
+    assert "stability_runs='[../run1/results, results]'" in run.stdout + run.stderr

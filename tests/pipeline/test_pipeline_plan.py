@@ -52,46 +52,91 @@ def test_one_ar_job_per_prompt_set_and_length(config) -> None:
     assert used == {j.key for j in ar}
 
 
-def test_main_table_prompt_count_is_its_own(config) -> None:
-    """experiments.main.n_prompts times the main table on its own, larger prompt set with its
-    own AR baseline; every other experiment stays on protocol.n_prompts."""
+def _own_n(config: dict, experiment: str) -> int:
+    return config["experiments"][experiment].get("n_prompts") or config["protocol"]["n_prompts"]
+
+
+def test_each_experiment_times_its_own_prompt_count(config) -> None:
+    """experiments.<name>.n_prompts times an experiment on its own prompt set (the first n of
+    the same sample) with its own AR baseline; protocol.n_prompts is the default."""
     config["experiments"]["main"]["n_prompts"] = config["protocol"]["n_prompts"] + 3
     plan = build_plan(config)
-    n_main = config["experiments"]["main"]["n_prompts"]
     for job in plan.jobs.values():
-        users = {j.experiment for j in plan.jobs.values() if plan.reference(j) is job}
-        main = job.experiment == "main" or "main" in users
-        expected = n_main if main else config["protocol"]["n_prompts"]
-        assert job.n_prompts == expected, job.key
-        assert job.prompts.endswith(f"_n{expected}.jsonl")
-    main_sets = {(j.dataset, j.l_max, j.n_prompts) for j in plan.experiments["main"]}
-    assert main_sets <= set(plan.prompt_sets)
-    assert {n for _, _, n in plan.prompt_sets} == {n_main, config["protocol"]["n_prompts"]}
+        if job.method == "ar":
+            users = [j for j in plan.jobs.values() if plan.reference(j) is job]
+            assert {_own_n(config, j.experiment) for j in users} == {job.n_prompts}, job.key
+        else:
+            assert job.n_prompts == _own_n(config, job.experiment), job.key
+        assert job.prompts.endswith(f"_n{job.n_prompts}.jsonl")
+    assert {n for _, _, n in plan.prompt_sets} == {_own_n(config, e) for e in EXPERIMENTS}
 
 
-def test_main_table_jobs_run_in_parts_and_nothing_else_does(config) -> None:
-    """experiments.main.parts splits every main-table job (not its AR baseline) into that many
-    part results; every other job is whole, and tables still read the jobs' own result files."""
+def test_jobs_of_experiments_in_parts_are_split_and_shared_ones_are_not(config) -> None:
+    """experiments.<name>.parts splits every timed job of the experiment (not its AR baseline)
+    into that many part results; tables still read the jobs' own result files."""
     config["experiments"]["main"]["parts"] = 2
     plan = build_plan(config)
     for job in plan.jobs.values():
-        if job.experiment == "main":
-            assert job.parts == 2
-            assert job.part_paths == [
-                job.path.replace("results/bench/", "results/bench_parts/").replace(
-                    ".json", f"/part{i}.json"
-                )
-                for i in (1, 2)
-            ]
-        else:
-            assert (job.parts, job.part_paths) == (1, []), job.key
-    assert plan.split_experiments == ["main"]
+        parts = config["experiments"].get(job.experiment, {}).get("parts", 1)
+        if job.same_as is not None or job.experiment == BASELINE or parts == 1:
+            assert job.part_paths == [], job.key
+            continue
+        assert job.part_paths == [
+            job.path.replace("results/bench/", "results/bench_parts/").replace(
+                ".json", f"/part{i}.json"
+            )
+            for i in range(1, parts + 1)
+        ]
+    assert "main" in plan.split_experiments
     assert set(plan.table_inputs("main")) == {
         *(j.path for j in plan.experiments["main"]),
         *(plan.reference(j).path for j in plan.experiments["main"] if j.method != "ar"),
     }
-    config["experiments"]["main"]["parts"] = 1
+    for name in EXPERIMENTS:
+        config["experiments"][name]["parts"] = 1
     assert build_plan(config).split_experiments == []
+
+
+def test_a_sweep_in_parts_races(config) -> None:
+    """A sweep's parts are racing rounds: part I > 1 reads the decision after round I - 1; the
+    decision and the selection read every setting's rounds (rule race_round, select_setting)."""
+    for sweep in ("linear_sweep", "fixed_tree_sweep"):
+        config["experiments"][sweep].update(n_prompts=config["protocol"]["warmup"] + 3, parts=3)
+    plan = build_plan(config)
+    for (dataset, method), jobs in plan.sweeps.items():
+        assert plan.sweep_rounds(dataset, method) == 3
+        for job in jobs:
+            assert job.races and job.race_input(1) is None
+            assert job.race_input(3) == f"results/select/{dataset}/{method}/round2.json"
+        assert plan.race_inputs(dataset, method, 1) == [j.part_paths[0] for j in jobs]
+        assert len(plan.race_inputs(dataset, method)) == 3 * len(jobs)
+    assert not any(j.races for j in plan.experiments["main"])
+    for sweep in ("linear_sweep", "fixed_tree_sweep"):
+        config["experiments"][sweep]["parts"] = 1
+    plan = build_plan(config)
+    for (dataset, method), jobs in plan.sweeps.items():
+        assert plan.race_inputs(dataset, method) == [j.path for j in jobs]
+
+
+def test_a_setting_measured_twice_is_timed_once(config) -> None:
+    """A job that measures what an earlier one does shares its result (results/shared/); the
+    job it copies is timed, measures the same thing, and comes first in declared order."""
+    plan = build_plan(config)
+    order = {name: i for i, name in enumerate(EXPERIMENTS)}
+    for job in plan.shared:
+        timed = plan.jobs[job.same_as]
+        assert timed.same_as is None and timed.measures == job.measures
+        assert order[timed.experiment] <= order[job.experiment]
+        assert job.path.startswith("results/shared/") and job.part_paths == []
+    measured = [j.measures for j in plan.jobs.values() if j.method != "ar" and j.same_as is None]
+    assert len(measured) == len(set(measured))
+
+
+def test_the_default_config_shares_its_repeated_default_settings() -> None:
+    """config.yaml's sensitivity grid meets DynaTree's default setting three times."""
+    plan = build_plan(_config("config.yaml"))
+    shared = {j.key for j in plan.shared}
+    assert {("sensitivity", "wikitext", "dynatree", s) for s in ("Bmax3", "Dmax8")} <= shared
 
 
 def test_main_table_settings_come_from_the_sweeps(config) -> None:

@@ -51,9 +51,10 @@ def paper_run() -> Numbers:
         put(n, f"main.{ds}.dynatree_vs.fixed_tree.pct", 9.3, "%", 1)
     put(n, "ablation.datasets", ["wikitext", "pg19"])
     for ds in ("wikitext", "pg19"):
-        for variant, tps in (("fixed", 150.25), ("breadth_depth", 160.5), ("history", 170.75)):
-            put(n, f"ablation.{ds}.{variant}.tps_mean", tps, "tok/s", 1)
+        for variant, speedup in (("fixed", 1.50), ("breadth_depth", 1.61), ("history", 1.72)):
+            put(n, f"ablation.{ds}.{variant}.speedup", speedup, "x", 2)
         put(n, f"ablation.{ds}.breadth_depth.vs_fixed.pct", 6.8, "%", 1)
+        put(n, f"ablation.{ds}.history.vs_breadth_depth.pct", 6.6, "%", 1)
     put(n, "length_scaling.datasets", ["wikitext"])
     put(n, "length_scaling.wikitext.T_values", [100, 500, 1500], None, 0)
     for T, speedup in ((100, 1.41), (500, 1.52), (1500, 1.64)):
@@ -61,18 +62,23 @@ def paper_run() -> Numbers:
     put(n, "fixed_tree_sweep.datasets", ["wikitext", "pg19"])
     for ds in ("wikitext", "pg19"):
         for name, best, grid in (("D", 8, [4, 6, 8]), ("B", 3, [2, 3]), ("tau", 0.1, [0.05, 0.1])):
-            put(n, f"fixed_tree_sweep.{ds}.best.param.{name}", best)
+            put(n, f"select.{ds}.fixed_tree.param.{name}", best)
             put(n, f"fixed_tree_sweep.{ds}.{name}_values", grid)
+        put(n, f"select.{ds}.fixed_tree.tie_n", 0, "count", 0)
     for ds, best in (("wikitext", 8), ("pg19", 5)):
-        put(n, f"linear_sweep.{ds}.best.param.K", best, None, 0)
+        put(n, f"select.{ds}.linear.param.K", best, None, 0)
+        put(n, f"select.{ds}.linear.tie_n", 0, "count", 0)
         put(n, f"linear_sweep.{ds}.K_values", [2, 5, 8], None, 0)
     put(n, "exact.experiments", ["fixed_tree_sweep", "main"])
-    put(n, "exact.main.methods", ["linear", "fixed_tree", "dynatree", "hf_assisted"])
+    put(n, "exact.main.methods", ["fixed_tree", "dynatree", "hf_assisted"])
     put(n, "exact.fixed_tree_sweep.methods", ["fixed_tree"])
     for exp, method in EXACT_RUNS:
         put(n, f"exact.{exp}.{method}.runs", 2, "count", 0)
         put(n, f"exact.{exp}.{method}.checked", 2, "count", 0)
         put(n, f"exact.{exp}.{method}.min_pct", 100.0, "%", 1)
+        put(n, f"exact.{exp}.{method}.n_exact", 4, "count", 0)
+        put(n, f"exact.{exp}.{method}.n_tie", 0, "count", 0)
+        put(n, f"exact.{exp}.{method}.n_wrong", 0, "count", 0)
     return n
 
 

@@ -24,10 +24,23 @@ Conventions (docs/formats.md has the file formats):
   they name one (``regime``: the ``regimes`` experiment runs its comparison in both); a job of
   an explicit regime has AR baselines and a cost profile of that regime, so its speedups and
   predictions always refer to the AR of its own regime.
+- A sweep timed in parts *races* (dynatree.bench.selection): its parts are rounds, and part I > 1
+  of every setting reads the decision after round I - 1 (``race_round``, ``--race``), decoding
+  its share only while the setting is still in the race (else it writes a skip record). The
+  number of rounds is fixed by the config, so every timed job is a rule output known before the
+  run (a checkpoint would re-plan the DAG mid-run, which dry runs and a SLURM submission of the
+  whole DAG cannot show); a dropped setting's later rounds cost a process start each.
+- A job that measures exactly what an earlier one does (same method, parameters or selection,
+  prompts, T and parts; e.g. a sensitivity point at the default setting, the ablation's full
+  DynaTree on the main table's prompts) is not timed again: it *shares* that job's result, copied
+  under its own tags (``share_result``, ``results/shared/``), so its table reads as before and
+  the copy names the job it came from. Experiments are expanded in their declared order, so
+  the first declaration times.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +83,9 @@ class BenchJob:
     extra_tags: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     parts: int = 1
     regime: str | None = None  # None: protocol.compile decides; else one of REGIMES
+    races: bool = False  # a sweep's parts are racing rounds (module docstring)
+    # The job timed in its place when an earlier job measures the same thing (module docstring).
+    same_as: tuple[str, str, str, str] | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -77,14 +93,25 @@ class BenchJob:
 
     @property
     def path(self) -> str:
-        return bench_path(*self.key)
+        return bench_path(*self.key) if self.same_as is None else shared_path(*self.key)
 
     @property
     def part_paths(self) -> list[str]:
-        """The part results merged into :attr:`path` (none for a job run whole)."""
-        if self.parts == 1:
+        """The part results merged into :attr:`path` (none for a job run whole or shared)."""
+        if self.parts == 1 or self.same_as is not None:
             return []
         return [part_path(*self.key, i) for i in range(1, self.parts + 1)]
+
+    @property
+    def measures(self) -> tuple[Any, ...]:
+        """What the job times: two jobs with equal values measure the same thing."""
+        params = tuple(sorted((k, fmt(v)) for k, v in self.params.items()))
+        return (self.dataset, self.method, params, self.selected, self.l_max,
+                self.max_new_tokens, self.n_prompts, self.parts, self.regime)  # fmt: skip
+
+    def race_input(self, part: int) -> str | None:
+        """The decision part ``part`` of a racing job reads (None for round 1 or no race)."""
+        return race_path(self.dataset, self.method, part - 1) if self.races and part > 1 else None
 
     @property
     def ar_key(self) -> tuple[str, int, int, int, str | None]:
@@ -111,6 +138,11 @@ def model_dir(source: str, role: str) -> str:
 
 def bench_path(experiment: str, dataset: str, method: str, setting: str) -> str:
     return f"results/bench/{experiment}/{dataset}/{method}/{setting}.json"
+
+
+def shared_path(experiment: str, dataset: str, method: str, setting: str) -> str:
+    """A job's copy of the result of the job that measured the same thing (``same_as``)."""
+    return f"results/shared/{experiment}/{dataset}/{method}/{setting}.json"
 
 
 def part_path(experiment: str, dataset: str, method: str, setting: str, part: int) -> str:
@@ -150,6 +182,11 @@ def select_path(dataset: str, method: str) -> str:
     return f"results/select/{dataset}/{method}.json"
 
 
+def race_path(dataset: str, method: str, round_: int) -> str:
+    """The racing decision after round ``round_`` of a sweep (``dynatree select --round``)."""
+    return f"results/select/{dataset}/{method}/round{round_}.json"
+
+
 def table_path(experiment: str) -> str:
     return f"results/aggregate/{experiment}.csv"
 
@@ -165,16 +202,27 @@ class Plan:
     jobs: dict[tuple[str, str, str, str], BenchJob] = field(default_factory=dict)
     experiments: dict[str, list[BenchJob]] = field(default_factory=dict)
     sweeps: dict[tuple[str, str], list[BenchJob]] = field(default_factory=dict)
+    timed: dict[tuple[Any, ...], BenchJob] = field(default_factory=dict)  # by what they measure
 
     def add(self, job: BenchJob) -> BenchJob:
-        """Register ``job`` (AR baselines once, however many experiments share them)."""
+        """Register ``job`` (AR baselines once, however many experiments share them); a job
+        that measures what an earlier timed one does shares its result (module docstring)."""
         existing = self.jobs.get(job.key)
         if existing is not None:
             if job.experiment != BASELINE:
                 raise PlanError(f"two settings of {job.experiment} are both labelled {job.key}")
             return existing
+        if job.method != "ar" and not job.races:
+            timed = self.timed.setdefault(job.measures, job)
+            if timed is not job and not timed.races:
+                job = dataclasses.replace(job, same_as=timed.key)
         self.jobs[job.key] = job
         return job
+
+    @property
+    def shared(self) -> list[BenchJob]:
+        """Jobs that copy another job's result instead of being timed."""
+        return [job for job in self.jobs.values() if job.same_as is not None]
 
     def ar(
         self,
@@ -205,11 +253,24 @@ class Plan:
     @property
     def split_experiments(self) -> list[str]:
         """Experiments whose jobs run in parts (merged by their own rule)."""
-        return sorted({j.experiment for j in self.jobs.values() if j.parts > 1})
+        return sorted({j.experiment for j in self.jobs.values() if j.part_paths})
 
     @property
     def selections(self) -> list[tuple[str, str]]:
         return sorted({(j.dataset, j.method) for j in self.jobs.values() if j.selected})
+
+    def sweep_rounds(self, dataset: str, method: str) -> int:
+        """How many racing rounds the sweep of ``method`` on ``dataset`` runs (1: no race)."""
+        return max(job.parts for job in self.sweeps[(dataset, method)])
+
+    def race_inputs(self, dataset: str, method: str, rounds: int | None = None) -> list[str]:
+        """Every setting's results of rounds 1..``rounds`` (default: all) of a sweep: its parts
+        when it races, else its whole results."""
+        jobs = self.sweeps[(dataset, method)]
+        if self.sweep_rounds(dataset, method) == 1:
+            return [job.path for job in jobs]
+        last = self.sweep_rounds(dataset, method) if rounds is None else rounds
+        return [path for job in jobs for path in job.part_paths[:last]]
 
     @property
     def regimes(self) -> list[str | None]:
@@ -341,6 +402,7 @@ class _Builder:
                     extra_tags=tags or {},
                     parts=self.parts(experiment),
                     regime=regime,
+                    races=experiment in SWEEP_OF.values() and self.parts(experiment) > 1,
                 )
             )
             self.plan.ar(dataset, l_max, T, n, regime)

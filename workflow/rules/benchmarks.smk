@@ -69,8 +69,52 @@ rule merge_bench_parts:
 ruleorder: merge_bench_parts > bench
 
 
-# The main table's linear K and fixed-tree setting: the fastest exact result of the sweep on the
-# same dataset (a data dependency, never a number in the config).
+# A job that measures what an earlier one does: that job's result under its own tags (no
+# timing; pipeline_plan says when). Only copies a file: not worth a cluster job.
+localrules:
+    share_result,
+
+
+rule share_result:
+    input:
+        shared_source,
+    output:
+        "results/shared/{experiment}/{dataset}/{method}/{setting}.json",
+    log:
+        "logs/shared/{experiment}/{dataset}/{method}/{setting}.log",
+    params:
+        tags=shared_tags,
+    conda:
+        "../../envs/bench.yaml"
+    shell:
+        "python -m dynatree share --of {input} {params.tags} --out {output} > {log} 2>&1"
+
+
+# A racing sweep's decision after round I (dynatree.bench.selection): the settings still in the
+# race, which round I + 1's parts read (bench --race). The last round's decision is the selection.
+rule race_round:
+    input:
+        race_round_results,
+    output:
+        "results/select/{dataset}/{method}/round{round}.json",
+    log:
+        "logs/select/{dataset}/{method}/round{round}.log",
+    benchmark:
+        "logs/benchmarks/race_round/{dataset}/{method}/round{round}.tsv"
+    params:
+        round=race_round_flag,
+    wildcard_constraints:
+        method="linear|fixed_tree",
+        round=r"\d+",
+    conda:
+        "../../envs/bench.yaml"
+    shell:
+        "python -m dynatree select --inputs {input} {params.round} --out {output} > {log} 2>&1"
+
+
+# The main table's linear K and fixed-tree setting, raced on the sweep of the same dataset: the
+# winner, or the declared tie resolved by its rule (a data dependency, never a number in the
+# config).
 rule select_setting:
     input:
         sweep_results,

@@ -19,3 +19,25 @@ rule claims:
     shell:
         "python -m dynatree claims --numbers {input.numbers} --claims {input.claims}"
         " --out {output.table} > {log} 2>&1"
+
+
+# On demand (not part of `all`): what several finished runs concluded, side by side
+# (`dynatree stability`; config stability_runs names their results/ directories).
+localrules:
+    stability,
+
+
+rule stability:
+    input:
+        stability_inputs,
+    output:
+        table="results/stability.csv",
+        markdown="results/stability.md",
+    log:
+        "logs/aggregate/stability.log",
+    params:
+        runs=lambda wildcards: " ".join(shlex.quote(r) for r in config["stability_runs"]),
+    conda:
+        "../../envs/aggregate.yaml"
+    shell:
+        "python -m dynatree stability --runs {params.runs} --out {output.table} > {log} 2>&1"

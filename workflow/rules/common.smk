@@ -23,6 +23,7 @@ from pipeline_plan import (
     fmt,
     model_dir,
     profile_path,
+    race_path,
     select_path,
     table_path,
 )
@@ -172,12 +173,27 @@ def bench_inputs(wildcards):
         inputs["profile"] = job_profile(job.regime)
     if job.selected:
         inputs["params_file"] = select_path(job.dataset, job.method)
+    race = job.race_input(int(wildcards.get("part", 1)))
+    if race is not None:
+        inputs["race"] = race
     return inputs
 
 
 def assignment_flags(flag, values):
     """``flag key=value`` per entry of ``values``, sorted by key, each shell-quoted."""
     return [f"{flag} {shlex.quote(f'{k}={fmt(v)}')}" for k, v in sorted(values.items())]
+
+
+def shared_source(wildcards):
+    """The result a shared job copies (the job timed in its place)."""
+    job = bench_job(wildcards)
+    if job.same_as is None:
+        raise WorkflowError(f"{job.path} is timed, not shared")
+    return PLAN.jobs[job.same_as].path
+
+
+def shared_tags(wildcards):
+    return " ".join(assignment_flags("--tag", bench_job(wildcards).tags))
 
 
 def bench_settings(wildcards):
@@ -196,7 +212,8 @@ def bench_pairing(wildcards):
 
 
 def bench_files(wildcards, input):
-    """--reference / --params-file / the profile, present only for the jobs that have them."""
+    """--reference / --params-file / the profile / a racing decision, present only for the jobs
+    that have them."""
     flags = []
     if "profile" in input.keys():
         flags.append(f"--set profile={shlex.quote(input.profile)}")
@@ -204,14 +221,29 @@ def bench_files(wildcards, input):
         flags.append(f"--reference {shlex.quote(input.reference)}")
     if "params_file" in input.keys():
         flags.append(f"--params-file {shlex.quote(input.params_file)}")
+    if "race" in input.keys():
+        flags.append(f"--race {shlex.quote(input.race)}")
     return " ".join(flags)
 
 
 def sweep_results(wildcards):
-    jobs = PLAN.sweeps.get((wildcards.dataset, wildcards.method))
-    if not jobs:
+    """Every round of every setting of the sweep (parts, skip records included, when it races;
+    else the whole results): select replays the race from them."""
+    if (wildcards.dataset, wildcards.method) not in PLAN.sweeps:
         raise WorkflowError(f"no sweep results for {wildcards.method} on {wildcards.dataset}")
-    return [job.path for job in jobs]
+    return PLAN.race_inputs(wildcards.dataset, wildcards.method)
+
+
+def race_round_results(wildcards):
+    """Rounds 1..I of every setting of a racing sweep (the decision after round I reads them)."""
+    key = (wildcards.dataset, wildcards.method)
+    if key not in PLAN.sweeps or not 1 <= int(wildcards.round) < PLAN.sweep_rounds(*key):
+        raise WorkflowError(f"{race_path(*key, wildcards.round)} is not a round of this config")
+    return PLAN.race_inputs(*key, int(wildcards.round))
+
+
+def race_round_flag(wildcards):
+    return f"--round {wildcards.round}/{PLAN.sweep_rounds(wildcards.dataset, wildcards.method)}"
 
 
 def min_tokens_flag(wildcards):
@@ -266,6 +298,8 @@ def numbers_inputs(wildcards):
         inputs["embedded_report"] = EMBEDDED_REPORT
     if GPU_CHECKS:
         inputs["device_check"] = GPU_CHECKS[-1]
+    if PLAN.selections:
+        inputs["selections"] = [select_path(*key) for key in PLAN.selections]
     return inputs
 
 
@@ -277,6 +311,7 @@ def numbers_flags(wildcards, input):
         "profile": "--profile",
         "device_check": "--device-check",
         "data_manifest": "--data-manifest",
+        "selections": "--selections",
     }
     parts = []
     for key, flag in flags.items():
@@ -297,7 +332,20 @@ def claims_source():
 
 
 def resolved_config_text():
-    return json.dumps(config, indent=2, sort_keys=True) + "\n"
+    """This run's settings (stability_runs names other runs to compare: not one of them)."""
+    own = {k: v for k, v in config.items() if k != "stability_runs"}
+    return json.dumps(own, indent=2, sort_keys=True) + "\n"
+
+
+def stability_inputs(wildcards):
+    """What rule stability compares: each run's claims and numbers (select/ is read beside)."""
+    runs = config["stability_runs"]
+    if len(runs) < 2:
+        raise WorkflowError(
+            "rule stability: name two or more finished runs' results/ directories, e.g. "
+            "--config stability_runs='[../run1/results, results]'"
+        )
+    return [f"{run.rstrip('/')}/{name}" for run in runs for name in ("claims.csv", "numbers.json")]
 
 
 def all_targets():

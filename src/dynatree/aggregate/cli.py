@@ -64,6 +64,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="JSON",
         help="the run's data manifest (dynatree data manifest): data.* facts, e.g. which PG-19",
     )
+    numbers.add_argument(
+        "--selections",
+        nargs="+",
+        default=[],
+        metavar="JSON",
+        help="the sweeps' selections (dynatree select): select.* facts",
+    )
     numbers.set_defaults(func=_numbers)
 
 
@@ -91,6 +98,8 @@ def _numbers(args: argparse.Namespace) -> int:
         "--config": args.config,
         "--profile": args.profile,
         "--device-check": args.device_check,
+        "--data-manifest": args.data_manifest,
+        "--selections": args.selections,
     }
     check_outputs({"--out": args.out}, inputs)
     table = read_tables(args.tables)
@@ -102,6 +111,7 @@ def _numbers(args: argparse.Namespace) -> int:
         args.profile,
         args.device_check,
         args.data_manifest,
+        args.selections,
     )
     write_json_atomic(args.out, doc)
     return 0

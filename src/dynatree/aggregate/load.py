@@ -128,9 +128,10 @@ def check_rows(path: str | Path, result: dict[str, Any], flag: str = "--inputs")
         raise UsageError(f"{flag} {path}: prompt {repeated[0]!r} has two rows{_HINT}")
 
 
-def load_result(path: str | Path) -> dict[str, Any]:
+def load_result(path: str | Path, flag: str = "--inputs") -> dict[str, Any]:
     """Parse one benchmark result: every field aggregation and merging read, typed, NaN-free
-    (:func:`dynatree.io.read_json`), with the rows its protocol says."""
-    result = read_result(path, "--inputs", RESULT_FIELDS, _HINT)
-    check_rows(path, result)
+    (:func:`dynatree.io.read_json`), with the rows its protocol says (errors name ``flag``, the
+    option that gave the file)."""
+    result = read_result(path, flag, RESULT_FIELDS, _HINT)
+    check_rows(path, result, flag)
     return result

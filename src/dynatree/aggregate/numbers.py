@@ -10,7 +10,9 @@ literal from this file alone.
 
 from __future__ import annotations
 
+import itertools
 import math
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -160,6 +162,19 @@ class Numbers:
         self.add(high_key, high, sources, "%", 1)
         self.add(f"{key}.significant", significant, sources)
         self.add(f"{key}.verb", verb, sources)
+        self._sizing(key, [ours[p] / theirs[p] for p in common if theirs[p]], pct, sources)
+
+    def _sizing(self, key: str, ratios: list[float], pct: float, sources: list[str]) -> None:
+        """How many prompts this comparison's verdict needs to repeat (issue 22): the sd of its
+        per-prompt % differences (``sd_pct``), the prompts it had (``n``) and
+        ``n_stable`` = ``stats.prompts_for_stable_verdict`` at the effect measured (null when
+        the effect is zero or cannot be measured)."""
+        diffs = [(r - 1.0) * 100.0 for r in ratios]
+        sd = statistics.stdev(diffs) if len(diffs) > 1 else float("nan")
+        needed = stats.prompts_for_stable_verdict(pct, sd)
+        self.add(f"{key}.n", len(diffs), sources, "count", 0)
+        self.add(f"{key}.sd_pct", sd, sources, "%", 1)
+        self.add(f"{key}.n_stable", needed if math.isfinite(needed) else None, sources, "count", 0)
 
     def add_speedup(self, key: str, row: Any, column: str = "speedup") -> None:
         """A speedup from a table row with its interval bounds (``key`` + CI_LOW / CI_HIGH)."""
@@ -302,7 +317,8 @@ def _memory(nb: Numbers, main: Any, datasets: list[str], methods: list[str]) -> 
 
 
 def _ablation(nb: Numbers, name: str, table: Any) -> None:
-    """An ablation's variants per dataset, each compared with the first declared variant."""
+    """An ablation's variants per dataset, each compared with the first declared variant and
+    with the one declared before it (what adding its component bought: ``<v>.vs_<previous>``)."""
     spec = table[table["method"] != "ar"]
     if "tag_variant" not in spec.columns:
         raise UsageError(f"--tables {name}: results lack the `variant` tag (--tag variant=...)")
@@ -320,6 +336,9 @@ def _ablation(nb: Numbers, name: str, table: Any) -> None:
             base = rows[order[0]]
             for v, row in rows.items():
                 _compare_rows(nb, f"{name}.{ds}.{v}.vs_{order[0]}", row, base)
+        for previous, v in itertools.pairwise(order):
+            if previous != order[0] and previous in rows and v in rows:
+                _compare_rows(nb, f"{name}.{ds}.{v}.vs_{previous}", rows[v], rows[previous])
 
 
 def _values(nb: Numbers, key: str, series: Any, sources: Any) -> list[Any]:
@@ -342,42 +361,30 @@ def _extremes(nb: Numbers, key: str, part: Any, by: str, column: str = "speedup"
         nb.add(f"{key}.{column}_{name}_at", row[by], [row["source"]])
 
 
-def _sweep_best(
-    nb: Numbers, key: str, part: Any, params: Sequence[str], by: str = "tps_mean"
-) -> None:
-    """The sweep's best setting by ``by``; ranked by speedup (as ``dynatree select`` does), also
-    the runner-up and whether the best is significantly ahead of it (``best_vs_runner_up``)."""
-    best, runner_up = _best_two(part, by)
-    nb.add_result(f"{key}.best", best)
-    if by == "speedup" and runner_up is not None:
-        nb.add_result(f"{key}.runner_up", runner_up)
-        _compare_rows(nb, f"{key}.best_vs_runner_up", best, runner_up)
+def _grid(nb: Numbers, key: str, part: Any, params: Sequence[str]) -> None:
+    """A sweep's size, the values of each swept parameter, and its speedup extremes."""
     nb.add(f"{key}.n_settings", len(part), part["source"], "count", 0)
     for p in params:
         _values(nb, f"{key}.{p}_values", part[f"param_{p}"], part["source"])
     _extremes(nb, key, part, "setting")
 
 
-def _fixed_tree_sweep(nb: Numbers, table: Any, main: Any | None) -> None:
+def _sweep_best(nb: Numbers, key: str, part: Any, params: Sequence[str]) -> None:
+    """A sensitivity series: its grid and its best setting by throughput."""
+    best, _ = _best_two(part, "tps_mean")
+    nb.add_result(f"{key}.best", best)
+    _grid(nb, key, part, params)
+
+
+def _fixed_tree_sweep(nb: Numbers, table: Any) -> None:
+    """The fixed-tree sweep's grid per dataset (which setting won is the race's: ``select.*``,
+    from the selection, not the highest mean here: a raced setting's mean covers the rounds it
+    ran, and a tie goes to the cheapest)."""
     spec = table[table["method"] == "fixed_tree"]
     datasets = _ordered(spec["dataset"], DATASETS)
     nb.add("fixed_tree_sweep.datasets", datasets, spec["source"])
     for ds in datasets:
-        part = spec[spec["dataset"] == ds]
-        _sweep_best(nb, f"fixed_tree_sweep.{ds}", part, ("D", "B", "tau"), by="speedup")
-        if main is not None:
-            chosen = main[(main["dataset"] == ds) & (main["method"] == "fixed_tree")]
-            if len(chosen) == 1:
-                best = _best_two(part, "speedup")[0]
-                same = all(
-                    _clean(chosen.iloc[0][f"param_{p}"]) == _clean(best[f"param_{p}"])
-                    for p in ("D", "B", "tau")
-                )
-                nb.add(
-                    f"main.{ds}.fixed_tree.is_sweep_best",
-                    same,
-                    [chosen.iloc[0]["source"], best["source"]],
-                )
+        _grid(nb, f"fixed_tree_sweep.{ds}", spec[spec["dataset"] == ds], ("D", "B", "tau"))
 
 
 def _linear_sweep(nb: Numbers, table: Any) -> None:
@@ -385,7 +392,7 @@ def _linear_sweep(nb: Numbers, table: Any) -> None:
     datasets = _ordered(spec["dataset"], DATASETS)
     nb.add("linear_sweep.datasets", datasets, spec["source"])
     for ds in datasets:
-        _sweep_best(nb, f"linear_sweep.{ds}", spec[spec["dataset"] == ds], ("K",), by="speedup")
+        _grid(nb, f"linear_sweep.{ds}", spec[spec["dataset"] == ds], ("K",))
 
 
 def _by_axis(nb: Numbers, name: str, table: Any, axis: str, label: str) -> None:
@@ -534,15 +541,26 @@ def _verdict_sums(rows: Any) -> dict[str, int]:
     }
 
 
+def _shared(frame: Any) -> Any:
+    """Which rows are shared results (a copy of another experiment's run: ``same_as``)."""
+    if "same_as" not in frame.columns:
+        return frame["source"].isna()  # none
+    return frame["same_as"].notna() & (frame["same_as"].astype(str) != "")
+
+
 def _exactness(nb: Numbers, table: Any) -> None:
     """The honesty check: how often each method reproduced AR's tokens, per experiment.
 
     Prompt counts per verdict (exact, numerical tie, wrong; dynatree.bench.verdict) and the
     overall ``status`` the prose branches on: ``wrong`` if any prompt is (a bug), else
     ``unchecked`` if a run had no AR reference, else ``ties`` if any prompt is a tie, else
-    ``exact``.
+    ``exact``. A result shared by several experiments (``same_as``: one run, several tables)
+    is counted once, under the experiment that timed it.
     """
     spec = _speculative(table)
+    shared = _shared(spec)
+    nb.add("exact.shared_runs", int(shared.sum()), spec["source"], "count", 0)
+    spec = spec[~shared]
     experiments = sorted(spec["experiment"].unique())
     nb.add("exact.experiments", experiments, spec["source"])
     nb.add("exact.tie_eps_multiple", TIE_EPS_MULTIPLE)  # the verdict's k (a code constant)
@@ -602,10 +620,16 @@ def _protocol(nb: Numbers, table: Any, main: Any | None) -> None:
         ("parts", {"unit": "count", "digits": 0}),  # only when the main table ran in parts
     ):
         _unique(nb, f"protocol.{column}", ref, column, **kw)
-    # The main table may be timed on more prompts than the rest (experiments.main.n_prompts).
-    others = table[table["experiment"] != "main"] if main is not None else table
-    for column in ("n_prompts", "n_measured"):
-        _unique(nb, f"protocol.others.{column}", others, column, unit="count", digits=0)
+    # Each experiment's measured prompts and parts (experiments.<name>.n_prompts, .parts): the
+    # most any of its timed settings ran (a raced sweep's survivors), for the setup's sentence.
+    timed = _speculative(table)
+    timed = timed[~_shared(timed)]
+    for exp in sorted(timed["experiment"].unique()):
+        rows = timed[timed["experiment"] == exp]
+        parts = rows["parts"].fillna(1).max() if "parts" in rows.columns else 1
+        key = f"protocol.experiment.{exp}"
+        nb.add(f"{key}.n_measured", rows["n_measured"].max(), rows["source"], "count", 0)
+        nb.add(f"{key}.parts", parts, rows["source"], "count", 0)
     for ds in ref["dataset"].unique():
         _unique(
             nb, f"protocol.{ds}.l_max", ref[ref["dataset"] == ds], "l_max", unit="tokens", digits=0
@@ -631,6 +655,7 @@ def _protocol(nb: Numbers, table: Any, main: Any | None) -> None:
     nb.add("protocol.paired", bool(is_paired), table["source"])
     nb.add("stats.ci_pct", stats.CI_LEVEL * 100.0, [], "%", 0)
     nb.add("stats.n_resamples", stats.N_RESAMPLES, [], "count", 0)
+    nb.add("stats.repeat_pct", stats.REPEAT * 100.0, [], "%", 0)
 
 
 def _flatten(nb: Numbers, prefix: str, obj: Any, source: str, depth: int = 0) -> None:
@@ -657,6 +682,42 @@ def _cost_curves(nb: Numbers, key: str, profile: dict[str, Any], source: str) ->
                 )
     nb.add(f"{key}.device", profile.get("device"), [source])
     nb.add(f"{key}.dtype", profile.get("dtype"), [source])
+
+
+def _selection(nb: Numbers, path: str) -> None:
+    """A sweep's race (``dynatree select``): the selected setting, whether it led significantly
+    or won a declared tie (and which settings tied), over how many rounds and prompts.
+
+    Keys ``select.<dataset>.<method>.*``; a tie member's parameters under ``tie.<i>.param.*``."""
+    doc = read_json(path, "--selections")
+    try:
+        _add_selection(nb, path, doc)
+    except (KeyError, IndexError, StopIteration, TypeError, AttributeError):
+        raise UsageError(f"--selections {path}: not a final selection (dynatree select)") from None
+
+
+def _add_selection(nb: Numbers, path: str, doc: Any) -> None:
+    winner = next(s for s in doc["settings"] if s["setting"] == doc["setting"])
+    ds = doc["dataset"]
+    key = f"select.{ds}.{doc['method']}"
+    for name, value in doc["params"].items():
+        nb.add(f"{key}.param.{name}", value, [path])
+    nb.add(f"{key}.setting", doc["setting"], [path])
+    nb.add(f"{key}.outcome", doc["outcome"], [path])
+    nb.add(f"{key}.rule", doc["rule"], [path])
+    nb.add(f"{key}.leader_selected", doc["leader"] == doc["setting"], [path])
+    nb.add(f"{key}.rounds", doc["rounds"], [path], "count", 0)
+    nb.add(f"{key}.rounds_run", doc["rounds_run"], [path], "count", 0)
+    nb.add(f"{key}.round_prompts", doc["round_prompts"][0], [path], "count", 0)
+    nb.add(f"{key}.n_settings", len(doc["settings"]), [path], "count", 0)
+    nb.add(f"{key}.n_measured", winner["n"], [path], "count", 0)
+    dropped = [s for s in doc["settings"] if s["status"] != "racing"]
+    nb.add(f"{key}.n_dropped", len(dropped), [path], "count", 0)
+    nb.add(f"{key}.tie_n", len(doc["tie"]), [path], "count", 0)
+    ties = [s for s in doc["settings"] if s["setting"] in doc["tie"]]
+    for i, member in enumerate(ties):
+        for name, value in member["params"].items():
+            nb.add(f"{key}.tie.{i}.param.{name}", value, [path])
 
 
 def _gpu_check(nb: Numbers, path: str) -> None:
@@ -693,9 +754,11 @@ def build_numbers(
     profiles: Sequence[str] = (),
     device_check: str | None = None,
     data_manifest: str | None = None,
+    selections: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Compute numbers.json from the concatenated aggregate tables (``read_tables``); among the
-    cost ``profiles`` (one per regime), the main table's regime gives the ``cost.*`` facts."""
+    """Compute numbers.json from the concatenated aggregate tables (``read_tables``), plus the
+    run's facts files (build report, config, GPU check, data manifest, sweeps' selections);
+    among the cost ``profiles`` (one per regime), the main table's regime gives ``cost.*``."""
     nb = Numbers()
     experiments = {exp: table[table["experiment"] == exp] for exp in table["experiment"].unique()}
     main = experiments.get("main")
@@ -709,7 +772,7 @@ def build_numbers(
         if name in experiments:
             _ablation(nb, name, experiments[name])
     if "fixed_tree_sweep" in experiments:
-        _fixed_tree_sweep(nb, experiments["fixed_tree_sweep"], main)
+        _fixed_tree_sweep(nb, experiments["fixed_tree_sweep"])
     if "linear_sweep" in experiments:
         _linear_sweep(nb, experiments["linear_sweep"])
     if "length_scaling" in experiments:
@@ -739,4 +802,6 @@ def build_numbers(
         _gpu_check(nb, device_check)
     if data_manifest:
         _data(nb, data_manifest)
+    for path in selections:
+        _selection(nb, path)
     return nb.document()

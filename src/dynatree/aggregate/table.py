@@ -88,6 +88,7 @@ _PROVENANCE = (
     "cpu_model",
     "hostname",
     "created",
+    "same_as",  # a shared result (dynatree share): the result file it copies
 )
 
 

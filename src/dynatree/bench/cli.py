@@ -1,5 +1,6 @@
-"""`dynatree bench` (one decoder over a prompt set), `dynatree merge` (a split job's parts) and
-`dynatree select` (a sweep's winner)."""
+"""`dynatree bench` (one decoder over a prompt set), `dynatree merge` (a split job's parts),
+`dynatree share` (a job's result under another job's tags) and `dynatree select` (a sweep's
+race)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from typing import Any
 
 from dynatree.bench.runtime_args import add_runtime_arguments
 from dynatree.decoding.registry import METHODS
+from dynatree.errors import UsageError
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``bench``, ``merge`` and ``select`` subcommands to the top-level parser."""
+    """Add the ``bench``, ``merge``, ``share`` and ``select`` subcommands to the top-level
+    parser."""
     bench = subparsers.add_parser(
         "bench",
         help="benchmark one decoder on a prompts file; writes one result JSON",
@@ -62,6 +65,13 @@ def register(subparsers: Any) -> None:
         help="decode the warm-up prompts and the I-th of K contiguous shares of the measured "
         "ones (join the K results with `dynatree merge`)",
     )
+    bench.add_argument(
+        "--race",
+        metavar="DECISION_JSON",
+        help="a racing round of a sweep (with --part): decode only if the decision after the "
+        "previous round (`dynatree select --round`) keeps this setting (--tag setting) in the "
+        "race; else write a skip record, loading no model",
+    )
     bench.add_argument("--out", required=True, metavar="JSON", help="result file")
     bench.set_defaults(func=_bench)
 
@@ -71,17 +81,39 @@ def register(subparsers: Any) -> None:
         description="The first part's warm-up rows and every part's measured rows, the summary "
         "recomputed, each part's provenance kept (docs/formats.md).",
     )
-    merge.add_argument("--inputs", nargs="+", required=True, metavar="PART_JSON")
+    merge.add_argument(
+        "--inputs", nargs="+", required=True, metavar="PART_JSON", help="results or skip records"
+    )
     merge.add_argument("--out", required=True, metavar="JSON")
     merge.set_defaults(func=_merge)
 
+    share = subparsers.add_parser(
+        "share",
+        help="a benchmark result under another job's tags (a job that measures the same thing)",
+        description="Copies the result, replacing its tags with --tag's and naming the file it "
+        "came from (provenance.same_as; docs/formats.md).",
+    )
+    share.add_argument("--of", required=True, metavar="RESULT_JSON", help="the timed result")
+    share.add_argument(
+        "--tag", action="append", metavar="KEY=VALUE", help="the sharing job's tags (repeatable)"
+    )
+    share.add_argument("--out", required=True, metavar="JSON")
+    share.set_defaults(func=_share)
+
     select = subparsers.add_parser(
         "select",
-        help="pick the fastest exact setting among results of one method",
-        description="Writes the selected-setting JSON (docs/formats.md), usable as "
-        "`dynatree bench --params-file`.",
+        help="race a sweep's settings: the decision after a round, or the selected setting",
+        description="Replays the race over a sweep's results (parts are rounds; skip records "
+        "stand for rounds a setting did not run) and writes the selection JSON "
+        "(docs/formats.md), usable as `dynatree bench --params-file`; with --round I/K the "
+        "decision after round I, which `dynatree bench --race` reads.",
     )
-    select.add_argument("--inputs", nargs="+", required=True, metavar="RESULT_JSON")
+    select.add_argument(
+        "--inputs", nargs="+", required=True, metavar="JSON", help="results or skip records"
+    )
+    select.add_argument(
+        "--round", metavar="I/K", help="the decision after round I of K (default: the last)"
+    )
     select.add_argument("--out", required=True, metavar="JSON")
     select.set_defaults(func=_select)
 
@@ -94,6 +126,10 @@ def _bench(args: argparse.Namespace) -> int:
     from dynatree.io import write_json_atomic
 
     options = build_options(args)  # every check that needs no model: before torch is imported
+    if options.skip is not None:  # a racing round this setting does not run
+        write_json_atomic(options.out, options.skip)
+        print(f"dynatree bench: out of the race ({args.race}): skip record", file=sys.stderr)
+        return 0
     from dynatree.bench.harness import run_benchmark
 
     result = run_benchmark(options, sys.argv)
@@ -105,22 +141,46 @@ def _merge(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from dynatree.aggregate.load import load_result
-    from dynatree.bench.parts import merge
+    from dynatree.bench.parts import SKIP_SCHEMA, merge
+    from dynatree.io import check_outputs, read_json, write_json_atomic
+
+    paths = [Path(p) for p in args.inputs]
+    size = sum(p.stat().st_size for p in paths if p.is_file())  # the joined rows: about theirs
+    check_outputs({"--out": args.out}, {"--inputs": args.inputs}, size=size)
+    parts = []
+    for path in args.inputs:
+        doc = read_json(path, "--inputs")
+        skipped = isinstance(doc, dict) and doc.get("schema") == SKIP_SCHEMA
+        parts.append((path, doc if skipped else load_result(path)))
+    write_json_atomic(args.out, merge(parts))
+    return 0
+
+
+def _share(args: argparse.Namespace) -> int:
+    from dynatree.aggregate.load import load_result
+    from dynatree.assignments import parse_pairs
     from dynatree.io import check_outputs, write_json_atomic
 
-    parts = [Path(p) for p in args.inputs]
-    size = sum(p.stat().st_size for p in parts if p.is_file())  # the joined rows: about theirs
-    check_outputs({"--out": args.out}, {"--inputs": args.inputs}, size=size)
-    write_json_atomic(args.out, merge([(path, load_result(path)) for path in args.inputs]))
+    tags = parse_pairs(args.tag, "--tag")
+    if "dataset" not in tags:
+        raise UsageError("--tag: a shared result needs its job's tags, dataset=... at least")
+    check_outputs({"--out": args.out}, {"--of": args.of})
+    result = load_result(args.of, "--of")
+    dataset = result["tags"]["dataset"]
+    if dataset != tags["dataset"]:
+        raise UsageError(f"--of {args.of}: dataset {dataset!r}, not --tag's {tags['dataset']!r}")
+    provenance = {**result["provenance"], "same_as": str(args.of)}
+    write_json_atomic(args.out, {**result, "tags": tags, "provenance": provenance})
     return 0
 
 
 def _select(args: argparse.Namespace) -> int:
-    from dynatree.bench.selection import describe, select_best
+    from dynatree.bench.parts import parse_part
+    from dynatree.bench.selection import describe, race
     from dynatree.io import check_outputs, write_json_atomic
 
     check_outputs({"--out": args.out}, {"--inputs": args.inputs})
-    selected = select_best(args.inputs)
+    selected = race(args.inputs, None if args.round is None else parse_part(args.round, "--round"))
     write_json_atomic(args.out, selected)
     print(describe(selected), file=sys.stderr)
     return 0

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dynatree.assignments import parse_pairs
-from dynatree.bench.parts import parse_part, part_prompts
+from dynatree.bench.parts import parse_part, part_prompts, racing, skip_record
 from dynatree.bench.prompts import Prompt, load_prompts
 from dynatree.bench.reference import load_reference
 from dynatree.bench.runtime_args import check_runtime
@@ -49,6 +49,7 @@ class BenchOptions:
     beyond_context: bool = False  # prompt + T may pass a rotary model's positions
     paired: bool = False  # also time AR on every prompt, interleaved (harness docstring)
     part: tuple[int, int] | None = None  # (I, K): part I of K of the prompts (bench.parts)
+    skip: dict[str, Any] | None = None  # out of the race (--race): write this, decode nothing
 
 
 def read_params_file(path: str, method: str) -> dict[str, Any]:
@@ -184,6 +185,7 @@ def build_options(args: Any) -> BenchOptions:
     if args.part is not None:
         part = parse_part(args.part)
         prompts = part_prompts(prompts, args.warmup, *part)
+    skip = _race_skip(args, params, tags)
     configs = {"--target": locate_model(args.target, "--target").config}
     if draft is not None:
         configs["--draft"] = locate_model(draft, "--draft").config
@@ -218,4 +220,21 @@ def build_options(args: Any) -> BenchOptions:
         beyond_context=args.beyond_context,
         paired=args.paired,
         part=part,
+        skip=skip,
     )
+
+
+def _race_skip(args: Any, params: Any, tags: dict[str, str]) -> dict[str, Any] | None:
+    """The skip record of a racing round this setting does not run (--race), else None."""
+    from dynatree.decoding.params import params_dict
+
+    if args.race is None:
+        return None
+    if args.part is None or "setting" not in tags:
+        raise UsageError("--race: a racing round needs --part I/K and --tag setting=NAME")
+    decision = read_json(args.race, "--race")
+    if not isinstance(decision, dict):
+        raise UsageError(f"--race {args.race}: not a racing decision (run dynatree select --round)")
+    if racing(decision, tags["setting"], args.race):
+        return None
+    return skip_record(args.method, params_dict(params), tags, args.part, args.race)

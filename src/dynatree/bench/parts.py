@@ -10,6 +10,11 @@ states (workflow/rules/benchmarks.smk).
 A part decodes the warm-up prompts (every process needs its own) and then one contiguous share
 of the measured prompts; :func:`merge` keeps the first part's warm-up rows and every part's
 measured rows, so the joined result reads exactly like one job over the whole prompt file.
+
+A sweep's parts are racing rounds (dynatree.bench.selection): part I > 1 of a setting that the
+decision after round I - 1 dropped (or of a race already decided) decodes nothing and writes a
+*skip record* (:func:`skip_record`) in its place, so the pipeline still sees every part as an
+output; :func:`merge` joins the parts that ran.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from typing import Any
 from dynatree.bench.metrics import summarize
 from dynatree.bench.prompts import file_sha256, load_prompts
 from dynatree.errors import UsageError
+
+#: A racing round a setting did not run (docs/formats.md, "Skip record JSON").
+SKIP_SCHEMA = "dynatree.bench-skip/1"
 
 # Protocol fields that describe a part's share of the prompts; everything else must match.
 _PART_PROTOCOL = ("n_prompts", "n_measured", "l_max", "part")
@@ -49,6 +57,29 @@ def part_prompts(prompts: list[Any], warmup: int, part: int, parts: int) -> list
             "use at most one part per measured prompt"
         )
     return prompts[:warmup] + measured[(part - 1) * n // parts : part * n // parts]
+
+
+def racing(decision: dict[str, Any], setting: str, path: str) -> bool:
+    """Whether ``setting`` still races after ``decision`` (a ``dynatree select --round``
+    object read from ``path``): in its ``alive`` list and the race not decided."""
+    alive = decision.get("alive")
+    if not isinstance(alive, list) or "decided" not in decision:
+        raise UsageError(f"--race {path}: not a racing decision (run dynatree select --round)")
+    return setting in alive and not decision["decided"]
+
+
+def skip_record(
+    method: str, params: dict[str, Any], tags: dict[str, Any], part: str, decision: str
+) -> dict[str, Any]:
+    """What a part that did not race writes instead of a result (no model was loaded)."""
+    return {
+        "schema": SKIP_SCHEMA,
+        "method": method,
+        "params": params,
+        "tags": tags,
+        "protocol": {"part": part},
+        "skipped": {"decision": decision},
+    }
 
 
 def _without(mapping: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -84,22 +115,15 @@ def _differences(result: dict[str, Any], first: dict[str, Any]) -> Iterator[tupl
                 yield f"{name}.{key}", mine.get(key), theirs.get(key)
 
 
-def _check_shares(ordered: list[tuple[str, dict[str, Any]]]) -> None:
-    """Every part holds its whole share (:func:`part_prompts`) of one prompt set: the same
+def _check_shares(ordered: list[tuple[str, dict[str, Any]]], parts: int) -> None:
+    """The parts that ran (parts 1, 2, ... of ``parts``; a race may stop a setting after any
+    round) each hold their whole share (:func:`part_prompts`) of one prompt set: the same
     warm-up prompts, measured prompts no other part has, and as many as its share of the total.
     A part that lost measured rows (and says so consistently) would otherwise shrink the job
     to the prompts that are left."""
     measured = [[r["prompt_id"] for r in res["rows"] if not r["warmup"]] for _, res in ordered]
-    total, parts = sum(map(len, measured)), len(ordered)
     first_path, first = ordered[0]
     warmup = [r["prompt_id"] for r in first["rows"] if r["warmup"]]
-    shares = [i * total // parts - (i - 1) * total // parts for i in range(1, parts + 1)]
-    if list(map(len, measured)) != shares:
-        raise UsageError(
-            f"--inputs: the parts hold {'+'.join(str(len(ids)) for ids in measured)} measured "
-            f"prompts, not the shares of {total} prompts among {parts} parts "
-            f"({'+'.join(map(str, shares))}); a part is incomplete or from another job: rerun it"
-        )
     seen: dict[str, str] = {}
     for (path, result), ids in zip(ordered, measured, strict=True):
         if [r["prompt_id"] for r in result["rows"] if r["warmup"]] != warmup:
@@ -116,24 +140,37 @@ def _check_shares(ordered: list[tuple[str, dict[str, Any]]]) -> None:
             seen[prompt] = path
     protocol = first["protocol"]
     prompts = Path(str(protocol.get("prompts_path") or ""))
+    expected = None
     if prompts.is_file() and file_sha256(prompts) == protocol["prompts_sha256"]:
-        # The prompt file the parts decoded is at hand: they must hold every measured prompt.
+        # The prompt file the parts decoded is at hand: they must hold its measured prompts.
         expected = [p.id for p in load_prompts(prompts)][protocol["warmup"] :]
-        joined = [prompt for ids in measured for prompt in ids]
-        if joined != expected:
-            missing = [prompt for prompt in expected if prompt not in seen]
-            what = f"lack {', '.join(missing[:3])} of" if missing else "hold out of order"
-            raise UsageError(
-                f"--inputs: the parts {what} the {len(expected)} measured prompts of {prompts} "
-                f"(protocol.prompts_path); a part is incomplete or from another job: rerun it"
-            )
+    elif len(ordered) < parts:
+        return  # a race stopped the job early and its total is not at hand
+    total = len(expected) if expected is not None else sum(map(len, measured))
+    shares = [i * total // parts - (i - 1) * total // parts for i in range(1, parts + 1)]
+    shares = shares[: len(ordered)]
+    if list(map(len, measured)) != shares:
+        raise UsageError(
+            f"--inputs: the parts hold {'+'.join(str(len(ids)) for ids in measured)} measured "
+            f"prompts, not the shares of {total} prompts among {parts} parts "
+            f"({'+'.join(map(str, shares))}); a part is incomplete or from another job: rerun it"
+        )
+    joined = [prompt for ids in measured for prompt in ids]
+    if expected is not None and joined != expected[: len(joined)]:
+        missing = [prompt for prompt in expected[: len(joined)] if prompt not in seen]
+        what = f"lack {', '.join(missing[:3])} of" if missing else "hold out of order"
+        raise UsageError(
+            f"--inputs: the parts {what} the {len(expected)} measured prompts of {prompts} "
+            f"(protocol.prompts_path); a part is incomplete or from another job: rerun it"
+        )
 
 
 def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    """One result from every part of one job (``(path, result)`` pairs, any order).
+    """One result from every part of one job (``(path, result)`` pairs, any order; a racing
+    round's skip record stands for a part that did not run).
 
     Refuses parts of different jobs, libraries or hardware, and a missing or repeated part,
-    naming the file; the summary is recomputed over the joined rows.
+    naming the file; the summary is recomputed over the joined rows of the parts that ran.
     """
     by_part: dict[int, tuple[str, dict[str, Any]]] = {}
     split: tuple[int, str] | None = None  # (K, the first file): every part must say K
@@ -160,15 +197,18 @@ def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
             f"--inputs: parts {', '.join(f'{i}/{parts}' for i in missing)} missing; "
             "pass every part of the job"
         )
+    ran = [i for i in range(1, parts + 1) if by_part[i][1].get("schema") != SKIP_SCHEMA]
+    if not ran or ran[0] != 1:
+        raise UsageError(f"--inputs {by_part[1][0]}: part 1/{parts} did not run; rerun it")
     first_path, first = by_part[1]
-    for path, result in (by_part[i] for i in range(2, parts + 1)):
+    for path, result in (by_part[i] for i in ran[1:]):
         for field, value, expected in _differences(result, first):
             raise UsageError(
                 f"--inputs {path}: {field} {value!r} differs from {first_path}'s {expected!r}; "
                 "all parts must come from one job on one machine"
             )
-    _check_shares([by_part[i] for i in range(1, parts + 1)])
-    ordered = [by_part[i][1] for i in range(1, parts + 1)]
+    _check_shares([by_part[i] for i in ran], parts)
+    ordered = [by_part[i][1] for i in ran]
     rows = [row for row in first["rows"] if row["warmup"]]
     rows += [row for result in ordered for row in result["rows"] if not row["warmup"]]
     protocol = _without(first["protocol"], _PART_PROTOCOL)
@@ -177,6 +217,7 @@ def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         n_measured=sum(not r["warmup"] for r in rows),
         l_max=max(result["protocol"]["l_max"] for result in ordered),
         parts=parts,
+        parts_run=len(ran),
     )
     if "compile" in protocol:  # the job's warm-ups together
         seconds = sum(result["protocol"]["compile"].get("compile_s", 0.0) for result in ordered)

@@ -11,6 +11,17 @@ shape, so one shape serves: a random recursive tree (each node's parent uniform 
 nodes), whose depth grows like log n as drafted trees do.
 g(w): the draft feeds one tree level of w nodes through :meth:`TreeDrafter.feed_level` (forward
 under the tree mask, top-k, host transfer), exactly as ``draft_tree`` does per level.
+s(prefix): AR's own cached one-token step, timed by :class:`ARDecoder`'s clock (its decode phase
+over :data:`AR_STEPS` steps, per step). AR is not a tree of one token: its step skips the tree
+mask and the cache roll-back that t(1) pays (about 13 % of t(1) on the embedded pair's CPU), so
+pricing AR as t(1) inflated every predicted speedup alike.
+d(shape): a whole draft phase as the decoder runs it between two verifications (the draft
+cache's roll-back, the catch-up forward, every level's candidates, admission and ancestor rows,
+and the forwards), for trees of fixed branching and depth, right after a verification as in
+decoding. What it costs beyond the forwards that g prices (warm) is the phase's work around
+them: host-side bookkeeping and the caches the verification left cold (issue 22: the tree
+methods' draft phases cost 1.05-1.42 times their forwards' price);
+:class:`dynatree.decoding.cost.CostProfile` fits it per phase, round and drafted node.
 
 Sizes are measured round-robin (every size once per repeat), so a slow spell of a shared machine
 hits all sizes alike; the statistic is the median over repeats after warm-up rounds. Each timed
@@ -30,6 +41,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from dynatree.decoding.ar import ARDecoder
 from dynatree.decoding.base import Clock
 from dynatree.decoding.cost import SCHEMA, CostProfile
 from dynatree.decoding.drafting import ThresholdPolicy, TreeDrafter
@@ -41,6 +53,11 @@ from dynatree.models.locate import config_positions
 
 #: top-k the draft computes per level (the paper's widest branching, B_max = 3)
 DRAFT_TOP_K = 3
+#: AR steps per timed AR call (the step's median over a stretch of decoding, as AR runs it)
+AR_STEPS = 16
+#: (branching, depth) of the draft phases timed for d(shape): chains as linear drafts, and
+#: bushier trees; shapes with more nodes than the profile's largest tree are left out
+DRAFT_SHAPES = ((1, 2), (1, 4), (1, 8), (2, 2), (2, 4), (2, 5), (3, 2), (3, 3), (3, 4))
 TREE_SHAPE = "random recursive tree (parent of node i uniform in 0..i-1), breadth-first"
 
 
@@ -80,6 +97,27 @@ class _TopK(ThresholdPolicy):
         return True
 
 
+class _Shape(ThresholdPolicy):
+    """Every node above ``depth`` gets ``branching`` children: a complete tree (a chain at 1)."""
+
+    max_branching = DRAFT_TOP_K
+
+    def __init__(self, branching: int, depth: int) -> None:
+        self.children, self.depth = branching, depth
+        self.max_nodes = shape_nodes(branching, depth)
+
+    def branching(self, confidence: float) -> int:
+        return self.children
+
+    def expandable(self, depth: int, prob: float) -> bool:
+        return depth < self.depth
+
+
+def shape_nodes(branching: int, depth: int) -> int:
+    """Drafted nodes (root excluded) of a complete tree of this branching and depth."""
+    return sum(branching**level for level in range(1, depth + 1))
+
+
 def _timed(clock: Clock, call: Callable[[], None]) -> float:
     """Seconds one call takes, by the decoders' own clock (CUDA events on a GPU)."""
     clock.start()
@@ -89,23 +127,28 @@ def _timed(clock: Clock, call: Callable[[], None]) -> float:
 
 
 def _round_robin(
-    calls: dict[int, Callable[[], None]], device: torch.device, repeats: int, warmup: int, desc: str
-) -> dict[int, list[float]]:
+    calls: dict[Any, Callable[[], None]],
+    device: torch.device,
+    repeats: int,
+    warmup: int,
+    desc: str,
+    before: dict[Any, Callable[[], None]] | None = None,
+) -> dict[Any, list[float]]:
     """Time every call ``repeats`` times, one of each per round, after ``warmup`` rounds.
 
     Each round visits the sizes in a fresh (seeded) order, and each timed call comes right after
-    an untimed one of the same size, so no size is charged for the caches the previous size
-    left cold (module docstring).
+    an untimed one: of the same size, so no size is charged for the caches the previous size
+    left cold (module docstring), or ``before[size]``, what the decoder runs just before it.
     """
     clock = Clock(device)
-    times: dict[int, list[float]] = {size: [] for size in calls}
+    times: dict[Any, list[float]] = {size: [] for size in calls}
     order = random.Random(0)
     for round_ in tqdm(range(warmup + repeats), desc=desc, unit="round", leave=False):
         sizes = list(calls)
         order.shuffle(sizes)
         for size in sizes:
             call = calls[size]
-            call()  # warms the caches for this size (see the docstring)
+            (before or calls)[size]()  # the caches as the timed call finds them (docstring)
             seconds = _timed(clock, call)
             if round_ >= warmup:
                 times[size].append(seconds)
@@ -188,6 +231,109 @@ def draft_curve(
     return _points(times, "width", prefix)
 
 
+@torch.inference_mode()
+def ar_step_curve(
+    decoder: ARDecoder, prefix: int, steps: int, repeats: int, warmup: int, seed: int = 0
+) -> dict[str, Any]:
+    """s(prefix): AR's one-token step over a cache of about ``prefix`` tokens, by AR's own code.
+
+    Each round decodes ``steps`` tokens after a prefill of ``prefix`` random tokens with
+    ``decoder`` (in the profiled regime) and takes its decode phase (its clock: ``verify``) per
+    step; the point's prefix is the mean cache length of those steps.
+    """
+    target = decoder.target
+    vocab = target.get_input_embeddings().weight.shape[0]
+    ids = _random_ids(prefix, vocab, next(target.parameters()).device, seed)
+    seconds = []
+    rounds = tqdm(range(warmup + repeats), desc=f"AR s, prefix {prefix}", unit="round", leave=False)
+    for round_ in rounds:
+        stats = decoder.generate(ids, steps + 1).stats
+        if round_ >= warmup:
+            seconds.append(stats.verify_time_s / stats.iterations)
+    return {
+        "prefix": prefix + steps // 2,
+        "steps": steps,
+        "median_s": statistics.median(seconds),
+        "min_s": min(seconds),
+        "max_s": max(seconds),
+    }
+
+
+@torch.inference_mode()
+def draft_phase_curve(
+    verifier: ModelRunner,
+    drafter: TreeDrafter,
+    prefix: int,
+    shapes: list[tuple[int, int]],
+    repeats: int,
+    warmup: int,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """d(shape) for every (branching, depth) in ``shapes``: one whole draft phase after ``prefix``
+    cached tokens, as the decoder runs it between verifications.
+
+    A phase rolls the draft cache back (the decoder's ``commit`` after a verification; here to
+    one token before the root, so the next phase catches the root up again) and calls
+    ``draft_tree``; it is timed right after an untimed target verification of a tree of its
+    size, as in decoding, whose forward leaves the draft's weights and cache cold (measured on
+    the embedded pair's CPU: a phase after a verification takes 20-30 % longer than the same
+    phase repeated). Each point records the widths of the draft forwards it ran (``rounds``, the
+    catch-up first), which g prices warm; the rest is what the phase pays around them. The
+    runners are the ones the curves above use (sized for the largest tree; compiled once).
+    """
+    device = drafter.device
+    vocab = drafter.runner.model.get_input_embeddings().weight.shape[0]
+    committed = _random_ids(prefix, vocab, device, seed)[0].tolist()
+    verifier.prefill(committed)
+    drafter.prefill(committed[:-1])
+    sizing = drafter.policy
+    drawn: dict[tuple[int, int], tuple[list[int], int]] = {}  # shape → (rounds, nodes)
+
+    def phase(shape: tuple[int, int]) -> Callable[[], None]:
+        policy = _Shape(*shape)
+
+        def call() -> None:
+            drafter.commit([])
+            drafter.runner.rewind(prefix - 1)
+            drafter.cached = prefix - 1
+            drafter.policy = policy
+            tree = drafter.draft_tree(committed, max_depth=shape[1])
+            drawn[shape] = (tree.draft_widths, len(tree) - 1)
+
+        return call
+
+    def verification(shape: tuple[int, int]) -> Callable[[], None]:
+        tree = random_tree(shape_nodes(*shape) + 1, vocab, device, seed, root_position=prefix)
+
+        def call() -> None:
+            score_tree(verifier, tree)
+            verifier.keep([])
+
+        return call
+
+    calls = {shape: phase(shape) for shape in shapes}
+    before = {shape: verification(shape) for shape in shapes}
+    for call in calls.values():
+        call()  # records each shape's rounds even with no timed round
+    desc = f"draft phase d, prefix {prefix}"
+    times = _round_robin(calls, device, repeats, warmup, desc, before)
+    drafter.commit([])
+    drafter.policy = sizing
+    return [
+        {
+            "branching": shape[0],
+            "depth": shape[1],
+            "prefix": prefix,
+            "rounds": drawn[shape][0],
+            "nodes": drawn[shape][1],
+            "median_s": statistics.median(seconds),
+            "min_s": min(seconds),
+            "max_s": max(seconds),
+        }
+        for shape, seconds in times.items()
+    ]
+
+
 def measure(
     target: Any,
     draft: Any,
@@ -198,23 +344,33 @@ def measure(
     regime: Regime = EAGER,
 ) -> dict[str, Any]:
     """The measured part of a cost profile: settings, the regime and its compile time, and
-    the ``verify`` and ``draft_level`` curves.
+    the ``verify``, ``draft_level``, ``ar_step`` and ``draft_phase`` curves.
 
     The runners are sized for the deepest prefix plus a tree, as a decoder's are for its
     longest prompt plus T (with CUDA graphs, attention spans the whole cache).
     """
     sizes = sizes_up_to(max_tree)
+    shapes = [s for s in DRAFT_SHAPES if shape_nodes(*s) < max_tree] or [(1, 1)]
+    steps = min(AR_STEPS, max_tree)
     verifier = ModelRunner(target, greedy, max_tree, regime)
     drafter = TreeDrafter(draft, _TopK(max_tree), regime)
+    ar = ARDecoder(target, regime=regime)
     committed = max(prefix_lengths) + 1
     compile_s = verifier.warm_up(committed) + drafter.runner.warm_up(committed)
+    compile_s += ar.runner.warm_up(max(prefix_lengths) + steps + 1) if ar.own is None else 0.0
     verify: list[dict[str, Any]] = []
     draft_level: list[dict[str, Any]] = []
+    ar_step: list[dict[str, Any]] = []
+    draft_phase: list[dict[str, Any]] = []
     for prefix in prefix_lengths:
         verifier.start(committed)
         drafter.start(committed)
         verify += verify_curve(verifier, prefix, sizes, repeats, warmup)
         draft_level += draft_curve(drafter, prefix, sizes, repeats, warmup)
+        ar_step.append(ar_step_curve(ar, prefix, steps, repeats, warmup))
+        verifier.start(committed)
+        drafter.start(committed)
+        draft_phase += draft_phase_curve(verifier, drafter, prefix, shapes, repeats, warmup)
     return {
         "settings": {
             "max_tree": max_tree,
@@ -225,10 +381,14 @@ def measure(
             "statistic": "median",
             "tree_shape": TREE_SHAPE,
             "draft_top_k": DRAFT_TOP_K,
+            "ar_steps": steps,
+            "draft_shapes": [list(s) for s in shapes],
         },
         "compile": {**regime.describe(), "buckets": verifier.buckets, "compile_s": compile_s},
         "verify": verify,
         "draft_level": draft_level,
+        "ar_step": ar_step,
+        "draft_phase": draft_phase,
     }
 
 

@@ -1,28 +1,44 @@
-"""Pick the fastest exact setting among benchmark results of one method (a sweep's winner).
+"""Pick a sweep's setting by racing: the main table's linear K and fixed tree (issue 22).
 
-The winner is written as a params file for ``dynatree bench --params-file``, so the main table
-runs exactly the setting the sweep found best. Only results whose every row reproduced the AR
-reference qualify: a fast but inexact setting is not a valid speculative decoder. A numerical tie
-(``tie`` verdict, dynatree.bench.verdict) qualifies: it is the target's own rounding, not the
-decoder's, and excluding it would favour settings that merely happened to dodge near-ties. A
-``wrong`` row (a bug) or an undiagnosed mismatch of an older result never does.
+Why racing: each sweep point used to be one 5-prompt job, and neighbouring settings are within
+noise of each other, so "the fastest" changed from run to run. A sweep split into K parts
+(``experiments.<sweep>.parts``) now runs them as rounds: every setting starts on the first share
+of the prompts; after each round, a setting whose paired speedup is significantly behind the
+leader's (``dynatree.bench.stats.compare`` on the prompts both measured, the paper's rule: the
+interval of the difference excludes zero) drops out, and only the others decode the next round's
+new prompts (their later parts are skip records, ``dynatree.bench.parts``). The race ends when
+one setting is left (it leads significantly) or the K rounds, the prompt budget, are spent.
 
-Settings are ranked by their paired speedup when every candidate was run with ``--paired`` (it
-cancels the machine's drift between the sweep's jobs), else by throughput. The winner is the
-fastest either way, but the output also says whether the runner-up is within noise of it
-(``dynatree.bench.stats.compare`` on their per-prompt values, the paper's own rule).
+Settings still within noise of the leader at the end are a declared tie, resolved by
+:data:`TIE_RULE`: the cheapest tree (``draft_budget`` of the method's parameters, the most nodes
+one iteration drafts), then the order of the inputs. Why not the leader: among settings the data
+cannot tell apart, the leader is a coin toss between runs, while the cheapest of them changes only
+when the tie itself does; and a smaller tree spends less of the target on drafts that fail.
+
+Only settings whose every row reproduced the AR reference qualify: a numerical tie (``tie``
+verdict, dynatree.bench.verdict) does (the target's own rounding), a ``wrong`` row or an
+undiagnosed mismatch never does, and such a setting leaves the race at once.
+
+The same function writes the decision after each round (what the next round's jobs read with
+``dynatree bench --race``) and the final selection (a params file for ``--params-file``).
 """
 
 from __future__ import annotations
 
+import statistics
+from dataclasses import dataclass, field
 from typing import Any
 
 from dynatree.bench import stats
-from dynatree.bench.reference import read_result
+from dynatree.bench.parts import SKIP_SCHEMA, parse_part
+from dynatree.bench.reference import SCHEMA, read_result
 from dynatree.bench.verdict import VERDICTS, row_verdict
 from dynatree.errors import UsageError
+from dynatree.io import read_json
 
-# Protocol fields that must agree for throughputs to be comparable.
+TIE_RULE = "cheapest"
+TIE_RULE_TEXT = "the cheapest tree (fewest drafted nodes per iteration), then the sweep's order"
+# Protocol fields that must agree for settings to be compared (parts share their prompts file).
 _SAME_PROTOCOL = ("prompts_sha256", "max_new_tokens", "device", "dtype")
 _SPEED = {"type": "number", "exclusiveMinimum": 0}
 _SPEED_OR_NULL = {"type": ["number", "null"], "exclusiveMinimum": 0}
@@ -60,96 +76,242 @@ SELECT_FIELDS = {
 }
 
 
+@dataclass
+class _Setting:
+    """One sweep setting in the race: its rounds (a result or None for a skip record, by round)."""
+
+    name: str
+    method: str
+    params: dict[str, Any]
+    dataset: str | None
+    rounds: dict[int, tuple[str, dict[str, Any] | None]] = field(default_factory=dict)
+    status: str = "racing"  # racing | dropped | inexact
+    dropped_round: int | None = None
+    values: dict[str, float] = field(default_factory=dict)  # measured prompt id → value
+    versus: stats.Comparison | None = None  # against the leader, when last compared
+
+    def results(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(p, r) for _, (p, r) in sorted(self.rounds.items()) if r is not None]
+
+
 def _is_exact(result: dict[str, Any]) -> bool:
     """Exact or a tie on every prompt, warm-up included; unchecked results never qualify."""
     rows = result["rows"]
     return bool(rows) and all(row_verdict(row) in ("exact", "tie") for row in rows)
 
 
-def select_best(paths: list[str]) -> dict[str, Any]:
-    """The selected-setting object (docs/formats.md) for the fastest exact result in ``paths``."""
+def _read(path: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(result or None, the fields naming it): a benchmark result, or a part's skip record."""
+    doc = read_json(path, "--inputs")
+    if isinstance(doc, dict) and doc.get("schema") == SKIP_SCHEMA:
+        return None, doc
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise UsageError(f"--inputs {path!r}: not a benchmark result ({SCHEMA}) nor a skip record")
+    result = read_result(path, "--inputs", SELECT_FIELDS)
+    return result, result
+
+
+def _settings(paths: list[str]) -> tuple[list[_Setting], int]:
+    """The inputs grouped by setting (tag ``setting``, else the file) and round (``part``)."""
     if not paths:
         raise UsageError("--inputs: give at least one benchmark result")
-    results = [(path, read_result(path, "--inputs", SELECT_FIELDS)) for path in paths]
-    first_path, first = results[0]
-    for path, result in results[1:]:
-        if result["method"] != first["method"]:
+    settings: dict[str, _Setting] = {}
+    split: tuple[int, str] | None = None
+    first: tuple[str, dict[str, Any]] | None = None
+    for path in paths:
+        result, doc = _read(path)
+        label = doc.get("protocol", {}).get("part")
+        index, parts = (1, 1) if label is None else parse_part(label, f"--inputs {path}: part")
+        split = split or (parts, path)
+        if parts != split[0]:
+            raise UsageError(
+                f"--inputs {path}: part {label} of a sweep in {parts} rounds, {split[1]} of one "
+                f"in {split[0]}; pass one sweep's results"
+            )
+        name = doc.get("tags", {}).get("setting") or path
+        dataset = doc.get("tags", {}).get("dataset")
+        setting = settings.setdefault(
+            name, _Setting(name, doc["method"], dict(doc["params"]), dataset)
+        )
+        if index in setting.rounds:
+            other = setting.rounds[index][0]
+            raise UsageError(f"--inputs {path}: round {index} of {name} is also {other}")
+        setting.rounds[index] = (path, result)
+        if result is None:
+            continue
+        first = first or (path, result)
+        if result["method"] != first[1]["method"]:
             raise UsageError(
                 f"--inputs {path!r}: method {result['method']!r} differs from "
-                f"{first['method']!r} in {first_path!r}; select compares one method's settings"
+                f"{first[1]['method']!r} in {first[0]!r}; select compares one method's settings"
             )
         for key in _SAME_PROTOCOL:
-            if result["protocol"].get(key) != first["protocol"].get(key):
+            if result["protocol"].get(key) != first[1]["protocol"].get(key):
                 raise UsageError(
-                    f"--inputs {path!r}: protocol {key} differs from {first_path!r}; "
-                    "throughputs are only comparable under one protocol"
+                    f"--inputs {path!r}: protocol {key} differs from {first[0]!r}; "
+                    "speedups are only comparable under one protocol"
                 )
-    exact = [(path, result) for path, result in results if _is_exact(result)]
-    if not exact:
-        raise UsageError(
-            "--inputs: no result matches its AR reference (up to numerical ties) on every "
-            "prompt (run dynatree bench with --reference)"
-        )
-    criterion = _criterion([result for _, result in exact])
-    ranked = sorted(exact, key=lambda item: item[1]["summary"][criterion], reverse=True)
-    path, best = ranked[0]  # a stable sort: the first input wins ties
-    return {
-        "method": best["method"],
-        "params": best["params"],
-        "source": path,
-        "tps_mean": best["summary"]["tps_mean"],
-        "criterion": criterion,
-        "score": best["summary"][criterion],
-        "runner_up": _runner_up(best, ranked[1], criterion) if len(ranked) > 1 else None,
-    }
+    return list(settings.values()), split[0] if split else 1
 
 
-def _criterion(results: list[dict[str, Any]]) -> str:
-    """Paired speedup when every candidate has one, else mean throughput."""
+def _criterion(settings: list[_Setting]) -> str:
+    """Paired speedup when every result has one, else mean throughput."""
+    results = [r for s in settings for _, r in s.results()]
     paired = all(r["summary"].get("paired_speedup_mean") is not None for r in results)
     return "paired_speedup_mean" if paired else "tps_mean"
 
 
 def _per_prompt(result: dict[str, Any], criterion: str) -> dict[str, float]:
     """Measured prompt id → the per-prompt value behind ``criterion``."""
-    field = "paired_speedup" if criterion == "paired_speedup_mean" else "tps"
+    column = "paired_speedup" if criterion == "paired_speedup_mean" else "tps"
     rows = [row for row in result["rows"] if not row.get("warmup", False)]
-    return {row["prompt_id"]: row[field] for row in rows if row.get(field) is not None}
+    return {row["prompt_id"]: row[column] for row in rows if row.get(column) is not None}
 
 
-def _runner_up(best: dict[str, Any], second: tuple[str, dict[str, Any]], criterion: str) -> Any:
-    """The second-best setting and whether the winner is significantly ahead of it."""
-    path, result = second
-    ours, theirs = _per_prompt(best, criterion), _per_prompt(result, criterion)
-    common = sorted(set(ours) & set(theirs))
-    low, high = stats.ci_keys("ratio")
-    runner = {"params": result["params"], "source": path, "score": result["summary"][criterion]}
-    if not common:  # no per-prompt values to compare: no evidence that the winner is ahead
-        ratio = best["summary"][criterion] / runner["score"]
-        return {**runner, "ratio": ratio, low: None, high: None, "within_noise": True}
-    verdict = stats.compare([ours[p] for p in common], [theirs[p] for p in common])
+def _mean(setting: _Setting, prompts: list[str]) -> float:
+    return statistics.fmean(setting.values[p] for p in prompts)
+
+
+def _play_round(racing: list[_Setting], index: int, criterion: str) -> None:
+    """Add round ``index`` to the settings still racing, then drop those behind the leader."""
+    for setting in racing:
+        path, result = setting.rounds[index]
+        if result is None:
+            raise UsageError(
+                f"--inputs {path}: {setting.name} skipped round {index} while still in the race; "
+                "rerun that part (its --race decision is stale)"
+            )
+        if not _is_exact(result):
+            setting.status, setting.dropped_round = "inexact", index
+            continue
+        setting.values.update(_per_prompt(result, criterion))
+    alive = [s for s in racing if s.status == "racing"]
+    if len(alive) < 2:
+        return
+    prompts = sorted(set.intersection(*(set(s.values) for s in alive)))
+    if not prompts:
+        return  # nothing to compare on: nobody is behind
+    leader = max(alive, key=lambda s: _mean(s, prompts))  # the first of equals: input order
+    for setting in alive:
+        if setting is leader:
+            setting.versus = None
+            continue
+        theirs = [setting.values[p] for p in prompts]
+        setting.versus = stats.compare(theirs, [leader.values[p] for p in prompts])
+        if setting.versus.verdict == stats.WORSE:
+            setting.status, setting.dropped_round = "dropped", index
+
+
+def _budget(setting: _Setting) -> int:
+    """The most nodes one iteration of the setting drafts (``draft_budget`` of its params; 0 for
+    a method without one, whose ties then go by the sweep's order)."""
+    from dynatree.decoding.registry import parse_params
+
+    return int(getattr(parse_params(setting.method, setting.params), "draft_budget", 0))
+
+
+def race(paths: list[str], round_: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The race over the results (and skip records) in ``paths`` after round I of K
+    (``round_``; default: the last, the final selection), as the selection object of
+    docs/formats.md."""
+    settings, total = _settings(paths)
+    played, rounds = (total, total) if round_ is None else round_
+    if rounds != total:
+        raise UsageError(f"--round {played}/{rounds}: the inputs are a sweep in {total} rounds")
+    for setting in settings:
+        missing = [i for i in range(1, played + 1) if i not in setting.rounds]
+        if missing:
+            raise UsageError(
+                f"--inputs: round {missing[0]} of {setting.name} missing; pass every part of "
+                f"rounds 1..{played} of every setting"
+            )
+    criterion = _criterion(settings)
+    for index in range(1, played + 1):
+        racing = [s for s in settings if s.status == "racing"]
+        if len(racing) < 2 and index > 1:
+            break  # decided: the later rounds are skip records
+        _play_round(racing, index, criterion)
+    alive = [s for s in settings if s.status == "racing"]
+    if not alive:
+        raise UsageError(
+            "--inputs: no setting matches its AR reference (up to numerical ties) on every "
+            "prompt (run dynatree bench with --reference)"
+        )
+    prompts = sorted(set.intersection(*(set(s.values) for s in alive)))
+    leader = max(alive, key=lambda s: _mean(s, prompts)) if prompts else alive[0]
+    decision: dict[str, Any] = {
+        "method": settings[0].method,
+        "dataset": settings[0].dataset,
+        "criterion": criterion,
+        "rounds": total,
+        "rounds_run": played,
+        "round_prompts": [_share(settings, index) for index in range(1, played + 1)],
+        "final": played == total,
+        "decided": len(alive) == 1,
+        "alive": [s.name for s in alive],
+        "leader": leader.name,
+        "settings": [_entry(s, leader) for s in settings],
+    }
+    if not decision["final"]:
+        return decision
+    winner = min(alive, key=lambda s: (_budget(s), settings.index(s)))
+    sources = [path for path, _ in winner.results()]
+    tps = [row["tps"] for _, r in winner.results() for row in r["rows"] if not row["warmup"]]
     return {
-        **runner,
-        "ratio": verdict.ratio,
-        low: verdict.low,
-        high: verdict.high,
-        "within_noise": not verdict.significant,
+        **decision,
+        "params": winner.params,
+        "setting": winner.name,
+        "source": sources[0],
+        "sources": sources,
+        "score": statistics.fmean(winner.values.values()),
+        "tps_mean": statistics.fmean(tps),
+        "outcome": "leads" if len(alive) == 1 else "tie",
+        "tie": [s.name for s in alive] if len(alive) > 1 else [],
+        "rule": TIE_RULE,
+        "rule_text": TIE_RULE_TEXT,
+    }
+
+
+def _share(settings: list[_Setting], index: int) -> int:
+    """Measured prompts of round ``index`` (0 when no setting ran it: a decided race)."""
+    ran = [r for s in settings if (r := s.rounds[index][1]) is not None]
+    return max((sum(not row["warmup"] for row in r["rows"]) for r in ran), default=0)
+
+
+def _entry(setting: _Setting, leader: _Setting) -> dict[str, Any]:
+    """A setting's line in the selection: status, prompts, mean, and how it stood to the leader."""
+    low, high = stats.ci_keys("ratio")
+    versus = setting.versus
+    return {
+        "setting": setting.name,
+        "params": setting.params,
+        "status": setting.status,
+        "dropped_round": setting.dropped_round,
+        "n": len(setting.values),
+        "score": statistics.fmean(setting.values.values()) if setting.values else None,
+        "ratio": None if versus is None else versus.ratio,
+        low: None if versus is None else versus.low,
+        high: None if versus is None else versus.high,
+        "leader": setting is leader,
     }
 
 
 def describe(selected: dict[str, Any]) -> str:
-    """One log line: the winner, and whether the runner-up is within noise of it."""
-    line = (
-        f"dynatree select: {selected['method']} {selected['params']} wins "
-        f"({selected['criterion']} {selected['score']:.3f}; {selected['source']})"
-    )
-    runner = selected["runner_up"]
-    if runner is None:
-        return line + "; no runner-up"
-    low, high = (runner[k] for k in stats.ci_keys("ratio"))
-    interval = "no interval" if low is None else f"{stats.CI_LEVEL:.0%} CI [{low:.3f}, {high:.3f}]"
-    verdict = "WITHIN NOISE of" if runner["within_noise"] else "significantly ahead of"
+    """One log line: the leader or the winner, and who dropped out when."""
+    dropped = [
+        f"{s['setting']} ({s['status']} in round {s['dropped_round']})"
+        for s in selected["settings"]
+        if s["status"] != "racing"
+    ]
+    gone = "; out: " + ", ".join(dropped) if dropped else ""
+    rounds = f"after round {selected['rounds_run']} of {selected['rounds']}"
+    if not selected["final"]:
+        return f"dynatree select: {rounds}, still racing: {', '.join(selected['alive'])}{gone}"
+    if selected["outcome"] == "leads":
+        how = "leads significantly" if len(selected["settings"]) > 1 else "is the only setting"
+        return f"dynatree select: {selected['setting']} {how} {rounds}{gone}"
     return (
-        f"{line}; it is {verdict} the runner-up {runner['params']} "
-        f"({runner['score']:.3f}; ratio {runner['ratio']:.3f}, {interval})"
+        f"dynatree select: {selected['setting']} wins a tie of {', '.join(selected['tie'])} "
+        f"{rounds} (within noise of the leader {selected['leader']}; rule: "
+        f"{selected['rule_text']}){gone}"
     )

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -37,6 +38,9 @@ CI_LOW, CI_HIGH = "_ci_low", "_ci_high"
 
 # Verdicts of :func:`compare`.
 BETTER, WORSE, ON_PAR = "better", "worse", "on_par"
+#: How often a verdict must come out the same on a rerun for a prompt count to be called enough
+#: (:func:`prompts_for_stable_verdict`).
+REPEAT = 0.95
 
 
 def ci_keys(name: str) -> tuple[str, str]:
@@ -127,3 +131,23 @@ def compare(ours: Sequence[float], theirs: Sequence[float]) -> Comparison:
     else:
         verdict = ON_PAR
     return Comparison(ci.estimate, ci.low, ci.high, ci.n, verdict)
+
+
+def prompts_for_stable_verdict(effect_pct: float, sd_pct: float) -> float:
+    """Measured prompts at which a comparison of this effect repeats its verdict in
+    :data:`REPEAT` of reruns, from the spread of its per-prompt differences.
+
+    :func:`compare` calls an effect significant when its interval (level :data:`CI_LEVEL`)
+    excludes zero, i.e. roughly when |mean| > z_a · sd / sqrt(n) with z_a = z(1 - (1 - level)/2).
+    A rerun's mean scatters by sd / sqrt(n) around the true effect, so the verdict is the same in
+    a fraction REPEAT of reruns once |effect| >= (z_a + z_r) · sd / sqrt(n), z_r = z(REPEAT):
+    n = ((z_a + z_r) · sd / effect)^2, the usual sample size of a two-sided test at that power.
+    An effect of zero never reaches it (inf): "no difference" repeats at any n, a real effect too
+    small to see keeps flipping until n is this large. Both in percent of the compared speedup.
+    """
+    if sd_pct < 0 or math.isnan(effect_pct) or math.isnan(sd_pct):
+        return math.nan
+    if effect_pct == 0:
+        return math.inf
+    z = NormalDist().inv_cdf(1 - (1 - CI_LEVEL) / 2) + NormalDist().inv_cdf(REPEAT)
+    return math.ceil((z * sd_pct / abs(effect_pct)) ** 2)

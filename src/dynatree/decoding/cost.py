@@ -4,7 +4,9 @@ A cost-aware decoder needs t(n), the target's latency to verify n tree tokens ov
 given length, and g(w), the draft's latency for one tree level of w nodes, on the hardware it
 runs on. :class:`CostProfile` answers both from the measured curves (docs/formats.md, "Cost
 profile JSON") by linear interpolation, so a decoder prices any tree size without measuring.
-No torch here: reading a profile never touches a device.
+For predicting a whole decode (dynatree.aggregate.prediction) it also prices AR's own step
+s(prefix) and the draft phase's host-side work beyond its forwards. No torch here: reading a
+profile never touches a device.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import bisect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from dynatree.bounds import Bound
 from dynatree.errors import UsageError
@@ -71,6 +75,41 @@ def _between_prefixes(curves: dict[int, _Curve], size: float, prefix: float) -> 
     return low + frac * (high - low)
 
 
+def _between(points: dict[int, float], prefix: float) -> float:
+    """Linear in the prefix between measured prefixes, the nearest one outside them."""
+    prefixes = sorted(points)
+    if prefix <= prefixes[0]:
+        return points[prefixes[0]]
+    if prefix >= prefixes[-1]:
+        return points[prefixes[-1]]
+    hi = bisect.bisect_left(prefixes, prefix)
+    lo = hi - 1
+    frac = (prefix - prefixes[lo]) / (prefixes[hi] - prefixes[lo])
+    return points[prefixes[lo]] + frac * (points[prefixes[hi]] - points[prefixes[lo]])
+
+
+#: What the draft phase's host-side work is fitted on: a constant per phase, per draft forward
+#: (round) and per drafted node (docs/formats.md, "Cost profile JSON").
+OVERHEAD_TERMS = ("per_phase_s", "per_round_s", "per_node_s")
+
+
+def _fit_overhead(rows: list[tuple[float, float, float]]) -> dict[str, float]:
+    """Least squares of (rounds, nodes, seconds beyond the priced forwards) on OVERHEAD_TERMS,
+    every coefficient >= 0 (a term that fits negative is dropped and the rest refitted: host
+    work never pays back time)."""
+    design = np.array([[1.0, r, n] for r, n, _ in rows])
+    target = np.array([o for _, _, o in rows])
+    active = list(range(len(OVERHEAD_TERMS)))
+    coef = np.zeros(len(OVERHEAD_TERMS))
+    while active:
+        fit = np.linalg.lstsq(design[:, active], target, rcond=None)[0]
+        if (fit >= 0).all():
+            coef[active] = fit
+            break
+        active = [a for a, c in zip(active, fit, strict=True) if c >= 0]
+    return dict(zip(OVERHEAD_TERMS, coef.tolist(), strict=True))
+
+
 class CostProfile:
     """t(n) and g(w) of one (model pair, device, dtype, threads), interpolated.
 
@@ -94,6 +133,11 @@ class CostProfile:
             raise UsageError(f"{source}: malformed cost profile ({exc})") from None
         if not self._verify or not self._draft:
             raise UsageError(f"{source}: cost profile without measurements")
+        try:
+            self._ar = {int(p["prefix"]): float(p["median_s"]) for p in profile.get("ar_step", [])}
+            self.draft_overhead = self._overhead(profile.get("draft_phase", []))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"{source}: malformed cost profile ({exc!r})") from None
         self.source = source
         self.device: str = profile.get("device", "")
         self.dtype: str = profile.get("dtype", "")
@@ -133,6 +177,30 @@ class CostProfile:
             raise ValueError(f"draft_level_s: width={width} < 1")
         return _between_prefixes(self._draft, self._padded(width), prefix)
 
+    def ar_step_s(self, prefix: float) -> float:
+        """Seconds of one AR step (one-token forward, no tree mask, no roll-back) after
+        ``prefix`` cached tokens; t(1) for a profile measured before AR's step was."""
+        return _between(self._ar, prefix) if self._ar else self.verify_s(1, prefix)
+
+    def draft_overhead_s(self, rounds: int, nodes: int) -> float:
+        """Host-side seconds of one draft phase with ``rounds`` draft forwards (the catch-up
+        included) drafting ``nodes`` nodes, beyond what :meth:`draft_level_s` prices (0 for a
+        profile measured before draft phases were)."""
+        c = self.draft_overhead
+        return c["per_phase_s"] + c["per_round_s"] * rounds + c["per_node_s"] * nodes
+
+    def _overhead(self, points: list[dict[str, Any]]) -> dict[str, float]:
+        """The draft-phase overhead fit (:func:`_fit_overhead`) over the measured phases."""
+        rows = [
+            (
+                len(p["rounds"]),
+                int(p["nodes"]),
+                float(p["median_s"]) - sum(self.draft_level_s(w, p["prefix"]) for w in p["rounds"]),
+            )
+            for p in points
+        ]
+        return _fit_overhead(rows) if rows else dict.fromkeys(OVERHEAD_TERMS, 0.0)
+
 
 def _points(size_key: str) -> dict[str, Any]:
     positive = {"type": "number", "exclusiveMinimum": 0}
@@ -156,11 +224,34 @@ CURVES = {
     "required": ["verify", "draft_level"],
     "properties": {"verify": _points("n"), "draft_level": _points("width")},
 }
+_SECONDS_POSITIVE = {"type": "number", "exclusiveMinimum": 0}
+_PREFIX = {"type": "integer", "minimum": 0}
 PROFILE_FIELDS = {
     "allOf": [CURVES],
     "required": ["schema"],
     "properties": {
         "schema": {"const": SCHEMA},
+        "ar_step": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["prefix", "median_s"],
+                "properties": {"prefix": _PREFIX, "median_s": _SECONDS_POSITIVE},
+            },
+        },
+        "draft_phase": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["prefix", "rounds", "nodes", "median_s"],
+                "properties": {
+                    "prefix": _PREFIX,
+                    "rounds": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                    "nodes": {"type": "integer", "minimum": 0},
+                    "median_s": _SECONDS_POSITIVE,
+                },
+            },
+        },
         "device": {"type": "string"},
         "dtype": {"type": "string"},
         "threads": {"type": "integer", "minimum": 1},

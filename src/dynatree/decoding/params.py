@@ -84,6 +84,11 @@ class LinearParams(Params):
         """Children per node at most: 1 is a chain (what the support check asks of a model)."""
         return 1
 
+    @property
+    def draft_budget(self) -> int:
+        """The most nodes one iteration drafts: a sweep's tie goes to the smallest (select)."""
+        return self.K
+
 
 @dataclass(frozen=True)
 class FixedTreeParams(Params):
@@ -103,6 +108,12 @@ class FixedTreeParams(Params):
     def max_branching(self) -> int:
         """Children per node at most: 1 is a chain (what the support check asks of a model)."""
         return self.B
+
+    @property
+    def draft_budget(self) -> int:
+        """The most nodes one iteration drafts (the complete tree, capped by N_max): a sweep's
+        tie goes to the smallest (select)."""
+        return min(self.N_max, sum(self.B**depth for depth in range(1, self.D + 1)))
 
 
 @dataclass(frozen=True)

@@ -247,6 +247,14 @@ class ModelRunner:
         cache.length += len(source)
         self.written, self.end = [], cache.length
 
+    def rewind(self, length: int) -> None:
+        """Forget everything after the first ``length`` committed entries (the cost profile
+        replays one draft phase from the same cache; decoders only ever :meth:`keep`)."""
+        if not 0 <= length <= self.cache.length:
+            raise ValueError(f"rewind({length}): the cache holds {self.cache.length} entries")
+        self.cache.length = length
+        self.written, self.end = [], length
+
     # --- warm-up -----------------------------------------------------------------------------
     @torch.inference_mode()
     def warm_up(self, committed: int) -> float:
