@@ -167,7 +167,7 @@ def stage_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     whole = suite.result("main", "wikitext", "linear", "K4", {"K": 4}, n_prompts=7)
     i.whole.parent.mkdir()
     shutil.copy(whole, i.whole)
-    shutil.copy(suite.ar[("wikitext", 200, 64)], i.ar)
+    shutil.copy(suite.ar[("wikitext", 200, 64, "eager")], i.ar)
     for path, part in zip((i.part1, i.part2), split_parts(_load(i.whole), 2), strict=True):
         write_json_atomic(path, part)
     i.table.parent.mkdir()
@@ -364,6 +364,11 @@ def _lines(path: Path, keep: slice) -> Path:
 def _cut(path: Path, fraction: float) -> Path:
     """``path`` cut inside a line (a copy or a write stopped short)."""
     return _text(path, lambda t: t[: int(len(t.rstrip("\n")) * fraction)])
+
+
+def _cut_last_line(path: Path) -> Path:
+    """``path`` cut a few characters into its last line (the row loses its later columns)."""
+    return _text(path, lambda t: t[: t.rstrip("\n").rfind("\n") + 6])
 
 
 def _link(link: Path, to: Path, hard: bool = False) -> Path:
@@ -662,7 +667,7 @@ CASES: dict[str, Case] = {
         lambda i: share(i, tag="setting=x"), "--tag", "dataset="
     ),
     "share: another dataset's result": case(
-        lambda i: share(i, tag="dataset=pg19"), "--of", "not --tag's 'pg19'"
+        lambda i: share(i, tag="dataset=pg19", of=i.whole), "--of", "not --tag's 'pg19'"
     ),
     "share: --of not a result": case(lambda i: share(i, of=i.prompts), "--of", "prompts.jsonl"),
     # --- dynatree data prompts ---
@@ -986,7 +991,7 @@ CASES: dict[str, Case] = {
         "truncated or edited",
     ),
     "paper render: a claims CSV cut inside a line": case(
-        lambda i: render(i, claims=_cut(i.claims_csv, 0.97)), "--claims", "is not whole"
+        lambda i: render(i, claims=_cut_last_line(i.claims_csv)), "--claims", "is not whole"
     ),
     "paper render: a claims CSV checked against another claims file": case(
         lambda i: render(

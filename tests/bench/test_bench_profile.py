@@ -13,6 +13,7 @@ from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
 import dynatree.cli
 from dynatree.bench import profile
 from dynatree.bench.floor import weight_bytes, weight_matrices, weight_streaming
+from dynatree.decoding.ar import ARDecoder
 from dynatree.decoding.cost import SCHEMA, CostProfile
 from dynatree.decoding.drafting import TreeDrafter
 from dynatree.decoding.runner import ModelRunner, greedy
@@ -64,11 +65,14 @@ def test_curves_leave_caches_at_the_prefix_and_normalise_to_the_smallest() -> No
 
 def test_ar_step_and_draft_phases_are_timed_by_the_decoders_own_code() -> None:
     target, draft = tiny(2, 0), tiny(1, 1)
-    step = profile.ar_step_curve(target, prefix=9, steps=4, repeats=2, warmup=1)
+    step = profile.ar_step_curve(ARDecoder(target), prefix=9, steps=4, repeats=2, warmup=1)
     assert (step["prefix"], step["steps"]) == (9 + 2, 4)  # the steps' mean cache length
     assert 0 < step["min_s"] <= step["median_s"] <= step["max_s"]
     shapes = [(1, 3), (2, 2), (3, 1)]
-    phases = profile.draft_phase_curve(target, draft, 9, shapes, repeats=2, warmup=1)
+    verifier, drafter = ModelRunner(target, greedy, 8), TreeDrafter(draft, profile._TopK(8))
+    verifier.start(18)
+    drafter.start(18)
+    phases = profile.draft_phase_curve(verifier, drafter, 9, shapes, repeats=2, warmup=1)
     drawn = {(p["branching"], p["depth"]): (p["rounds"], p["nodes"]) for p in phases}
     # the catch-up of the root first, then one forward per expanded level
     assert drawn == {(1, 3): ([1, 1, 1], 3), (2, 2): ([1, 2], 6), (3, 1): ([1], 3)}

@@ -338,11 +338,11 @@ def resolved_config_text():
 
 
 def stability_inputs(wildcards):
-    """What rule stability compares: each run's claims and numbers (select/ is read beside)."""
+    """The stability rule's inputs, each run's claims and numbers (select/ is read beside)."""
     runs = config["stability_runs"]
     if len(runs) < 2:
         raise WorkflowError(
-            "rule stability: name two or more finished runs' results/ directories, e.g. "
+            "stability (the rule) needs two or more finished runs' results/ directories, e.g. "
             "--config stability_runs='[../run1/results, results]'"
         )
     return [f"{run.rstrip('/')}/{name}" for run in runs for name in ("claims.csv", "numbers.json")]

@@ -146,6 +146,15 @@ def _check_shares(ordered: list[tuple[str, dict[str, Any]]], parts: int) -> None
         expected = [p.id for p in load_prompts(prompts)][protocol["warmup"] :]
     elif len(ordered) < parts:
         return  # a race stopped the job early and its total is not at hand
+    joined = [prompt for ids in measured for prompt in ids]
+    want = expected if expected is None or len(ordered) == parts else expected[: len(joined)]
+    if want is not None and joined != want:
+        missing = [prompt for prompt in want if prompt not in seen]
+        what = f"lack {', '.join(missing[:3])} of" if missing else "hold out of order"
+        raise UsageError(
+            f"--inputs: the parts {what} the {len(expected)} measured prompts of {prompts} "
+            f"(protocol.prompts_path); a part is incomplete or from another job: rerun it"
+        )
     total = len(expected) if expected is not None else sum(map(len, measured))
     shares = [i * total // parts - (i - 1) * total // parts for i in range(1, parts + 1)]
     shares = shares[: len(ordered)]
@@ -155,14 +164,7 @@ def _check_shares(ordered: list[tuple[str, dict[str, Any]]], parts: int) -> None
             f"prompts, not the shares of {total} prompts among {parts} parts "
             f"({'+'.join(map(str, shares))}); a part is incomplete or from another job: rerun it"
         )
-    joined = [prompt for ids in measured for prompt in ids]
-    if expected is not None and joined != expected[: len(joined)]:
-        missing = [prompt for prompt in expected[: len(joined)] if prompt not in seen]
-        what = f"lack {', '.join(missing[:3])} of" if missing else "hold out of order"
-        raise UsageError(
-            f"--inputs: the parts {what} the {len(expected)} measured prompts of {prompts} "
-            f"(protocol.prompts_path); a part is incomplete or from another job: rerun it"
-        )
+
 
 
 def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:

@@ -285,7 +285,8 @@ def draft_phase_curve(
     vocab = drafter.runner.model.get_input_embeddings().weight.shape[0]
     committed = _random_ids(prefix, vocab, device, seed)[0].tolist()
     verifier.prefill(committed)
-    drafter.prefill(committed[:-1])
+    if prefix > 1:  # the root (the last committed token) is caught up by each phase
+        drafter.prefill(committed[:-1])
     sizing = drafter.policy
     drawn: dict[tuple[int, int], tuple[list[int], int]] = {}  # shape → (rounds, nodes)
 

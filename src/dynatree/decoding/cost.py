@@ -133,6 +133,10 @@ class CostProfile:
             raise UsageError(f"{source}: malformed cost profile ({exc})") from None
         if not self._verify or not self._draft:
             raise UsageError(f"{source}: cost profile without measurements")
+        # before the draft-phase fit below, which prices forwards at their buckets
+        compiled = profile.get("compile") or {}
+        self.regime: str = compiled.get("regime", "eager")
+        self.buckets: tuple[int, ...] = tuple(compiled.get("buckets") or ())
         try:
             self._ar = {int(p["prefix"]): float(p["median_s"]) for p in profile.get("ar_step", [])}
             self.draft_overhead = self._overhead(profile.get("draft_phase", []))
@@ -142,9 +146,6 @@ class CostProfile:
         self.device: str = profile.get("device", "")
         self.dtype: str = profile.get("dtype", "")
         self.threads: int | None = profile.get("threads")
-        compiled = profile.get("compile") or {}
-        self.regime: str = compiled.get("regime", "eager")
-        self.buckets: tuple[int, ...] = tuple(compiled.get("buckets") or ())
 
     def _padded(self, size: float) -> float:
         """The bucket a call of ``size`` tokens is padded to (compiled profiles only)."""

@@ -11,8 +11,8 @@ one generated program, compiled once before any timing (the decoders' ``prepare`
 
 ``auto`` compiles where it pays for a benchmark job: on CUDA, where a graph replaces hundreds of
 kernel launches per forward; not on a CPU, where a job would spend longer compiling than
-compiling saves it (README, "Compiled forwards"). Torch-free, so command lines are checked
-before torch loads.
+compiling saves it (docs/measurements.md, "Compiled forwards against eager"). Torch-free, so
+command lines are checked before torch loads.
 """
 
 from __future__ import annotations

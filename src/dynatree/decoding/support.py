@@ -2,8 +2,9 @@
 
 Tree verification feeds several candidate tokens at once, siblings sharing a position, with
 explicit position ids and an additive 4D mask (each node sees the prefix and its ancestors),
-and then keeps only the accepted entries of a plain dynamic KV cache. A model is exact under
-that only if every attention layer honours both and its cache is a plain list of entries.
+and then keeps only the accepted entries of its KV cache (the static slot cache of
+``dynatree.decoding.kv``). A model is exact under that only if every attention layer honours
+both and its cache would be a plain list of entries (no window that drops old ones).
 Three mechanisms break it, silently (wrong tokens) or loudly (a traceback deep in a forward):
 
 - ALiBi biases computed from the cache length or a 2D padding mask (BLOOM, MPT, Falcon with

@@ -1,9 +1,10 @@
 """Settings of the embedded model pair: one frozen dataclass, its fields are the ``--set`` keys.
 
 The defaults are the laptop default, sized for the slowest CPU we support: about 12 minutes for
-the whole pair on 2 AVX2 cores in fp32 (README, "Measured timings"). They are the same on every
-machine; only the arithmetic (``precision``: bf16 where the CPU has it natively) differs. The
-pipeline's smoke config overrides a few of them to build a toy pair in seconds.
+the whole pair on 2 AVX2 cores in fp32 (docs/measurements.md, "Timings, build paths"). They
+are the same on every machine; only the arithmetic (``precision``: bf16 where the CPU has it
+natively) differs. The pipeline's smoke config overrides a few of them to build a toy pair in
+seconds.
 """
 
 from __future__ import annotations
