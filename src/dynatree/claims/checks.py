@@ -14,12 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dynatree.bench.stats import ci_keys
-
-if TYPE_CHECKING:  # spec.py imports this module for CHECKS
-    from dynatree.claims.spec import ClaimsFile
+from dynatree.claims.records import ClaimsFile
 
 HOLDS, FAILS, NOT_COMPARABLE = "holds", "does not hold", "not comparable"
 VERDICTS = (HOLDS, FAILS, NOT_COMPARABLE)
