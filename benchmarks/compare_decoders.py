@@ -39,8 +39,8 @@ from dynatree.decoding.registry import (
     uses_profile,
 )
 from dynatree.errors import UsageError, exit_status
+from dynatree.locate import locate_model
 from dynatree.models.loading import resolve_device, resolve_dtype
-from dynatree.models.locate import locate_model
 
 EMBEDDED = Path("models/embedded")
 

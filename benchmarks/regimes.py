@@ -35,8 +35,8 @@ from dynatree.decoding.cost import SCHEMA, CostProfile
 from dynatree.decoding.regime import EAGER, Regime, resolve
 from dynatree.decoding.registry import build_decoder, needs_draft, parse_params
 from dynatree.errors import UsageError, exit_status
+from dynatree.locate import locate_model
 from dynatree.models.loading import resolve_device, resolve_dtype
-from dynatree.models.locate import locate_model
 
 EMBEDDED = Path("models/embedded")
 METHODS = ("ar", "linear", "dynatree", "dynatree_ca")  # experiments.regimes' default

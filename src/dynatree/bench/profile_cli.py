@@ -74,7 +74,7 @@ def register(subparsers: Any) -> None:
 def build_options(args: argparse.Namespace) -> ProfileOptions:
     """Check every argument before a model is loaded."""
     from dynatree.decoding.support import fixed_positions
-    from dynatree.models.locate import config_positions, locate_model
+    from dynatree.locate import config_positions, locate_model
 
     for value, flag, low in (
         (args.max_tree, "--max-tree", 1),
