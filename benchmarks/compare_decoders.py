@@ -152,8 +152,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def cost_profile(args: argparse.Namespace, target: Any, draft: Any, prompts: list[Prompt]) -> str:
     """The profile file the cost-aware methods price with: given, or measured here now."""
-    from dynatree.bench.profile import measure
     from dynatree.decoding.cost import SCHEMA, CostProfile
+    from dynatree.decoding.profiling import measure
     from dynatree.io import write_json_atomic
 
     if args.profile:

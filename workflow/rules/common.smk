@@ -380,6 +380,10 @@ def default_params(method):
 def profile_sources():
     """The measuring code and the decoding code it times: editing either remeasures."""
     import dynatree.bench
+    import dynatree.decoding
 
-    own = Path(dynatree.bench.__file__).parent
-    return [*relative([own / "profile.py", own / "profile_cli.py"]), *decoder_sources("dynatree")]
+    measuring = [
+        Path(dynatree.decoding.__file__).parent / "profiling.py",
+        Path(dynatree.bench.__file__).parent / "profile_cli.py",
+    ]
+    return [*relative(measuring), *decoder_sources("dynatree")]
