@@ -39,8 +39,8 @@ from dynatree.decoding.registry import (
     uses_profile,
 )
 from dynatree.errors import UsageError, exit_status
+from dynatree.locate import locate_model
 from dynatree.models.loading import resolve_device, resolve_dtype
-from dynatree.models.locate import locate_model
 
 EMBEDDED = Path("models/embedded")
 
@@ -152,8 +152,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def cost_profile(args: argparse.Namespace, target: Any, draft: Any, prompts: list[Prompt]) -> str:
     """The profile file the cost-aware methods price with: given, or measured here now."""
-    from dynatree.bench.profile import measure
     from dynatree.decoding.cost import SCHEMA, CostProfile
+    from dynatree.decoding.profiling import measure
     from dynatree.io import write_json_atomic
 
     if args.profile:

@@ -10,7 +10,7 @@ downloaded), directly on the device in each dtype (CUDA: float16 and bfloat16), 
 - exactness of every decoder against AR, with the draft = a copy of the target (acceptance ~100 %,
   so deep and wide trees are exercised) and with the random 70M-shape draft, on random prompts;
   per prompt: exact or the first differing position and the target's top-2 logit gap there;
-- the cost profile (``dynatree.bench.profile``, the code ``dynatree profile`` runs): t(n)/t(1)
+- the cost profile (``dynatree.decoding.profiling``, the code ``dynatree profile`` runs): t(n)/t(1)
   for n = 1 ... 256 tree tokens at a few prefix lengths, and the draft's per-level cost g(w);
 - tokens/s and peak memory (CUDA ``max_memory_allocated``) per method at T = 256;
 - the cost of phase timing (the decoders' CUDA-event clock on vs off; first dtype only), which
@@ -43,12 +43,13 @@ from typing import Any
 
 import torch
 
-from dynatree.bench import profile, provenance
+from dynatree.bench import provenance
 from dynatree.bench.floor import weight_bytes, weight_streaming
 from dynatree.bench.harness import load_models, timed_generate
 from dynatree.bench.prompts import load_prompts
 from dynatree.bench.runtime_args import default_threads
 from dynatree.bench.verdict import first_divergence
+from dynatree.decoding import profiling
 from dynatree.decoding.cost import SCHEMA as COST_SCHEMA
 from dynatree.decoding.regime import EAGER, resolve, sizes_up_to
 from dynatree.decoding.registry import (
@@ -217,7 +218,7 @@ def decoder_for(method: str, target: Any, draft: Any, params: Any | None = None)
 def measure_profile(target: Any, draft: Any, scale: Scale, out: str) -> dict[str, Any]:
     """The cost profile of the pair (the code ``dynatree profile`` runs), also written beside
     the report so that the cost-aware methods of the later parts price their trees with it."""
-    measured = profile.measure(
+    measured = profiling.measure(
         target, draft, list(scale.prefix_lengths), scale.max_tree, scale.repeats, scale.warmup
     )
     device = next(target.parameters()).device
@@ -371,7 +372,7 @@ def regimes(target: Any, prompt: torch.Tensor, scale: Scale) -> dict[str, Any]:
             compile_s += verifier.warm_up(prefix + scale.regime_max_tree)
         verifier.start(prefix + scale.regime_max_tree)
         sizes = sizes_up_to(scale.regime_max_tree)
-        curve = profile.verify_curve(verifier, prefix, sizes, scale.repeats, scale.warmup)
+        curve = profiling.verify_curve(verifier, prefix, sizes, scale.repeats, scale.warmup)
         for point in curve:
             point["floor_multiple"] = point["median_s"] / floor
         tps = len(output.tokens) / wall

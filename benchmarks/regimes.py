@@ -3,7 +3,7 @@ floor, and every method's speedup over the AR of its own regime.
 
 A quick look (not a pipeline step, not a test), on the embedded pair by default. For each
 regime (eager; compiled: ``torch.compile``, CUDA graphs on CUDA, sizes padded to buckets), a
-cost profile is measured with the decoders' own calls (``dynatree.bench.profile``; DynaTree-CA
+cost profile is measured with the decoders' own calls (``dynatree.decoding.profiling``; DynaTree-CA
 prices its trees with it), and every method decodes the prompts paired with the AR of that
 regime. Printed, as ratios: each model's one-token step (t(1), g(1) at the longest measured
 cache) over its floor (``dynatree.bench.floor``: its weight matrices read once), c = g(1)/t(1),
@@ -28,15 +28,15 @@ import torch
 from dynatree.bench.floor import weight_streaming
 from dynatree.bench.harness import decode_prompts, load_models, prepare
 from dynatree.bench.metrics import summarize
-from dynatree.bench.profile import measure
 from dynatree.bench.prompts import Prompt, ids_sha256, load_prompts
 from dynatree.bench.runtime_args import default_threads
 from dynatree.decoding.cost import SCHEMA, CostProfile
+from dynatree.decoding.profiling import measure
 from dynatree.decoding.regime import EAGER, Regime, resolve
 from dynatree.decoding.registry import build_decoder, needs_draft, parse_params
 from dynatree.errors import UsageError, exit_status
+from dynatree.locate import locate_model
 from dynatree.models.loading import resolve_device, resolve_dtype
-from dynatree.models.locate import locate_model
 
 EMBEDDED = Path("models/embedded")
 METHODS = ("ar", "linear", "dynatree", "dynatree_ca")  # experiments.regimes' default

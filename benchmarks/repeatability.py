@@ -33,7 +33,7 @@ from dynatree.bench.runtime_args import default_threads
 from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError, exit_status
 from dynatree.io import read_json
-from dynatree.models.locate import locate_model
+from dynatree.locate import locate_model
 
 EMBEDDED = Path("models/embedded")
 MAIN_METHODS = ("ar", "linear", "fixed_tree", "dynatree", "hf_assisted")

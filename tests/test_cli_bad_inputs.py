@@ -159,7 +159,7 @@ def stage_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from dynatree.claims.output import write
     from dynatree.claims.spec import load_claims
     from dynatree.io import write_json_atomic
-    from dynatree.paper.values import load_numbers
+    from dynatree.numbers_file import load_numbers
 
     root = tmp_path_factory.mktemp("stages")
     i = Inputs(root)

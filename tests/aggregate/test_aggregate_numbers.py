@@ -11,7 +11,7 @@ from synthetic import write_suite
 
 from dynatree.aggregate import cli
 from dynatree.errors import UsageError
-from dynatree.paper.values import load_numbers
+from dynatree.numbers_file import load_numbers
 
 
 def run(argv: list[str]) -> int:

@@ -124,7 +124,7 @@ def test_longrope_switch_crossed_is_refused_before_weights_load(
     """Prompt 9 + T 8 crosses 12. The command-line check reads config.json; a Hub model not in
     the local cache is only seen by the harness, through AutoConfig, still before weights."""
     from dynatree.bench import options
-    from dynatree.models.locate import ModelRef
+    from dynatree.locate import ModelRef
 
     _no_weights(monkeypatch)
     if hub_uncached:

@@ -12,7 +12,8 @@ from claims_numbers import CLAIMS_FILE, embedded_run, paper_run, put
 
 from dynatree.claims.checks import FAILS, HOLDS, NOT_COMPARABLE, Facts
 from dynatree.claims.evaluate import evaluate, evaluate_claim, instances
-from dynatree.claims.spec import Claim, load_claims
+from dynatree.claims.records import Claim
+from dynatree.claims.spec import load_claims
 
 CLAIMS = load_claims(CLAIMS_FILE).claims
 

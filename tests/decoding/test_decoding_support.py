@@ -15,8 +15,8 @@ import pytest
 import torch
 from tiny_models import ARCH_VOCAB, ARCHITECTURES, arch_model, greedy_generate
 
-from dynatree.decoding.registry import build_decoder, parse_params
-from dynatree.decoding.support import CHAIN_EXACT, TREE_EXACT, required
+from dynatree.decoding.registry import build_decoder, parse_params, required
+from dynatree.decoding.support import CHAIN_EXACT, TREE_EXACT
 from dynatree.errors import UsageError
 
 pytestmark = pytest.mark.usefixtures("one_thread")

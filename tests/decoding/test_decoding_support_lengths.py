@@ -31,7 +31,7 @@ from dynatree.decoding.support import (
     rope_types,
 )
 from dynatree.errors import UsageError
-from dynatree.models.locate import position_limit
+from dynatree.locate import position_limit
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -20,10 +20,10 @@ from dynatree.claims.output import write
 from dynatree.claims.spec import load_claims
 from dynatree.errors import UsageError
 from dynatree.figures.cli import FIGURES
+from dynatree.numbers_file import format_value, load_numbers
 from dynatree.paper import audit as audit_mod
 from dynatree.paper.compile import compile_pdf
 from dynatree.paper.render import load_values, render
-from dynatree.paper.values import format_value, load_numbers
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "paper"
 CLAIMS_FILE = TEMPLATES.parent / "config" / "claims.yaml"

@@ -21,8 +21,9 @@ from dynatree.claims.evaluate import evaluate
 from dynatree.claims.output import write
 from dynatree.claims.spec import load_claims
 from dynatree.figures.cli import FIGURES
+from dynatree.numbers_file import load_numbers
 from dynatree.paper.render import render
-from dynatree.paper.values import Values, load_numbers
+from dynatree.paper.values import Values
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "paper"
 CLAIMS_FILE = TEMPLATES.parent / "config" / "claims.yaml"

@@ -17,7 +17,7 @@ from dynatree.aggregate.table import build_table, read_tables
 from dynatree.claims.evaluate import evaluate
 from dynatree.claims.output import write
 from dynatree.claims.spec import load_claims
-from dynatree.paper.values import load_numbers
+from dynatree.numbers_file import load_numbers
 from dynatree.stability.compare import compare, read_run
 
 CLAIMS_FILE = Path(__file__).resolve().parents[2] / "config" / "claims.yaml"

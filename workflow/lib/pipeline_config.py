@@ -25,7 +25,7 @@ from dynatree.data.prompts import MIN_PROMPT_TOKENS
 from dynatree.decoding.registry import parse_params
 from dynatree.decoding.support import fixed_positions, rope_switches
 from dynatree.errors import UsageError
-from dynatree.models.locate import position_limit
+from dynatree.locate import position_limit
 from dynatree.models.settings import EmbeddedSettings, parse_settings
 from dynatree.validation import SchemaViolation
 

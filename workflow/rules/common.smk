@@ -325,10 +325,13 @@ CLAIMS_FILE = "config/claims.yaml"
 
 
 def claims_source():
-    """The claims checker's modules (editing one reruns the check and the paper)."""
+    """The claims checker's modules and the numbers.json reader and formatter it prints values
+    with (editing one reruns the check and the paper)."""
     import dynatree.claims
+    import dynatree.numbers_file
 
-    return relative(sorted(Path(dynatree.claims.__file__).parent.glob("*.py")))
+    modules = sorted(Path(dynatree.claims.__file__).parent.glob("*.py"))
+    return relative([*modules, Path(dynatree.numbers_file.__file__)])
 
 
 def resolved_config_text():
@@ -380,6 +383,10 @@ def default_params(method):
 def profile_sources():
     """The measuring code and the decoding code it times: editing either remeasures."""
     import dynatree.bench
+    import dynatree.decoding
 
-    own = Path(dynatree.bench.__file__).parent
-    return [*relative([own / "profile.py", own / "profile_cli.py"]), *decoder_sources("dynatree")]
+    measuring = [
+        Path(dynatree.decoding.__file__).parent / "profiling.py",
+        Path(dynatree.bench.__file__).parent / "profile_cli.py",
+    ]
+    return [*relative(measuring), *decoder_sources("dynatree")]

@@ -25,8 +25,7 @@ from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError
 from dynatree.experiments import variant_names
 from dynatree.io import read_json
-
-SCHEMA = "dynatree.numbers/1"
+from dynatree.numbers_file import SCHEMA
 
 # Interval bounds of a speedup key K are stored as K + stats.CI_LOW / K + stats.CI_HIGH.
 _SPEEDUP_LOW, _SPEEDUP_HIGH = stats.ci_keys("speedup")

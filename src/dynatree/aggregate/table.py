@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dynatree.aggregate.load import load_result
 from dynatree.aggregate.prediction import predicted_speedup
 from dynatree.bench import stats
 from dynatree.bench.metrics import NUMERIC_METRICS
+from dynatree.bench.result_file import load_result
 from dynatree.bench.verdict import VERDICTS, summary_counts
 from dynatree.decoding.cost import CostProfile
 from dynatree.errors import UsageError

@@ -140,8 +140,8 @@ def _bench(args: argparse.Namespace) -> int:
 def _merge(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from dynatree.aggregate.load import load_result
     from dynatree.bench.parts import SKIP_SCHEMA, merge
+    from dynatree.bench.result_file import load_result
     from dynatree.io import check_outputs, read_json, write_json_atomic
 
     paths = [Path(p) for p in args.inputs]
@@ -157,8 +157,8 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _share(args: argparse.Namespace) -> int:
-    from dynatree.aggregate.load import load_result
     from dynatree.assignments import parse_pairs
+    from dynatree.bench.result_file import load_result
     from dynatree.io import check_outputs, write_json_atomic
 
     tags = parse_pairs(args.tag, "--tag")

@@ -29,8 +29,8 @@ from dynatree.bench.verdict import add_verdicts
 from dynatree.decoding.base import Decoder
 from dynatree.decoding.params import params_dict
 from dynatree.decoding.regime import EAGER, Regime, resolve
-from dynatree.decoding.registry import build_decoder, method, parse_params
-from dynatree.decoding.support import check_model, required
+from dynatree.decoding.registry import build_decoder, method, parse_params, required
+from dynatree.decoding.support import check_model
 from dynatree.errors import UsageError
 from dynatree.models.loading import (
     load_causal_lm,

@@ -18,7 +18,7 @@ from dynatree.decoding.cost import CostProfile
 from dynatree.decoding.support import check_rope, fixed_positions
 from dynatree.errors import UsageError
 from dynatree.io import check_outputs, read_json
-from dynatree.models.locate import locate_model, position_limit
+from dynatree.locate import locate_model, position_limit
 
 # About what a result takes per prompt on disk (indented JSON), for the free-space check: fixed
 # fields, and per new token its id and its share of the per-iteration lists (the smoke config's

@@ -166,7 +166,6 @@ def _check_shares(ordered: list[tuple[str, dict[str, Any]]], parts: int) -> None
         )
 
 
-
 def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     """One result from every part of one job (``(path, result)`` pairs, any order; a racing
     round's skip record stands for a part that did not run).

@@ -74,7 +74,7 @@ def register(subparsers: Any) -> None:
 def build_options(args: argparse.Namespace) -> ProfileOptions:
     """Check every argument before a model is loaded."""
     from dynatree.decoding.support import fixed_positions
-    from dynatree.models.locate import config_positions, locate_model
+    from dynatree.locate import config_positions, locate_model
 
     for value, flag, low in (
         (args.max_tree, "--max-tree", 1),
@@ -124,10 +124,11 @@ def run_profile(options: ProfileOptions, argv: list[str]) -> dict[str, Any]:
     """Load the pair, refuse what tree decoding cannot verify, measure, and add provenance."""
     import torch
 
-    from dynatree.bench import profile, provenance
+    from dynatree.bench import provenance
     from dynatree.bench.floor import weight_streaming
     from dynatree.bench.harness import load_models
     from dynatree.decoding.cost import SCHEMA
+    from dynatree.decoding.profiling import measure
     from dynatree.decoding.regime import resolve
     from dynatree.decoding.support import TREE, check_model
     from dynatree.models.loading import load_config, resolve_device, resolve_dtype
@@ -139,7 +140,7 @@ def run_profile(options: ProfileOptions, argv: list[str]) -> dict[str, Any]:
         check_model(load_config(name, flag), TREE, flag)  # before any weights load
     target, _, draft = load_models(options.target, options.draft, device, dtype)
     regime = resolve(options.compile, device.type)
-    measured = profile.measure(
+    measured = measure(
         target,
         draft,
         options.prefix_lengths,

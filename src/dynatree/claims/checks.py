@@ -14,12 +14,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dynatree.bench.stats import ci_keys
-
-if TYPE_CHECKING:  # spec.py imports this module for CHECKS
-    from dynatree.claims.spec import ClaimsFile
+from dynatree.claims.records import ClaimsFile
+from dynatree.numbers_file import format_value
 
 HOLDS, FAILS, NOT_COMPARABLE = "holds", "does not hold", "not comparable"
 VERDICTS = (HOLDS, FAILS, NOT_COMPARABLE)
@@ -43,8 +42,6 @@ class Outcome:
 
 def shown(value: Any, unit: str | None, digits: int | None) -> str:
     """A number as the paper prints it, with its unit (``1.43x``, ``22.1 tok/s``, ``100.0%``)."""
-    from dynatree.paper.values import format_value
-
     text = format_value(value, digits)
     if not unit or text == "--":
         return text

@@ -37,7 +37,7 @@ def _claims(args: argparse.Namespace) -> int:
     from dynatree.claims.output import frame, provenance_path, write
     from dynatree.claims.spec import load_claims
     from dynatree.io import check_outputs
-    from dynatree.paper.values import load_numbers
+    from dynatree.numbers_file import load_numbers
 
     if args.out:  # the table and its sidecar
         outputs = {"--out": [args.out, provenance_path(args.out)]}

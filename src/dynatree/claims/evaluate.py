@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dynatree.claims.checks import CHECKS, FAILS, HOLDS, NOT_COMPARABLE, Absent, Facts, Outcome
-from dynatree.claims.spec import Claim, ClaimsFile
+from dynatree.claims.records import Claim, ClaimsFile
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 from dynatree.claims.checks import FAILS, HOLDS, NOT_COMPARABLE, VERDICTS
 from dynatree.claims.evaluate import Row
-from dynatree.claims.spec import ClaimsFile
+from dynatree.claims.records import ClaimsFile
 from dynatree.errors import UsageError
 from dynatree.io import atomic_path, read_json, write_json_atomic
 from dynatree.validation import SchemaViolation, validate

@@ -9,11 +9,11 @@ exist; a mistake is a :class:`UsageError` naming the claim and the field.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dynatree.claims.checks import CHECKS, KINDS
+from dynatree.claims.records import Claim, ClaimsFile
 from dynatree.errors import UsageError
 
 SCHEMA = "dynatree.claims/1"
@@ -116,30 +116,6 @@ FILE_SCHEMA: dict[str, Any] = {
         "not_encoded": {"type": "array"},
     },
 }
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One claim as written in the file; ``fields`` holds everything its check reads."""
-
-    id: str
-    kind: str
-    check: str
-    where: str
-    label: str
-    text: str
-    fields: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ClaimsFile:
-    path: str
-    version: int
-    sha256: str
-    original: dict[str, dict[str, Any]]
-    comparable: dict[str, dict[str, Any]]
-    tolerances: dict[str, dict[str, Any]]
-    claims: tuple[Claim, ...]
 
 
 def _where(error: Any) -> str:

@@ -75,7 +75,7 @@ def run_prompts(args: argparse.Namespace) -> int:
     from dynatree.data.documents import local_documents
     from dynatree.data.prompts import MIN_PROMPT_TOKENS, render_jsonl, sample_prompts
     from dynatree.io import check_outputs, write_text_atomic
-    from dynatree.models.locate import load_tokenizer, locate_model
+    from dynatree.locate import load_tokenizer, locate_model
 
     if args.n < 1:
         raise UsageError(f"--n {args.n}: must be >= 1")

@@ -19,7 +19,7 @@ from dynatree.data import derive
 from dynatree.data.lock import DataLock, LockedDataset, LockedFile
 from dynatree.errors import UsageError
 from dynatree.io import atomic_dir, check_outputs, write_json_atomic
-from dynatree.models.locate import hub_offline
+from dynatree.locate import hub_offline
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = "dynatree.data/1"

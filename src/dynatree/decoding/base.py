@@ -29,7 +29,7 @@ class DecodeStats:
     verify_time_s: float = 0.0
     ttft_s: float = 0.0  # from the call's start to the first committed token
     accepted_lengths: list[int] = field(default_factory=list)  # per iteration, before the bonus
-    # What each iteration cost, in the units of a verify-cost profile (dynatree.bench.profile):
+    # What each iteration cost, in the units of a verify-cost profile (dynatree.decoding.profiling):
     # tokens verified (root included) and the width of every draft forward that built the tree.
     verify_sizes: list[int] = field(default_factory=list)
     draft_widths: list[list[int]] = field(default_factory=list)

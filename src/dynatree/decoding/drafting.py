@@ -171,7 +171,7 @@ class TreeDrafter:
         """One batched draft forward over the nodes ``expand``; their top-k on the host.
 
         Each node attends to the committed prefix, the nodes fed earlier that are its ancestors,
-        and itself. The cost profile (``dynatree.bench.profile``) times exactly this call.
+        and itself. The cost profile (``dynatree.decoding.profiling``) times exactly this call.
         """
         columns = self.fed + expand
         rows_t = torch.tensor(expand, device=self.device)

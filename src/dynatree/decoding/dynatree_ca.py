@@ -32,6 +32,7 @@ from dynatree.decoding.calibration import AcceptanceCalibration
 from dynatree.decoding.cost import CostProfile
 from dynatree.decoding.drafting import Candidate, ExpansionPolicy
 from dynatree.decoding.params import DynaTreeCAParams
+from dynatree.decoding.profiling import in_process_profile
 from dynatree.decoding.regime import EAGER, Regime
 from dynatree.decoding.speculative import SpeculativeDecoder
 from dynatree.decoding.support import check_models
@@ -223,8 +224,6 @@ class DynaTreeCADecoder(SpeculativeDecoder):
         if cost is None and params.profile:
             cost = CostProfile.from_file(params.profile, "--set profile")
         elif cost is None:  # run by hand without a profile: measure this pair here and now
-            from dynatree.bench.profile import in_process_profile
-
             # the profile runs tree forwards: refuse an unfit pair before they touch it
             check_models(target, draft, params.max_branching)
             cost = in_process_profile(target, draft, params.N_max + 1, regime)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dynatree.decoding import params as P
+from dynatree.decoding.support import CHAIN, TREE
 from dynatree.errors import UsageError
 
 if TYPE_CHECKING:  # the registry never imports torch: parsing and planning stay fast
@@ -125,6 +126,14 @@ def needs_draft(name: str) -> bool:
 def uses_profile(name: str) -> bool:
     """Whether the method prices its trees with a verify-cost profile (its ``profile`` setting)."""
     return any(f.name == "profile" for f in fields(method(name).params))
+
+
+def required(name: str, params: Any) -> str | None:
+    """What ``name`` with ``params`` needs of a model (dynatree.decoding.support): ``tree``,
+    ``chain``, or None (the method only runs the model's own causal forward)."""
+    if not method(name).uses_tree:
+        return None
+    return CHAIN if params.max_branching == 1 else TREE
 
 
 def parse_params(name: str, overrides: dict[str, Any]) -> Any:

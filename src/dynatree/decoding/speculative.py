@@ -91,7 +91,7 @@ def score_tree(verifier: ModelRunner, tree: TokenTree) -> list[int]:
 
     Positions are the root's position + depth and the mask lets each node see the cached
     prefix and its own ancestors, so each row equals sequential decoding along its path. The
-    cost profile (``dynatree.bench.profile``) times exactly this call.
+    cost profile (``dynatree.decoding.profiling``) times exactly this call.
     """
     n = len(tree)
     out = verifier.forward(tree.tokens, tree.positions(), tree.ancestors[:n, :n])

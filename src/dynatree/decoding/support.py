@@ -256,15 +256,6 @@ def unsupported(config: Any, need: str) -> str | None:
     return None
 
 
-def required(method: str, params: Any) -> str | None:
-    """``tree``, ``chain`` or None (the method only runs the model's own causal forward)."""
-    from dynatree.decoding.registry import method as entry
-
-    if not entry(method).uses_tree:
-        return None
-    return CHAIN if params.max_branching == 1 else TREE
-
-
 def check_model(config: Any, need: str, flag: str) -> None:
     """Raise a one-line :class:`UsageError` naming the architecture when a model with
     ``config`` (a transformers config) is unfit for ``need``."""

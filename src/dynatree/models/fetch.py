@@ -16,7 +16,7 @@ from typing import Any
 
 from dynatree.errors import UsageError
 from dynatree.io import atomic_dir, check_outputs
-from dynatree.models.locate import hub_offline, locate_model
+from dynatree.locate import hub_offline, locate_model
 
 # Enough for from_pretrained: config, tokenizer files and the weights (safetensors preferred).
 _BASE_PATTERNS = ["*.json", "*.txt", "*.model", "tokenizer*"]

@@ -2,7 +2,7 @@
 
 Every place a model is named accepts a local directory; a Hub id only works online or from the
 local Hugging Face cache (``HF_HUB_OFFLINE`` is respected by ``from_pretrained``). Names are
-resolved by :mod:`dynatree.models.locate` (which also loads tokenizers, without torch).
+resolved by :mod:`dynatree.locate` (which also loads tokenizers, without torch).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from dynatree.errors import UsageError
-from dynatree.models.locate import load_tokenizer, locate_model
+from dynatree.locate import load_tokenizer, locate_model
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dynatree.paper.values import MARK_CLOSE, MARK_OPEN, format_value
+from dynatree.numbers_file import format_value
+from dynatree.paper.values import MARK_CLOSE, MARK_OPEN
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # Literals the prose may contain without a source: 0 and 1 are mathematical constants of the

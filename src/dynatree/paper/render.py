@@ -16,8 +16,9 @@ from dynatree.claims.output import provenance_path
 from dynatree.errors import UsageError
 from dynatree.figures.registry import FIGURES
 from dynatree.io import atomic_path, check_outputs, write_text_atomic
+from dynatree.numbers_file import load_numbers
 from dynatree.paper.audit import audit_marked
-from dynatree.paper.values import Values, load_numbers, strip_marks
+from dynatree.paper.values import Values, strip_marks
 
 
 def environment(templates: str | Path) -> Any:

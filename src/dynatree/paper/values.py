@@ -8,9 +8,7 @@ friends; a key that is not in numbers.json is an error naming the key, never a s
 
 from __future__ import annotations
 
-import math
 import re
-from pathlib import Path
 from typing import Any
 
 from dynatree.bench import stats
@@ -18,10 +16,8 @@ from dynatree.data.splits import DATASET_LABELS
 from dynatree.decoding.registry import METHODS
 from dynatree.errors import UsageError
 from dynatree.experiments import EXPERIMENTS, VARIANTS
-from dynatree.io import read_json
-from dynatree.validation import SchemaViolation, validate
+from dynatree.numbers_file import format_value
 
-SCHEMA = "dynatree.numbers/1"
 _TEX_SPECIAL = {
     "\\": r"\textbackslash{}",
     "&": r"\&",
@@ -40,66 +36,6 @@ _TEX_RE = re.compile("|".join(re.escape(k) for k in _TEX_SPECIAL))
 def tex_escape(text: Any) -> str:
     """Plain text (model paths, CPU names) made safe for LaTeX."""
     return _TEX_RE.sub(lambda m: _TEX_SPECIAL[m.group(0)], str(text))
-
-
-def format_value(value: Any, digits: int | None) -> str:
-    """The one formatting rule shared by the renderer and the audit."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "--"
-    if isinstance(value, list):
-        return ", ".join(format_value(v, digits) for v in value)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    return f"{value:.{digits or 0}f}"
-
-
-_NUMBER = {"type": ["number", "null"]}
-_SCALAR = {"type": ["number", "string", "boolean", "null"]}
-# numbers.json (docs/formats.md): an entry with a unit, or a single value printed with
-# ``digits`` decimals, is a number (null: not measured); a string there would be printed in a
-# table as if it were one and compared by the claims as if it were one.
-ENTRY_SCHEMA = {
-    "type": "object",
-    "required": ["value", "unit", "digits", "sources"],
-    "additionalProperties": False,
-    "properties": {
-        "value": {"anyOf": [_SCALAR, {"type": "array", "items": _SCALAR}]},
-        "unit": {"type": ["string", "null"]},
-        "digits": {"type": ["integer", "null"], "minimum": 0},
-        "sources": {"type": "array", "items": {"type": "string"}},
-    },
-    "allOf": [
-        {
-            "if": {"properties": {"unit": {"type": "string"}}},
-            "then": {"properties": {"value": {"anyOf": [_NUMBER, {"items": _NUMBER}]}}},
-        },
-        {
-            "if": {"properties": {"digits": {"type": "integer"}, "value": _SCALAR}},
-            "then": {"properties": {"value": _NUMBER}},
-        },
-    ],
-}
-NUMBERS_SCHEMA = {
-    "type": "object",
-    "required": ["schema", "numbers"],
-    "properties": {
-        "schema": {"const": SCHEMA},
-        "numbers": {"type": "object", "additionalProperties": ENTRY_SCHEMA},
-    },
-}
-
-
-def load_numbers(path: str | Path) -> dict[str, dict[str, Any]]:
-    """numbers.json's entries, checked against :data:`NUMBERS_SCHEMA` (NaN: ``read_json``)."""
-    hint = "; run `dynatree aggregate numbers`"
-    doc = read_json(path, "--numbers", hint)
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise UsageError(f"--numbers {path}: not a numbers file (expected schema {SCHEMA!r})")
-    try:
-        validate(doc, NUMBERS_SCHEMA)
-    except SchemaViolation as exc:
-        raise UsageError(f"--numbers {path}: {exc}{hint}") from None
-    return doc["numbers"]
 
 
 # Markers around every value the formatter prints, so the audit can tell a served number from

@@ -17,6 +17,7 @@ from typing import Any
 
 from dynatree.errors import UsageError
 from dynatree.io import read_json
+from dynatree.numbers_file import load_numbers
 
 #: Default tolerance on a speedup's ratio between runs (the README's "within ±5 %").
 TOLERANCE = 0.05
@@ -70,8 +71,6 @@ def _selections(path: Path) -> dict[str, dict[str, Any]]:
 
 def _speedups(path: Path) -> dict[str, tuple[float, float | None, float | None]]:
     """Every main-table row's speedup and interval, from numbers.json."""
-    from dynatree.paper.values import load_numbers
-
     file = path / "numbers.json"
     if not file.is_file():
         raise UsageError(f"--runs {path}: no numbers.json; run the pipeline there to the numbers")

@@ -5,6 +5,7 @@ it here first, so a mistyped path fails at once as "no such model directory" ins
 sent to the Hugging Face Hub as an id (30 s of retries), and a prompt that does not fit the
 model's positions is rejected before any weights are loaded. Only ``json`` and ``os`` are needed
 for local directories; ``huggingface_hub`` is imported for Hub ids only (no torch either way).
+It lives below the stages (data, models, decoding, bench) because each of them names models.
 """
 
 from __future__ import annotations

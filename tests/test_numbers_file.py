@@ -10,7 +10,7 @@ import pytest
 from claims_numbers import embedded_run
 
 from dynatree.errors import UsageError
-from dynatree.paper.values import load_numbers
+from dynatree.numbers_file import load_numbers
 
 
 def _write(tmp_path: Path, numbers: object, text: str | None = None) -> Path:

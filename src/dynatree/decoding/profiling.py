@@ -49,7 +49,7 @@ from dynatree.decoding.regime import EAGER, Regime, sizes_up_to
 from dynatree.decoding.runner import ModelRunner, greedy
 from dynatree.decoding.speculative import score_tree
 from dynatree.decoding.tree import TokenTree
-from dynatree.models.locate import config_positions
+from dynatree.locate import config_positions
 
 #: top-k the draft computes per level (the paper's widest branching, B_max = 3)
 DRAFT_TOP_K = 3

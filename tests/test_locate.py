@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dynatree.models.locate import POSITION_KEYS, config_positions, position_limit
+from dynatree.locate import POSITION_KEYS, config_positions, position_limit
 
 
 @pytest.mark.parametrize("key", POSITION_KEYS)
