@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tiny_models import VOCAB, AlwaysWrongDraft
 
-from dynatree.decoding.registry import build_decoder, parse_params
+from dynatree.decoding.registry import METHODS, build_decoder, parse_params
 
 SPECULATIVE = {
     "linear": {"K": "4"},
@@ -18,6 +19,13 @@ SPECULATIVE = {
     "dynatree": {"tau": "0.01", "rho_stop": "0.001", "D_0": "3", "D_max": "5"},
     "hf_assisted": {},
 }
+
+
+def test_every_registered_decoder_is_tested_exact() -> None:
+    """A decoder added to the registry joins SPECULATIVE here, or brings its own exactness tests
+    (tests/decoding/test_decoding_<name>.py, as DynaTree-CA, which needs a cost profile)."""
+    own = {m for m in METHODS if (Path(__file__).parent / f"test_decoding_{m}.py").is_file()}
+    assert set(METHODS) - {"ar"} - own - set(SPECULATIVE) == set()
 
 
 def ar_tokens(target, ids, n, eos=None):  # type: ignore[no-untyped-def]
