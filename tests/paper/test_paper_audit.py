@@ -11,10 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from synthetic import write_profile, write_selections, write_suite
+from synthetic import write_numbers, write_profile, write_selections, write_suite, write_tables
 
-from dynatree.aggregate.numbers import build_numbers
-from dynatree.aggregate.table import build_table, read_tables
 from dynatree.claims.evaluate import evaluate
 from dynatree.claims.output import write
 from dynatree.claims.spec import load_claims
@@ -35,17 +33,10 @@ def inputs(tmp_path_factory):
     tests/figures; here only their presence matters)."""
     root = tmp_path_factory.mktemp("paper")
     profiles = [write_profile(root / f"{r}.json", regime=r) for r in ("eager", "compiled")]
-    tables = []
     suite = write_suite(root / "results")
     selections = write_selections(root / "select", suite)
-    for experiment, paths in suite.items():
-        out = root / "aggregate" / f"{experiment}.csv"
-        out.parent.mkdir(exist_ok=True)
-        build_table(experiment, paths, profiles).to_csv(out, index=False)
-        tables.append(str(out))
-    numbers = root / "numbers.json"
-    document = build_numbers(read_tables(tables), tables, profiles=profiles, selections=selections)
-    numbers.write_text(json.dumps(document))
+    tables = write_tables(root / "aggregate", suite, profiles)
+    numbers = write_numbers(root / "numbers.json", tables, selections, profiles)
     figures = root / "figures"
     figures.mkdir()
     import matplotlib

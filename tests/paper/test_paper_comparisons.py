@@ -8,10 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from synthetic import write_selections, write_suite
+from synthetic import write_numbers, write_selections, write_suite, write_tables
 
-from dynatree.aggregate.numbers import build_numbers
-from dynatree.aggregate.table import build_table, read_tables
 from dynatree.bench.metrics import summarize
 from dynatree.figures.cli import FIGURES
 from dynatree.paper.render import render
@@ -37,16 +35,9 @@ def _set_dynatree_speedups(suite: dict[str, list[str]], factors: list[float]) ->
 def _render(root: Path, factors: list[float]) -> str:
     suite = write_suite(root / "results")
     _set_dynatree_speedups(suite, factors)
-    tables = []
-    for experiment, paths in suite.items():
-        out = root / "aggregate" / f"{experiment}.csv"
-        out.parent.mkdir(exist_ok=True)
-        build_table(experiment, paths).to_csv(out, index=False)
-        tables.append(str(out))
-    numbers = root / "numbers.json"
+    tables = write_tables(root / "aggregate", suite)
     selections = write_selections(root / "select", suite)
-    document = build_numbers(read_tables(tables), tables, selections=selections)
-    numbers.write_text(json.dumps(document))
+    numbers = write_numbers(root / "numbers.json", tables, selections)
     figures = root / "figures"
     figures.mkdir()
     for name in FIGURES:  # stand-ins: only their presence matters here

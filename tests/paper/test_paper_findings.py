@@ -12,10 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
-from synthetic import write_selections, write_suite
+from synthetic import write_numbers, write_selections, write_suite, write_tables
 
-from dynatree.aggregate.numbers import build_numbers
-from dynatree.aggregate.table import build_table, read_tables
 from dynatree.bench.metrics import summarize
 from dynatree.claims.evaluate import evaluate
 from dynatree.claims.output import write
@@ -49,16 +47,9 @@ def paper(tmp_path_factory):
     root = tmp_path_factory.mktemp("findings")
     suite = write_suite(root / "results")
     _make_a_tie(next(p for p in suite["main"] if "-dynatree_ca-" in Path(p).name))
-    tables = []
-    for experiment, paths in suite.items():
-        out = root / "aggregate" / f"{experiment}.csv"
-        out.parent.mkdir(exist_ok=True)
-        build_table(experiment, paths).to_csv(out, index=False)
-        tables.append(str(out))
-    numbers = root / "numbers.json"
+    tables = write_tables(root / "aggregate", suite)
     selections = write_selections(root / "select", suite)
-    document = build_numbers(read_tables(tables), tables, selections=selections)
-    numbers.write_text(json.dumps(document))
+    numbers = write_numbers(root / "numbers.json", tables, selections)
     spec = load_claims(CLAIMS_FILE)
     rows = evaluate(spec, load_numbers(numbers))
     claims = root / "claims.csv"

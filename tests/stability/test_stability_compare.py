@@ -4,16 +4,13 @@ result directories (tests/support/synthetic.py): nothing here is a measurement."
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 from pathlib import Path
 
 import pytest
-from synthetic import write_selections, write_suite
+from synthetic import write_numbers, write_selections, write_suite, write_tables
 
 import dynatree.cli
-from dynatree.aggregate.numbers import build_numbers
-from dynatree.aggregate.table import build_table, read_tables
 from dynatree.claims.evaluate import evaluate
 from dynatree.claims.output import write
 from dynatree.claims.spec import load_claims
@@ -27,20 +24,13 @@ def _run(root: Path, seed: int) -> Path:
     """A finished run's results/ directory: claims.csv, select/<ds>/<method>.json, numbers.json."""
     results = root / "results"
     suite = write_suite(root / "bench", seed=seed)
-    tables = []
-    for experiment, paths in suite.items():
-        out = results / "aggregate" / f"{experiment}.csv"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        build_table(experiment, paths).to_csv(out, index=False)
-        tables.append(str(out))
+    tables = write_tables(results / "aggregate", suite)
     selections = []
     for path in write_selections(root / "flat", suite):
         ds, method = Path(path).stem.split("-")[1:]
         (results / "select" / ds).mkdir(parents=True, exist_ok=True)
         selections.append(str(shutil.copy(path, results / "select" / ds / f"{method}.json")))
-    numbers = results / "numbers.json"
-    doc = build_numbers(read_tables(tables), tables, selections=selections)
-    numbers.write_text(json.dumps(doc))
+    numbers = write_numbers(results / "numbers.json", tables, selections)
     spec = load_claims(CLAIMS_FILE)
     write(evaluate(spec, load_numbers(numbers)), spec, numbers, results / "claims.csv")
     return results

@@ -400,3 +400,32 @@ def write_selections(out_dir: str | Path, suite: dict[str, list[str]]) -> list[s
             write_json_atomic(path, race(results))
             paths.append(str(path))
     return paths
+
+
+def write_tables(
+    out_dir: str | Path, suite: dict[str, list[str]], profiles: list[str] | None = None
+) -> list[str]:
+    """One aggregate CSV per experiment of a synthetic suite, as rule aggregate_table writes."""
+    from dynatree.aggregate.table import build_table
+
+    tables = []
+    for experiment, paths in suite.items():
+        out = Path(out_dir) / f"{experiment}.csv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        build_table(experiment, paths, profiles).to_csv(out, index=False)
+        tables.append(str(out))
+    return tables
+
+
+def write_numbers(
+    path: str | Path, tables: list[str], selections: list[str], profiles: list[str] = ()
+) -> Path:
+    """numbers.json of those tables, the sweeps' selections and the profiles (rule numbers)."""
+    import json
+
+    from dynatree.aggregate.numbers import build_numbers
+    from dynatree.aggregate.table import read_tables
+
+    document = build_numbers(read_tables(tables), tables, profiles=profiles, selections=selections)
+    Path(path).write_text(json.dumps(document))
+    return Path(path)
