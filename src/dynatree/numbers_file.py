@@ -12,9 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from dynatree.errors import UsageError
-from dynatree.io import read_json
-from dynatree.validation import SchemaViolation, validate
+from dynatree.io import read_validated
 
 SCHEMA = "dynatree.numbers/1"
 
@@ -69,11 +67,5 @@ NUMBERS_SCHEMA = {
 def load_numbers(path: str | Path) -> dict[str, dict[str, Any]]:
     """numbers.json's entries, checked against :data:`NUMBERS_SCHEMA` (NaN: ``read_json``)."""
     hint = "; run `dynatree aggregate numbers`"
-    doc = read_json(path, "--numbers", hint)
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise UsageError(f"--numbers {path}: not a numbers file (expected schema {SCHEMA!r})")
-    try:
-        validate(doc, NUMBERS_SCHEMA)
-    except SchemaViolation as exc:
-        raise UsageError(f"--numbers {path}: {exc}{hint}") from None
-    return doc["numbers"]
+    kind = (SCHEMA, "numbers file")
+    return read_validated(path, "--numbers", NUMBERS_SCHEMA, hint, kind)["numbers"]

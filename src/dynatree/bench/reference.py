@@ -11,8 +11,7 @@ from typing import Any
 
 from dynatree.bench.prompts import Prompt
 from dynatree.errors import UsageError
-from dynatree.io import read_json
-from dynatree.validation import SchemaViolation, validate
+from dynatree.io import read_validated
 
 SCHEMA = "dynatree.bench/1"
 
@@ -51,14 +50,7 @@ def read_result(
     """A benchmark result JSON with the ``fields`` the caller reads (a JSON schema); anything
     else (NaN included, :func:`dynatree.io.read_json`) is a :class:`UsageError` naming ``flag``,
     the file and the field."""
-    result = read_json(path, flag, hint)
-    if not isinstance(result, dict) or result.get("schema") != SCHEMA:
-        raise UsageError(f"{flag} {path}: not a benchmark result (expected schema {SCHEMA!r})")
-    try:
-        validate(result, fields)
-    except SchemaViolation as exc:
-        raise UsageError(f"{flag} {path}: {exc}{hint}") from None
-    return result
+    return read_validated(path, flag, fields, hint, (SCHEMA, "benchmark result"))
 
 
 def load_reference(

@@ -20,6 +20,7 @@ import numpy as np
 
 from dynatree.bounds import Bound
 from dynatree.errors import UsageError
+from dynatree.io import read_validated
 
 SCHEMA = "dynatree.profile/1"
 _SECONDS = Bound(low=0)  # a measured time: NaN or inf would price every tree as NaN
@@ -279,22 +280,11 @@ DEVICE_CHECK_FIELDS = {
 }
 
 
-def _read(path: str | Path, option: str, fields: dict[str, Any], hint: str) -> dict[str, Any]:
-    from dynatree.io import read_json
-    from dynatree.validation import SchemaViolation, validate
-
-    doc = read_json(path, option, hint)
-    try:
-        return validate(doc, fields)
-    except SchemaViolation as exc:
-        raise UsageError(f"{option} {path}: {exc}{hint}") from None
-
-
 def read_profile(path: str | Path, option: str = "--profile") -> dict[str, Any]:
     """A cost profile JSON with whole, positive curves; else a one-line error naming ``option``."""
-    return _read(path, option, PROFILE_FIELDS, "; make it with `dynatree profile`")
+    return read_validated(path, option, PROFILE_FIELDS, "; make it with `dynatree profile`")
 
 
 def read_device_check(path: str | Path, option: str) -> dict[str, Any]:
     """A device check (benchmarks/device_check.py) whose runs' cost curves are whole."""
-    return _read(path, option, DEVICE_CHECK_FIELDS, "; rerun benchmarks/device_check.py")
+    return read_validated(path, option, DEVICE_CHECK_FIELDS, "; rerun benchmarks/device_check.py")
