@@ -28,6 +28,7 @@ PACKAGE = "dynatree"
 LAYERS: list[list[str]] = [
     ["__init__", "errors", "validation", "omp", "experiments"],  # declarations, no imports
     ["io", "bounds", "assignments", "locate"],  # files, settings, model names
+    ["checked_json"],  # JSON inputs checked against their fields (jsonschema)
     ["numbers_file"],  # numbers.json: aggregate writes it; claims, paper, stability read it
     ["data", "decoding"],  # the datasets; the decoders, their cost model and its measurement
     ["models"],  # the embedded pair is trained on the data's corpus

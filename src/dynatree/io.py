@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dynatree.errors import UsageError
-from dynatree.validation import SchemaViolation, key_path, validate
+from dynatree.validation import key_path
 
 # Temporary siblings are named ".<target name>.<random>.tmp": recognisable as belonging to one
 # target, so the next write of that target removes any a SIGKILL left behind.
@@ -280,25 +280,6 @@ def read_json(path: str | os.PathLike[str], option: str, hint: str = "") -> Any:
             f"belongs{hint or '; regenerate the file'}"
         )
     return obj
-
-
-def read_validated(
-    path: str | os.PathLike[str],
-    option: str,
-    fields: dict[str, Any],
-    hint: str = "",
-    kind: tuple[str, str] | None = None,
-) -> Any:
-    """A JSON input (:func:`read_json`) with the ``fields`` its reader uses (a JSON schema);
-    anything else is a :class:`UsageError` naming ``option``, the file and the field. ``kind``
-    = (schema id, what the file is) refuses a file of another kind first, by what it should be."""
-    doc = read_json(path, option, hint)
-    if kind is not None and (not isinstance(doc, dict) or doc.get("schema") != kind[0]):
-        raise UsageError(f"{option} {path}: not a {kind[1]} (expected schema {kind[0]!r})")
-    try:
-        return validate(doc, fields)
-    except SchemaViolation as exc:
-        raise UsageError(f"{option} {path}: {exc}{hint}") from None
 
 
 def _non_finite(obj: Any, where: list[Any]) -> Iterator[list[Any]]:

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from dynatree.io import read_validated
+from dynatree.checked_json import read_validated
 
 SCHEMA = "dynatree.numbers/1"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from dynatree.bench.prompts import Prompt
+from dynatree.checked_json import read_validated
 from dynatree.errors import UsageError
-from dynatree.io import read_validated
 
 SCHEMA = "dynatree.bench/1"
 

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from dynatree.bounds import Bound
+from dynatree.checked_json import read_validated
 from dynatree.errors import UsageError
-from dynatree.io import read_validated
 
 SCHEMA = "dynatree.profile/1"
 _SECONDS = Bound(low=0)  # a measured time: NaN or inf would price every tree as NaN
