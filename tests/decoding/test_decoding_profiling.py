@@ -45,13 +45,33 @@ def test_curves_leave_caches_at_the_prefix_and_normalise_to_the_smallest() -> No
     drafter = TreeDrafter(tiny(1, 1), profiling._TopK(4))
     verifier.start(18)
     drafter.start(18)
-    verify = profiling.verify_curve(verifier, prefix=9, sizes=[1, 2, 8], repeats=2, warmup=1)
+    verify = profiling.verify_curve(
+        verifier, prefix=9, sizes=[1, 2, 8], repeats=2, warmup=1, drafter=drafter
+    )
+    assert drafter.runner.cache.length == 9  # its forwards before each verification are dropped
+    drafter.start(18)
     level = profiling.draft_curve(drafter, prefix=9, widths=[1, 4], repeats=2, warmup=0)
     assert [p["n"] for p in verify] == [1, 2, 8] and [p["width"] for p in level] == [1, 4]
     for point in verify + level:
         assert point["prefix"] == 9
         assert point["min_s"] <= point["median_s"] <= point["max_s"]
     assert verify[0]["ratio"] == level[0]["ratio"] == 1.0
+
+
+def test_a_verification_keeps_a_root_to_leaf_path_in_place_and_rewinds() -> None:
+    # the tree verify_curve draws for n = 12 (seed + n)
+    tree = profiling.random_tree(12, vocab=48, device=torch.device("cpu"), seed=12)
+    path = profiling._deepest_path(tree)
+    assert path[-1] == 11 and tree.parents[path[0]] == 0
+    assert all(tree.parents[b] == a for a, b in zip(path[:-1], path[1:], strict=True))
+    verifier = ModelRunner(tiny(2, 0), greedy, 12)
+    verifier.start(30)
+    moves = []
+    verifier.cache.move = lambda source, target: moves.append((source.tolist(), target.tolist()))
+    profiling.verify_curve(verifier, prefix=9, sizes=[12], repeats=1, warmup=0)
+    # the path's scattered entries moved behind the root, then the cache rewound to the prefix
+    assert moves and moves[0] == ([9, *(9 + n for n in path)], list(range(9, 10 + len(path))))
+    assert verifier.cache.length == 9
 
 
 def test_ar_step_and_draft_phases_are_timed_by_the_decoders_own_code() -> None:

@@ -116,7 +116,8 @@ class CostProfile:
 
     ``verify_s(n, prefix)``: one target forward over ``n`` tree tokens (the root, i.e. the last
     committed token, included: n = 1 is an AR step) after ``prefix`` cached tokens, with the
-    tree mask, the greedy tokens' transfer to the host and the cache roll-back.
+    tree mask, the greedy tokens' transfer to the host and an accepted path moved into place,
+    right after a draft forward (as in decoding).
     ``draft_level_s(width, prefix)``: one draft forward over ``width`` nodes of a tree level
     plus the top-k and its transfer to the host. Between measured points both are linear;
     prefixes outside the measured range use the nearest measured prefix. A profile of the

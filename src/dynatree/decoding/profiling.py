@@ -1,14 +1,15 @@
 """Measure what verification and drafting cost on this device: the cost profile (issue 10).
 
 t(n): the target verifies a tree of n tokens (root included; n = 1 is an AR step) through
-:func:`dynatree.decoding.speculative.score_tree`, then forgets the tree's entries, as the decoder
-does per iteration (mask build, forward, greedy tokens to the host), over a cache holding
-``prefix`` tokens. Both models run through the decoders' runners in the profiled regime
-(``--compile``; decoding.regime), on caches as large as a decoder's: compiled, a call costs what
-its bucket costs, and the buckets are compiled before anything is timed. Under eager attention
-with a dense additive mask the cost depends on the number of tree tokens, not on the tree's
-shape, so one shape serves: a random recursive tree (each node's parent uniform among the earlier
-nodes), whose depth grows like log n as drafted trees do.
+:func:`dynatree.decoding.speculative.score_tree`, then keeps the root and one root-to-leaf path, as
+the decoder does per iteration (mask build, forward, greedy tokens to the host, the accepted entries
+moved into place), over a cache holding ``prefix`` tokens, right after a draft forward (the draft
+phase comes between two verifications). Both models run through the decoders' runners in the
+profiled regime (``--compile``; decoding.regime), on caches as large as a decoder's: compiled, a
+call costs what its bucket costs, and the buckets are compiled before anything is timed. Under eager
+attention with a dense additive mask the cost depends on the number of tree tokens, not on the
+tree's shape, so one shape serves: a random recursive tree (each node's parent uniform among the
+earlier nodes), whose depth grows like log n as drafted trees do.
 g(w): the draft feeds one tree level of w nodes through :meth:`TreeDrafter.feed_level` (forward
 under the tree mask, top-k, host transfer), exactly as ``draft_tree`` does per level.
 s(prefix): AR's own cached one-token step, timed by :class:`ARDecoder`'s clock (its decode phase
@@ -27,7 +28,9 @@ Sizes are measured round-robin (every size once per repeat), so a slow spell of 
 hits all sizes alike; the statistic is the median over repeats after warm-up rounds. Each timed
 call follows an untimed call of the same size: a decoder repeats calls of similar sizes (level
 after level, iteration after iteration), whereas a small call timed right after a 257-token one
-runs on caches that call evicted and came out up to twice as dear on CPU. CUDA calls are timed
+runs on caches that call evicted and came out up to twice as dear on CPU. What the decoder runs
+in between is replayed too: a draft forward before each timed verification, a verification
+before each timed draft phase. CUDA calls are timed
 with events, CPU calls with ``perf_counter`` (the decoders' :class:`Clock`).
 """
 
@@ -176,29 +179,81 @@ def _random_ids(length: int, vocab: int, device: torch.device, seed: int) -> tor
     return torch.randint(0, vocab, (1, length), generator=gen).to(device)
 
 
+def _deepest_path(tree: TokenTree) -> list[int]:
+    """The nodes from the root's child to the tree's last node: the path a verification keeps."""
+    path, node = [], len(tree) - 1
+    while node > 0:
+        path.append(node)
+        node = tree.parents[node]
+    return path[::-1]
+
+
 @torch.inference_mode()
 def verify_curve(
-    verifier: ModelRunner, prefix: int, sizes: list[int], repeats: int, warmup: int, seed: int = 0
+    verifier: ModelRunner,
+    prefix: int,
+    sizes: list[int],
+    repeats: int,
+    warmup: int,
+    seed: int = 0,
+    drafter: TreeDrafter | None = None,
 ) -> list[dict[str, Any]]:
-    """t(n) for every n in ``sizes`` over a target cache of ``prefix`` random tokens."""
+    """t(n) for every n in ``sizes`` over a target cache of ``prefix`` random tokens.
+
+    A verification keeps the root and one root-to-leaf path (its entries moved into place, as
+    an accepted path's are), then the cache is rewound to the prefix. With ``drafter``, each
+    timed verification follows a draft forward, as in decoding, where the draft phase runs
+    between two verifications and leaves the target's weights partly evicted (measured on the
+    embedded pair's CPU: verifications timed warm were priced 6-19 % below what the decoders'
+    verify phase took).
+    """
     vocab = verifier.model.get_input_embeddings().weight.shape[0]
     device = verifier.device
-    verifier.prefill(_random_ids(prefix, vocab, device, seed)[0].tolist())
+    ids = _random_ids(prefix, vocab, device, seed)[0].tolist()
+    verifier.prefill(ids)
 
     def verify(tree: TokenTree) -> Callable[[], None]:
+        kept = [0, *_deepest_path(tree)]
+
         def call() -> None:
             score_tree(verifier, tree)
-            verifier.keep([])
+            verifier.keep(kept)
+            verifier.rewind(prefix)
 
         return call
 
     calls = {
         n: verify(random_tree(n, vocab, device, seed + n, root_position=prefix)) for n in sizes
     }
-    times = _round_robin(calls, device, repeats, warmup, f"verify t(n), prefix {prefix}")
+    before = None
+    if drafter is not None:
+        drafter.prefill(ids)
+        drafting = _draft_forward(drafter, ids[-1], prefix)
+        before = {n: _then(call, drafting) for n, call in calls.items()}
+    times = _round_robin(calls, device, repeats, warmup, f"verify t(n), prefix {prefix}", before)
     if verifier.cache.length != prefix:
         raise RuntimeError("the target cache was not rolled back to the prefix")
     return _points(times, "n", prefix)
+
+
+def _draft_forward(drafter: TreeDrafter, token: int, position: int) -> Callable[[], None]:
+    """One draft forward of one token after the draft's cache, dropped again (the cache keeps
+    its length): the last thing a draft phase runs before the verification."""
+    allowed = torch.ones(1, 1, dtype=torch.bool, device=drafter.device)
+
+    def call() -> None:
+        drafter.runner.forward([token], [position], allowed)
+        drafter.runner.keep([])
+
+    return call
+
+
+def _then(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:
+    def call() -> None:
+        first()
+        second()
+
+    return call
 
 
 @torch.inference_mode()
@@ -366,7 +421,8 @@ def measure(
     for prefix in prefix_lengths:
         verifier.start(committed)
         drafter.start(committed)
-        verify += verify_curve(verifier, prefix, sizes, repeats, warmup)
+        verify += verify_curve(verifier, prefix, sizes, repeats, warmup, drafter=drafter)
+        drafter.start(committed)
         draft_level += draft_curve(drafter, prefix, sizes, repeats, warmup)
         ar_step.append(ar_step_curve(ar, prefix, steps, repeats, warmup))
         verifier.start(committed)
