@@ -8,14 +8,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from synthetic import write_numbers, write_selections, write_suite, write_tables
+from synthetic import write_numbers, write_profile, write_selections, write_suite, write_tables
 
 import dynatree.cli
 from dynatree.claims.evaluate import evaluate
 from dynatree.claims.output import write
 from dynatree.claims.spec import load_claims
 from dynatree.numbers_file import load_numbers
-from dynatree.stability.compare import compare, read_run
+from dynatree.stability.compare import FIT_BAND, compare, read_run
 
 CLAIMS_FILE = Path(__file__).resolve().parents[2] / "config" / "claims.yaml"
 
@@ -24,13 +24,14 @@ def _run(root: Path, seed: int) -> Path:
     """A finished run's results/ directory: claims.csv, select/<ds>/<method>.json, numbers.json."""
     results = root / "results"
     suite = write_suite(root / "bench", seed=seed)
-    tables = write_tables(results / "aggregate", suite)
+    profile = write_profile(root / "profile.json")
+    tables = write_tables(results / "aggregate", suite, [profile])
     selections = []
     for path in write_selections(root / "flat", suite):
         ds, method = Path(path).stem.split("-")[1:]
         (results / "select" / ds).mkdir(parents=True, exist_ok=True)
         selections.append(str(shutil.copy(path, results / "select" / ds / f"{method}.json")))
-    numbers = write_numbers(results / "numbers.json", tables, selections)
+    numbers = write_numbers(results / "numbers.json", tables, selections, [profile])
     spec = load_claims(CLAIMS_FILE)
     write(evaluate(spec, load_numbers(numbers)), spec, numbers, results / "claims.csv")
     return results
@@ -44,8 +45,8 @@ def runs(tmp_path_factory):
 
 def test_a_rerun_with_the_same_results_changes_nothing(runs):
     rows = compare([read_run(runs[0], "a"), read_run(runs[1], "b")])
-    assert {row.what for row in rows} == {"claim", "selection", "tie", "speedup"}
-    assert not any(row.changed for row in rows)
+    assert {row.what for row in rows} == {"claim", "selection", "tie", "speedup", "fit"}
+    assert not any(row.changed for row in rows if row.what != "fit")
     speedups = [row for row in rows if row.what == "speedup"]
     assert len(speedups) == 10  # 2 datasets × 5 speculative methods
     assert all(row.ratios == [1.0, 1.0] for row in speedups)
@@ -66,6 +67,23 @@ def test_what_differs_is_flagged(runs):
     key = "wikitext/fixed_tree"
     chosen = next(row for row in rows if (row.what, row.key) == ("selection", key))
     assert chosen.values == [a.selections[key]["setting"], c.selections[key]["setting"]]
+
+
+def test_measured_over_predicted_is_shown_per_run_and_flagged_outside_the_band(runs):
+    a, c = read_run(runs[0], "a"), read_run(runs[2], "c")
+    fits = [row for row in compare([a, c]) if row.what == "fit"]
+    # the tree methods the profile prices, on both datasets; AR and transformers' not
+    assert {row.key.split("/")[1] for row in fits} == {
+        "linear",
+        "fixed_tree",
+        "dynatree",
+        "dynatree_ca",
+    }
+    low, high = FIT_BAND
+    for row in fits:
+        values = [a.fits[row.key], c.fits[row.key]]
+        assert row.values == [f"{v:.2f}" for v in values]
+        assert row.changed == any(not low <= v <= high for v in values)
 
 
 def test_cli_writes_csv_and_markdown(runs, tmp_path, capsys, monkeypatch):

@@ -14,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="compare finished runs: claims' verdicts, selected settings, main-table speedups",
         description="Each --runs directory is a finished run's results/ (claims.csv, select/, "
         "numbers.json). Writes one table (CSV, and Markdown with the same stem) flagging every "
-        "verdict, selection or tie that differs and every speedup beyond --tolerance.",
+        "verdict, selection or tie that differs, every speedup beyond --tolerance and every "
+        "measured / predicted speedup outside 0.9-1.1.",
     )
     parser.add_argument("--runs", nargs="+", required=True, metavar="DIR", help="results dirs")
     parser.add_argument(

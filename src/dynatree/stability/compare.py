@@ -1,11 +1,13 @@
 """Several finished runs side by side: what each concluded, and what changed between them.
 
 A reviewer who reruns the pipeline and gets another "best setting" or a claim with another verdict
-stops trusting the rest (issue 22). This table says, per run: each claim's verdict
-(``claims.csv``), each sweep's selected setting and the tie it declared (``select/``), and each
-main-table row's paired speedup with its interval (``numbers.json``), with the ratio of every run
-to the first. A verdict, selection or tie that differs, or a speedup ratio beyond ``tolerance``,
-is flagged. Nothing is typed by hand: the README's repeatability section is this table's output.
+stops trusting the rest (issue 22). This table says, per run: each claim's verdict (``claims.csv``),
+each sweep's selected setting and the tie it declared (``select/``), and each main-table row's
+paired speedup with its interval (``numbers.json``), with the ratio of every run to the first, and
+each tree method's measured / predicted speedup (how much of the real cost the cost profile sees). A
+verdict, selection or tie that differs, a speedup ratio beyond ``tolerance``, or a measured /
+predicted outside :data:`FIT_BAND` is flagged. Nothing is typed by hand: the README's repeatability
+section is this table's output.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dynatree.numbers_file import load_numbers
 
 #: Default tolerance on a speedup's ratio between runs (the README's "within ±5 %").
 TOLERANCE = 0.05
+#: Measured / predicted speedup within which the cost model sees a decode's real cost (issue 22).
+FIT_BAND = (0.9, 1.1)
 ABSENT = "--"
 
 
@@ -33,13 +37,14 @@ class Run:
     verdicts: dict[str, str]  # claim id → verdict
     selections: dict[str, dict[str, Any]]  # "<dataset>/<method>" → selection JSON
     speedups: dict[str, tuple[float, float | None, float | None]]  # "<ds>/<method>" → (s, lo, hi)
+    fits: dict[str, float]  # "<ds>/<method>" → measured / predicted speedup (tree methods)
 
 
 @dataclass
 class Row:
     """One line of the table: what, which one, its value in each run, and what changed."""
 
-    what: str  # claim | selection | tie | speedup
+    what: str  # claim | selection | tie | speedup | fit
     key: str
     values: list[str]
     change: str = ""
@@ -69,8 +74,11 @@ def _selections(path: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _speedups(path: Path) -> dict[str, tuple[float, float | None, float | None]]:
-    """Every main-table row's speedup and interval, from numbers.json."""
+def _main_rows(
+    path: Path,
+) -> tuple[dict[str, tuple[float, float | None, float | None]], dict[str, float]]:
+    """Every main-table row's speedup and interval, and the measured / predicted speedup of the
+    rows a cost profile prices, from numbers.json."""
     file = path / "numbers.json"
     if not file.is_file():
         raise UsageError(f"--runs {path}: no numbers.json; run the pipeline there to the numbers")
@@ -79,14 +87,16 @@ def _speedups(path: Path) -> dict[str, tuple[float, float | None, float | None]]
     def value(key: str) -> Any:
         return numbers[key]["value"] if key in numbers else None
 
-    out = {}
+    speedups, fits = {}, {}
     for ds in value("main.datasets") or []:
         for method in value("main.methods") or []:
             key = f"main.{ds}.{method}.speedup"
             if method != "ar" and value(key) is not None:
                 interval = value(f"{key}_ci_low"), value(f"{key}_ci_high")
-                out[f"{ds}/{method}"] = (value(key), *interval)
-    return out
+                speedups[f"{ds}/{method}"] = (value(key), *interval)
+            if value(f"main.{ds}.{method}.model_ratio") is not None:
+                fits[f"{ds}/{method}"] = value(f"main.{ds}.{method}.model_ratio")
+    return speedups, fits
 
 
 def read_run(path: str | Path, label: str) -> Run:
@@ -94,7 +104,7 @@ def read_run(path: str | Path, label: str) -> Run:
     root = Path(path)
     if not root.is_dir():
         raise UsageError(f"--runs {path}: not a directory; give a run's results/ directory")
-    return Run(label, str(path), _claims(root), _selections(root), _speedups(root))
+    return Run(label, str(path), _claims(root), _selections(root), *_main_rows(root))
 
 
 def _same(what: str, key: str, values: list[str]) -> Row:
@@ -135,8 +145,18 @@ def _speedup_row(key: str, runs: list[Run], tolerance: float) -> Row:
     return row
 
 
+def _fit_row(key: str, runs: list[Run]) -> Row:
+    """A priced main-table row: each run's measured / predicted, flagged outside FIT_BAND."""
+    found = [run.fits.get(key) for run in runs]
+    row = Row("fit", key, [ABSENT if f is None else f"{f:.2f}" for f in found])
+    low, high = FIT_BAND
+    row.changed = any(f is None or not low <= f <= high for f in found)
+    row.change = f"{low:.2f}-{high:.2f}" if row.changed else ""
+    return row
+
+
 def compare(runs: list[Run], tolerance: float = TOLERANCE) -> list[Row]:
-    """Every claim, selection, tie and main-table speedup of ``runs``, in that order."""
+    """Every claim, selection, tie, main-table speedup and model fit of ``runs``, in that order."""
     if len(runs) < 2:
         raise UsageError("--runs: give at least two result directories to compare")
     rows = []
@@ -150,6 +170,8 @@ def compare(runs: list[Run], tolerance: float = TOLERANCE) -> list[Row]:
         rows.append(_same("tie", sweep, [_tie(s) for s in chosen]))
     keys = list(dict.fromkeys(k for run in runs for k in run.speedups))
     rows += [_speedup_row(key, runs, tolerance) for key in keys]
+    fitted = list(dict.fromkeys(k for run in runs for k in run.fits))
+    rows += [_fit_row(key, runs) for key in fitted]
     return rows
 
 
@@ -172,6 +194,7 @@ def summary(rows: list[Row], tolerance: float) -> list[str]:
         ("selection", "same selected setting in every run"),
         ("tie", "same declared tie (or a lead) in every run"),
         ("speedup", f"paired speedup within ±{tolerance:.0%} of the first run in every run"),
+        ("fit", "measured / predicted within {:.2f}-{:.2f} in every run".format(*FIT_BAND)),
     ):
         mine = [row for row in rows if row.what == what]
         if mine:
@@ -195,7 +218,8 @@ def markdown(rows: list[Row], runs: list[Run], tolerance: float) -> str:
         "| " + " | ".join("---" for _ in head) + " |",
     ]
     for row in rows:
-        change = f"**CHANGED** {row.change}".strip() if row.changed else row.change
+        flag = "OUTSIDE" if row.what == "fit" else "CHANGED"
+        change = f"**{flag}** {row.change}".strip() if row.changed else row.change
         cells = [row.what, f"`{row.key}`", *row.values, change]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
