@@ -215,6 +215,22 @@ def test_comparison_verb_needs_a_significant_difference(ours, verb, significant)
     assert (low > 0 or high < 0) or not significant
 
 
+def test_a_comparison_of_merged_results_resamples_the_processes_that_timed_them() -> None:
+    from dynatree.aggregate.numbers import Numbers
+
+    ids = [f"p{i}" for i in range(9)]
+    theirs = dict(zip(ids, [1.50, 1.52, 1.49, 1.51, 1.50, 1.53, 1.48, 1.50, 1.51], strict=True))
+    shift = [1.05] * 3 + [0.99] * 3 + [1.07] * 3  # each part's process in its own state
+    ours = {p: theirs[p] * s for p, s in zip(ids, shift, strict=True)}
+    parts = {p: 1 + i // 3 for i, p in enumerate(ids)}
+    nb = Numbers()
+    nb.add_comparison("whole", ours, theirs, ["r.json"])
+    nb.add_comparison("parts", ours, theirs, ["r.json"], (parts, parts))
+    assert nb.entries["whole.verb"]["value"] == "improves on"
+    assert nb.entries["parts.verb"]["value"] == "is on par with"
+    assert nb.entries["parts.pct"]["value"] == nb.entries["whole.pct"]["value"]
+
+
 def test_comparison_without_shared_prompts() -> None:
     from dynatree.aggregate.numbers import Numbers
 

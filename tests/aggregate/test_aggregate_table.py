@@ -12,7 +12,7 @@ import pytest
 from synthetic import SyntheticSuite, write_suite
 
 from dynatree.aggregate import cli
-from dynatree.aggregate.table import build_table, prompt_speedups, read_tables
+from dynatree.aggregate.table import build_table, prompt_parts, prompt_speedups, read_tables
 from dynatree.errors import UsageError
 
 
@@ -120,6 +120,20 @@ def test_per_prompt_speedups_are_kept_for_comparisons(suite):
     ar_rows = {r["prompt_id"]: r["tps"] for r in json.loads(Path(ar[0]).read_text())["rows"]}
     expected = {r["prompt_id"]: r["tps"] / ar_rows[r["prompt_id"]] for r in unpaired["rows"][1:]}
     assert prompt_speedups(row) == pytest.approx(expected)
+
+
+def test_the_part_that_timed_each_prompt_is_kept_for_comparisons(suite, tmp_path):
+    whole = build_table("main", suite["main"])
+    assert all(set(prompt_parts(row).values()) == {1} for _, row in whole.iterrows())
+    merged = json.loads(Path(suite["main"][0]).read_text())
+    measured = [r for r in merged["rows"] if not r["warmup"]]
+    for i, r in enumerate(measured):
+        r["part"] = 1 + i * 2 // len(measured)  # two parts, as dynatree.bench.parts.merge marks
+    copy = tmp_path / "merged.json"
+    copy.write_text(json.dumps(merged))
+    ar = [p for p in suite["main"] if "-ar-" in p and merged["tags"]["dataset"] in p]
+    row = build_table("main", [str(copy), *ar]).set_index("method").loc[merged["method"]]
+    assert prompt_parts(row) == {r["prompt_id"]: r["part"] for r in measured}
 
 
 def test_missing_ar_leaves_unpaired_speedup_empty_and_warns(suite, capsys):

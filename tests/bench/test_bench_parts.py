@@ -90,6 +90,8 @@ def test_merge_reads_like_one_job_over_every_prompt():
         ("w", True), ("a", False), ("b", False), ("c", False), ("d", False)
     ]  # fmt: skip
     assert [r["paired_speedup"] for r in merged["rows"][1:]] == [2.0, 2.0, 3.0, 3.0]
+    # each measured row names the part (process) that timed it: the bootstrap's clusters
+    assert [r.get("part") for r in merged["rows"]] == [None, 1, 1, 2, 2]
     assert merged["summary"] == summarize(merged["rows"])
     assert merged["summary"]["paired_speedup_mean"] == pytest.approx(2.5)
     protocol = merged["protocol"]

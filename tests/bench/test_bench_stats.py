@@ -49,6 +49,36 @@ def test_pairing_by_prompt_matters():
     assert stats.compare(ours, theirs).verdict == stats.BETTER
 
 
+def test_prompts_timed_by_one_process_are_one_bootstrap():
+    ours = [1.50, 1.62, 1.41, 1.58, 1.47, 1.55]
+    theirs = [1.55, 1.49, 1.52, 1.50, 1.60, 1.40]
+    one = stats.compare(ours, theirs, clusters=[1] * 6)
+    assert one == stats.compare(ours, theirs)
+
+
+def test_processes_that_moved_a_whole_share_widen_the_interval():
+    # three processes, each off in its own way on all its prompts (a machine state),
+    # the prompts within a process close together: per prompt, ours looks steadily faster
+    shift = [1.05] * 3 + [0.99] * 3 + [1.07] * 3
+    theirs = [1.50, 1.52, 1.49, 1.51, 1.50, 1.53, 1.48, 1.50, 1.51]
+    ours = [t * s for t, s in zip(theirs, shift, strict=True)]
+    by_prompt = stats.compare(ours, theirs)
+    by_process = stats.compare(ours, theirs, clusters=[1, 1, 1, 2, 2, 2, 3, 3, 3])
+    assert by_prompt.verdict == stats.BETTER  # the prompts alone call it significant
+    assert by_process.verdict == stats.ON_PAR and by_process.low < 1.0 < by_process.high
+    assert by_process.ratio == by_prompt.ratio
+    again = stats.compare(ours, theirs, clusters=[1, 1, 1, 2, 2, 2, 3, 3, 3])
+    assert again == by_process  # seeded
+    with pytest.raises(ValueError, match="one cluster label per prompt"):
+        stats.bootstrap_ci(ours, clusters=[1, 2])
+
+
+def test_unequal_clusters_keep_every_resample_the_size_of_the_sample():
+    values = [1.0, 1.1, 1.2, 2.0, 2.1]
+    ci = stats.bootstrap_ci(values, clusters=["a", "a", "a", "b", "b"])
+    assert ci.n == 5 and 1.0 < ci.low < ci.estimate < ci.high < 2.1
+
+
 def test_bad_samples_are_rejected():
     with pytest.raises(ValueError, match="equal length"):
         stats.compare([1.0, 2.0], [1.0])

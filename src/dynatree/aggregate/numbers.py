@@ -16,7 +16,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from dynatree.aggregate.table import prompt_speedups
+from dynatree.aggregate.table import prompt_parts, prompt_speedups
 from dynatree.bench import stats
 from dynatree.bench.verdict import TIE_EPS_MULTIPLE
 from dynatree.data.splits import DATASETS
@@ -133,6 +133,7 @@ class Numbers:
         ours: Mapping[str, float],
         theirs: Mapping[str, float],
         sources: Iterable[str],
+        parts: tuple[Mapping[str, int], Mapping[str, int]] = ({}, {}),
     ) -> None:
         """How ``ours`` compares with ``theirs`` (per-prompt speedups, prompt id → value).
 
@@ -140,7 +141,9 @@ class Numbers:
         measured, ``pct_ci_low``/``pct_ci_high`` its bootstrap interval, ``significant`` whether
         that interval excludes 0 (``dynatree.bench.stats.compare``, the one rule), and ``verb``
         the prose: "improves on" / "trails" only when significant (and not printed as 0.0 %),
-        else "is on par with"; "cannot be compared with" when no prompt is shared.
+        else "is on par with"; "cannot be compared with" when no prompt is shared. ``parts``:
+        the part (process) that timed each prompt of ours and of theirs; prompts timed by the
+        same two processes form one cluster of the bootstrap (dynatree.bench.stats).
         """
         sources = list(sources)
         common = sorted(set(ours) & set(theirs))
@@ -148,7 +151,8 @@ class Numbers:
         if not common:
             pct, low, high, significant, verb = (float("nan"),) * 3 + (False, NOT_COMPARABLE)
         else:
-            result = stats.compare([ours[p] for p in common], [theirs[p] for p in common])
+            clusters = [(parts[0].get(p, 1), parts[1].get(p, 1)) for p in common]
+            result = stats.compare([ours[p] for p in common], [theirs[p] for p in common], clusters)
             pct = (result.ratio - 1.0) * 100.0
             low = float("nan") if result.low is None else (result.low - 1.0) * 100.0
             high = float("nan") if result.high is None else (result.high - 1.0) * 100.0
@@ -222,7 +226,8 @@ def _one(frame: Any, what: str) -> Any:
 def _compare_rows(nb: Numbers, key: str, ours: Any, theirs: Any) -> None:
     """Numbers.add_comparison of two table rows on their per-prompt speedups."""
     sources = [ours["source"], theirs["source"]]
-    nb.add_comparison(key, prompt_speedups(ours), prompt_speedups(theirs), sources)
+    parts = (prompt_parts(ours), prompt_parts(theirs))
+    nb.add_comparison(key, prompt_speedups(ours), prompt_speedups(theirs), sources, parts)
 
 
 def _best_two(frame: Any, by: str) -> tuple[Any, Any | None]:

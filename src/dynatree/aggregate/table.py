@@ -36,6 +36,7 @@ SPEEDUP_COLUMNS = (
     "ar_tps_mean",
     "ar_source",
     "speedup_by_prompt",
+    "part_by_prompt",
 )
 
 _PROTOCOL = (
@@ -164,6 +165,9 @@ def _speedup(row: dict[str, Any], result: dict[str, Any], ar: dict[str, Any] | N
     row[low] = _float(summary.get(paired_low)) if paired is not None else float("nan")
     row[high] = _float(summary.get(paired_high)) if paired is not None else float("nan")
     row["speedup_by_prompt"] = json.dumps(_by_prompt(result, ar), sort_keys=True)
+    # the process (part) that timed each prompt: a merged result's rows say; a whole job is one
+    parts = {r["prompt_id"]: r.get("part", 1) for r in result["rows"] if not r["warmup"]}
+    row["part_by_prompt"] = json.dumps(parts, sort_keys=True)
 
 
 def _float(value: Any) -> float:
@@ -176,6 +180,14 @@ def prompt_speedups(row: Any) -> dict[str, float]:
     if not isinstance(text, str) or not text:
         return {}
     return {str(k): float(v) for k, v in json.loads(text).items() if not math.isnan(float(v))}
+
+
+def prompt_parts(row: Any) -> dict[str, int]:
+    """The ``part_by_prompt`` column read back (prompt id → the part that timed it)."""
+    text = row.get("part_by_prompt") if hasattr(row, "get") else None
+    if not isinstance(text, str) or not text:
+        return {}
+    return {str(k): int(v) for k, v in json.loads(text).items()}
 
 
 def build_table(

@@ -160,9 +160,11 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _paired_summary(measured: list[dict[str, Any]]) -> dict[str, Any]:
-    """Median and bootstrap interval of the per-prompt paired speedups (null when unpaired)."""
+    """Median and bootstrap interval of the per-prompt paired speedups (null when unpaired); a
+    merged result's interval resamples its parts, then their prompts (dynatree.bench.stats)."""
     low_key, high_key = stats.ci_keys("paired_speedup")
-    speedups = [row["paired_speedup"] for row in measured if row.get("paired_speedup")]
+    timed = [row for row in measured if row.get("paired_speedup")]
+    speedups = [row["paired_speedup"] for row in timed]
     flags = [
         row["paired_exact_match"] for row in measured if row.get("paired_exact_match") is not None
     ]
@@ -173,7 +175,7 @@ def _paired_summary(measured: list[dict[str, Any]]) -> dict[str, Any]:
         "paired_exact_match_rate": sum(flags) / len(flags) if flags else None,
     }
     if speedups:
-        ci = stats.bootstrap_ci(speedups)
+        ci = stats.bootstrap_ci(speedups, clusters=[row.get("part", 1) for row in timed])
         out.update(
             {
                 "paired_speedup_median": statistics.median(speedups),

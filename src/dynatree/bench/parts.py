@@ -9,7 +9,9 @@ states (workflow/rules/benchmarks.smk).
 
 A part decodes the warm-up prompts (every process needs its own) and then one contiguous share
 of the measured prompts; :func:`merge` keeps the first part's warm-up rows and every part's
-measured rows, so the joined result reads exactly like one job over the whole prompt file.
+measured rows, so the joined result reads exactly like one job over the whole prompt file, each
+measured row marked with its ``part``: the intervals over them resample parts, then prompts
+(dynatree.bench.stats).
 
 A sweep's parts are racing rounds (dynatree.bench.selection): part I > 1 of a setting that the
 decision after round I - 1 dropped (or of a race already decided) decodes nothing and writes a
@@ -211,7 +213,13 @@ def merge(results: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     _check_shares([by_part[i] for i in ran], parts)
     ordered = [by_part[i][1] for i in ran]
     rows = [row for row in first["rows"] if row["warmup"]]
-    rows += [row for result in ordered for row in result["rows"] if not row["warmup"]]
+    # each measured row says which part's process timed it: the clusters of its intervals
+    rows += [
+        {**row, "part": i}
+        for i, result in zip(ran, ordered, strict=True)
+        for row in result["rows"]
+        if not row["warmup"]
+    ]
     protocol = _without(first["protocol"], _PART_PROTOCOL)
     protocol.update(
         n_prompts=len(rows),

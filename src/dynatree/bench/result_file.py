@@ -51,6 +51,7 @@ _ROW = {
         "accepted_lengths": _INTS,
         "verify_sizes": _INTS,
         "draft_widths": {"type": "array", "items": _INTS},
+        "part": _POSITIVE,  # merged results: the part (process) that timed the row
     },
 }
 RESULT_FIELDS = {

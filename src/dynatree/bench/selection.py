@@ -5,7 +5,8 @@ noise of each other, so "the fastest" changed from run to run. A sweep split int
 (``experiments.<sweep>.parts``) now runs them as rounds: every setting starts on the first share
 of the prompts; after each round, a setting whose paired speedup is significantly behind the
 leader's (``dynatree.bench.stats.compare`` on the prompts both measured, the paper's rule: the
-interval of the difference excludes zero) drops out, and only the others decode the next round's
+interval of the difference excludes zero; each round's prompts, timed by one process per
+setting, are a cluster of its bootstrap) drops out, and only the others decode the next round's
 new prompts (their later parts are skip records, ``dynatree.bench.parts``). The race ends when
 one setting is left (it leads significantly) or the K rounds, the prompt budget, are spent.
 
@@ -88,6 +89,7 @@ class _Setting:
     status: str = "racing"  # racing | dropped | inexact
     dropped_round: int | None = None
     values: dict[str, float] = field(default_factory=dict)  # measured prompt id → value
+    round_of: dict[str, int] = field(default_factory=dict)  # measured prompt id → its round
     versus: stats.Comparison | None = None  # against the leader, when last compared
 
     def results(self) -> list[tuple[str, dict[str, Any]]]:
@@ -184,7 +186,9 @@ def _play_round(racing: list[_Setting], index: int, criterion: str) -> None:
         if not _is_exact(result):
             setting.status, setting.dropped_round = "inexact", index
             continue
-        setting.values.update(_per_prompt(result, criterion))
+        values = _per_prompt(result, criterion)
+        setting.values.update(values)
+        setting.round_of.update(dict.fromkeys(values, index))
     alive = [s for s in racing if s.status == "racing"]
     if len(alive) < 2:
         return
@@ -197,7 +201,9 @@ def _play_round(racing: list[_Setting], index: int, criterion: str) -> None:
             setting.versus = None
             continue
         theirs = [setting.values[p] for p in prompts]
-        setting.versus = stats.compare(theirs, [leader.values[p] for p in prompts])
+        # each round is its own process per setting: a cluster of the bootstrap (bench.stats)
+        clusters = [(setting.round_of[p], leader.round_of[p]) for p in prompts]
+        setting.versus = stats.compare(theirs, [leader.values[p] for p in prompts], clusters)
         if setting.versus.verdict == stats.WORSE:
             setting.status, setting.dropped_round = "dropped", index
 

@@ -7,6 +7,15 @@ replacement (both samples of a comparison with the same indices, so their pairin
 give the same interval. numpy does this in a few lines; scipy.stats.bootstrap would add a pinned
 dependency to every environment for one function.
 
+A job timed in parts (dynatree.bench.parts) ran its prompts in several processes, minutes apart,
+and each process's minute of machine state moves its whole share: over three full runs of the
+embedded default, the mean paired speedup of one part's prompts moved between runs by 2-9 % (sd),
+as much as or more than the prompts' own spread within a part (standard error 2-7 %), and
+comparisons significant in one run were on par in the next. So where the prompts came from
+several processes, the bootstrap is two-stage: the processes (clusters) are resampled, then the
+prompts within each; an interval then also says how much the result depends on the processes'
+machine states, and a verdict holds only when it exceeds them.
+
 What the interval means: the range of the statistic that resampling *these* prompts produces,
 i.e. how much the result depends on which prompts were drawn, at :data:`CI_LEVEL`. With few
 prompts the percentile bootstrap is narrower than nominal: simulated on normal data, the 95 %
@@ -22,7 +31,7 @@ interval of the ratio excludes 1, i.e. the interval of the difference excludes 0
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -90,15 +99,35 @@ def _arrays(samples: Sequence[Sequence[float]]) -> list[np.ndarray]:
     return arrays
 
 
+def _two_stage(rng: np.random.Generator, clusters: Sequence[Hashable]) -> np.ndarray:
+    """``(N_RESAMPLES, n)`` prompt indices: each cluster's slot (its size kept) filled with
+    prompts drawn with replacement from a cluster drawn with replacement."""
+    labels = list(dict.fromkeys(clusters))
+    members = [np.flatnonzero([c == label for c in clusters]) for label in labels]
+    order = np.concatenate(members)  # the prompts grouped by cluster
+    sizes = np.array([m.size for m in members])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    picked = rng.integers(0, len(labels), size=(N_RESAMPLES, len(labels)))
+    slots = []
+    for slot, size in enumerate(sizes):
+        chosen = picked[:, slot, None]
+        draw = (rng.random((N_RESAMPLES, size)) * sizes[chosen]).astype(int)
+        slots.append(order[starts[chosen] + draw])
+    return np.concatenate(slots, axis=1)
+
+
 def bootstrap_ci(
     *samples: Sequence[float],
     statistic: Callable[..., np.ndarray] = _mean,
+    clusters: Sequence[Hashable] | None = None,
 ) -> Interval:
     """``statistic`` of the samples and its percentile bootstrap interval over prompts.
 
     ``statistic`` takes one array per sample and reduces the last axis (it is called on the
     samples and on a ``(N_RESAMPLES, n)`` stack of resamples); the default is the mean of one
-    sample. Several samples are resampled with the same prompt indices.
+    sample. Several samples are resampled with the same prompt indices. ``clusters`` (one label
+    per prompt: the process that timed it) makes the bootstrap two-stage where there are two
+    or more (module docstring).
     """
     arrays = _arrays(samples)
     n = arrays[0].size
@@ -106,22 +135,31 @@ def bootstrap_ci(
     if n < 2:
         return Interval(estimate, None, None, n)
     rng = np.random.default_rng(SEED)
-    index = rng.integers(0, n, size=(N_RESAMPLES, n))
+    if clusters is not None and len(clusters) != n:
+        raise ValueError("bootstrap: one cluster label per prompt")
+    if clusters is not None and len(set(clusters)) > 1:
+        index = _two_stage(rng, clusters)
+    else:
+        index = rng.integers(0, n, size=(N_RESAMPLES, n))
     dist = statistic(*(a[index] for a in arrays))
     alpha = (1.0 - CI_LEVEL) / 2.0
     low, high = np.quantile(dist, [alpha, 1.0 - alpha])
     return Interval(estimate, float(low), float(high), n)
 
 
-def compare(ours: Sequence[float], theirs: Sequence[float]) -> Comparison:
+def compare(
+    ours: Sequence[float],
+    theirs: Sequence[float],
+    clusters: Sequence[Hashable] | None = None,
+) -> Comparison:
     """Is ``ours`` (per-prompt values, higher is better) different from ``theirs``?
 
     Both are per-prompt speedups (or throughputs) of two results on the same prompts, in the
     same prompt order. The ratio of their means gets a paired bootstrap interval; the verdict
     is BETTER / WORSE only when the whole interval lies above / below 1, else ON_PAR (also with
-    fewer than two prompts, where no interval exists).
+    fewer than two prompts, where no interval exists). ``clusters``: see :func:`bootstrap_ci`.
     """
-    ci = bootstrap_ci(ours, theirs, statistic=_ratio_of_means)
+    ci = bootstrap_ci(ours, theirs, statistic=_ratio_of_means, clusters=clusters)
     if ci.low is None or ci.high is None or math.isnan(ci.low):
         verdict = ON_PAR
     elif ci.low > 1.0:
