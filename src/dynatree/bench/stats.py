@@ -7,12 +7,12 @@ replacement (both samples of a comparison with the same indices, so their pairin
 give the same interval. numpy does this in a few lines; scipy.stats.bootstrap would add a pinned
 dependency to every environment for one function.
 
-A job timed in parts (dynatree.bench.parts) ran its prompts in several processes, minutes apart,
-and each process's minute of machine state moves its whole share: between full runs of the
-embedded default, the mean paired speedup of one part's prompts moved by 2-9 % (sd), as much as
-or more than the prompts' own spread within a part (standard error 2-7 %), and comparisons
-significant in one run were on par in the next (docs/measurements.md). So where the prompts came from
-several processes, the bootstrap is two-stage: the processes (clusters) are resampled, then the
+A job timed in parts (dynatree.bench.parts) ran its prompts in several processes, minutes apart, and
+each process's minute of machine state moves its whole share: between full runs of the embedded
+default, the mean paired speedup of one part's prompts moved by 4-8 % (sd over three runs), as much
+as or more than the prompts' own spread within a part (standard error 3-7 %), and comparisons
+significant in one run were on par in the next (docs/measurements.md). So where the prompts came
+from several processes, the bootstrap is two-stage: the processes (clusters) are resampled, then the
 prompts within each; an interval then also says how much the result depends on the processes'
 machine states, and a verdict holds only when it exceeds them.
 
