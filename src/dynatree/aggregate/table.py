@@ -174,20 +174,21 @@ def _float(value: Any) -> float:
     return float("nan") if value is None else float(value)
 
 
+def _by_prompt_column(row: Any, column: str) -> dict[str, Any]:
+    """A per-prompt JSON column of a table row read back (empty when the row has none)."""
+    text = row.get(column) if hasattr(row, "get") else None
+    return json.loads(text) if isinstance(text, str) and text else {}
+
+
 def prompt_speedups(row: Any) -> dict[str, float]:
     """The ``speedup_by_prompt`` column of a table row read back (prompt id → speedup)."""
-    text = row.get("speedup_by_prompt") if hasattr(row, "get") else None
-    if not isinstance(text, str) or not text:
-        return {}
-    return {str(k): float(v) for k, v in json.loads(text).items() if not math.isnan(float(v))}
+    values = _by_prompt_column(row, "speedup_by_prompt").items()
+    return {str(k): float(v) for k, v in values if not math.isnan(float(v))}
 
 
 def prompt_parts(row: Any) -> dict[str, int]:
     """The ``part_by_prompt`` column read back (prompt id → the part that timed it)."""
-    text = row.get("part_by_prompt") if hasattr(row, "get") else None
-    if not isinstance(text, str) or not text:
-        return {}
-    return {str(k): int(v) for k, v in json.loads(text).items()}
+    return {str(k): int(v) for k, v in _by_prompt_column(row, "part_by_prompt").items()}
 
 
 def build_table(

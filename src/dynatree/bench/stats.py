@@ -131,12 +131,12 @@ def bootstrap_ci(
     """
     arrays = _arrays(samples)
     n = arrays[0].size
+    if clusters is not None and len(clusters) != n:
+        raise ValueError("bootstrap: one cluster label per prompt")
     estimate = float(statistic(*arrays))
     if n < 2:
         return Interval(estimate, None, None, n)
     rng = np.random.default_rng(SEED)
-    if clusters is not None and len(clusters) != n:
-        raise ValueError("bootstrap: one cluster label per prompt")
     if clusters is not None and len(set(clusters)) > 1:
         index = _two_stage(rng, clusters)
     else:
