@@ -265,49 +265,58 @@ def _scale_paired(path: Path, like: Path, factor: float) -> None:
 def test_a_racing_round_runs_only_what_the_decision_keeps(
     cli, bench_argv, five_prompts, tmp_path, capsys, monkeypatch
 ):
-    """Round 2 of a two-round race: the settings the decision after round 1 keeps decode their
-    share; the one it dropped writes a skip record without loading a model; merge joins the
-    round that ran; select replays the whole race from the parts and skip records."""
+    """A three-round race: K2 is behind in round 1 but races on (one process per setting is no
+    evidence); behind again in round 2, the decision drops it; in round 3 it writes a skip
+    record without loading a model while the others decode their share; merge joins the rounds
+    that ran; select replays the whole race from the parts and skip records."""
     prompts = five_prompts
     reference = tmp_path / "ar5.json"
     assert cli(*bench_argv(prompts, reference, "--method", "ar")) == 0
     common = ("--method", "linear", "--paired", "--reference", str(reference), "--tag", "dataset=t")
-    parts = {k: [tmp_path / f"K{k}_part{i}.json" for i in (1, 2)] for k in (2, 3, 4)}
+    parts = {k: [tmp_path / f"K{k}_part{i}.json" for i in (1, 2, 3)] for k in (2, 3, 4)}
     setting = {k: ("--set", f"K={k}", "--tag", f"setting=K{k}") for k in parts}
-    for k, (first, _) in parts.items():
-        assert cli(*bench_argv(prompts, first, *common, *setting[k], "--part", "1/2")) == 0
-    # Round 1 as the test needs it: K2 clearly behind, K3 and K4 level.
-    _scale_paired(parts[2][0], parts[3][0], 0.5)
-    _scale_paired(parts[4][0], parts[3][0], 1.0)
-    decision = tmp_path / "round1.json"
-    round1 = [str(paths[0]) for paths in parts.values()]
-    assert cli("select", "--inputs", *round1, "--round", "1/2", "--out", decision) == 0
-    state = json.loads(decision.read_text())
-    assert (state["rounds_run"], state["final"], state["alive"]) == (1, False, ["K3", "K4"])
-    assert "still racing: K3, K4; out: K2 (dropped in round 1)" in capsys.readouterr().err
 
-    race = ("--race", str(decision), "--part", "2/2")
+    def play(index: int, extra: tuple[str, ...]) -> Path:
+        """Round ``index`` of every setting, K2 made clearly behind and K4 level with K3; the
+        decision after it."""
+        for k, paths in parts.items():
+            assert cli(*bench_argv(prompts, paths[index - 1], *common, *setting[k], *extra)) == 0
+        _scale_paired(parts[2][index - 1], parts[3][index - 1], 0.5)
+        _scale_paired(parts[4][index - 1], parts[3][index - 1], 1.0)
+        decision = tmp_path / f"round{index}.json"
+        done = [str(p) for paths in parts.values() for p in paths[:index]]
+        assert cli("select", "--inputs", *done, "--round", f"{index}/3", "--out", decision) == 0
+        return decision
+
+    state = json.loads(play(1, ("--part", "1/3")).read_text())
+    assert (state["rounds_run"], state["final"], state["alive"]) == (1, False, ["K2", "K3", "K4"])
+    assert "still racing: K2, K3, K4" in capsys.readouterr().err
+    decision = play(2, ("--race", str(tmp_path / "round1.json"), "--part", "2/3"))
+    assert json.loads(decision.read_text())["alive"] == ["K3", "K4"]
+    assert "still racing: K3, K4; out: K2 (dropped in round 2)" in capsys.readouterr().err
+
+    race = ("--race", str(decision), "--part", "3/3")
     real = harness.load_models
     monkeypatch.setattr(harness, "load_models", lambda *a, **k: pytest.fail("models loaded"))
-    assert cli(*bench_argv(prompts, parts[2][1], *common, *setting[2], *race)) == 0
-    skip = json.loads(parts[2][1].read_text())
-    assert skip["schema"] == "dynatree.bench-skip/1" and skip["protocol"] == {"part": "2/2"}
+    assert cli(*bench_argv(prompts, parts[2][2], *common, *setting[2], *race)) == 0
+    skip = json.loads(parts[2][2].read_text())
+    assert skip["schema"] == "dynatree.bench-skip/1" and skip["protocol"] == {"part": "3/3"}
     assert "out of the race" in capsys.readouterr().err
     monkeypatch.setattr(harness, "load_models", real)
     for k in (3, 4):
-        assert cli(*bench_argv(prompts, parts[k][1], *common, *setting[k], *race)) == 0
-        assert json.loads(parts[k][1].read_text())["protocol"]["part"] == "2/2"
+        assert cli(*bench_argv(prompts, parts[k][2], *common, *setting[k], *race)) == 0
+        assert json.loads(parts[k][2].read_text())["protocol"]["part"] == "3/3"
 
     merged = tmp_path / "K2.json"
     assert cli("merge", "--inputs", *parts[2], "--out", merged) == 0
     protocol = json.loads(merged.read_text())["protocol"]
-    assert (protocol["n_measured"], protocol["parts"], protocol["parts_run"]) == (2, 2, 1)
+    assert (protocol["n_measured"], protocol["parts"], protocol["parts_run"]) == (2, 3, 2)
     final = replay([str(p) for paths in parts.values() for p in paths])
     assert final["final"] and final["setting"] in ("K3", "K4")
     k2 = final["settings"][0]
-    assert (k2["setting"], k2["status"], k2["dropped_round"], k2["n"]) == ("K2", "dropped", 1, 2)
-    _scale_paired(parts[2][0], parts[3][0], 1.0)  # now K2 was never behind: its skip is stale
-    with pytest.raises(UsageError, match="K2 skipped round 2 while still in the race"):
+    assert (k2["setting"], k2["status"], k2["dropped_round"], k2["n"]) == ("K2", "dropped", 2, 2)
+    _scale_paired(parts[2][1], parts[3][1], 1.0)  # now K2 was level in round 2: its skip is stale
+    with pytest.raises(UsageError, match="K2 skipped round 3 while still in the race"):
         replay([str(p) for paths in parts.values() for p in paths])
 
 

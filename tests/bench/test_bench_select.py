@@ -108,81 +108,95 @@ def test_a_setting_clearly_ahead_leads(tmp_path):
     assert race([b])["outcome"] == "leads" and "only setting" in describe(race([b]))
 
 
-def test_rounds_drop_the_slow_and_give_the_rest_new_prompts(tmp_path):
-    """Round 1: c is clearly behind and drops; a and b are level and race on; round 2 (new
-    prompts p3..p5) has a ahead, but a lead that one of the two rounds' processes shows is
-    within what a process's machine state moves (each round is a cluster of the bootstrap):
-    a and b tie, and the cheaper b wins. The decision after round 1 names who still races."""
-    level = [1.50, 1.60, 1.55]
-    r1 = {
-        "a": result(tmp_path, "a", 1, [True] * 3, paired=level, part="1/2", params={"D": 5}),
-        "b": result(
-            tmp_path, "b", 1, [True] * 3, paired=[1.58, 1.52, 1.57], part="1/2", params={"D": 4}
-        ),  # fmt: skip
-        "c": result(tmp_path, "c", 1, [True] * 3, paired=[1.0, 1.02, 0.98], part="1/2"),
-    }
-    decision = race(list(r1.values()), (1, 2))
+def _round(
+    where: Path, index: int, of: int, paired: dict[str, list[float] | None], budget: dict[str, int]
+) -> list[str]:
+    """Round ``index`` of ``of``: each named setting's result on its 3 new prompts (D = its
+    ``budget``), or a skip record where its speedups are None."""
+    part = f"{index}/{of}"
+    shared = {"part": part, "first_prompt": 3 * (index - 1)}
+    made = []
+    for name, values in paired.items():
+        if values is None:
+            made.append(skip(where, name, part))
+            continue
+        params = {"D": budget[name]}
+        made.append(result(where, name, 1, [True] * 3, paired=values, params=params, **shared))
+    return made
+
+
+def test_round_one_never_drops_later_rounds_drop_the_slow(tmp_path):
+    """Round 1: c is behind on every prompt, but one process per setting cannot tell a slower
+    setting from a slower process: everyone races on. Round 2: c behind again (two processes
+    agree) and drops; a and b are level and race on. Round 3 (c skips it) has a ahead, but a
+    lead that one of the rounds' processes shows is within what a process's machine state moves
+    (each round is a cluster of the bootstrap): a and b tie, and the cheaper b wins."""
+    budget = {"a": 5, "b": 4, "c": 6}
+    r1 = _round(tmp_path, 1, 3, {"a": [1.50, 1.60, 1.55], "b": [1.58, 1.52, 1.57],
+                                 "c": [1.0, 1.02, 0.98]}, budget)  # fmt: skip
+    decision = race(r1, (1, 3))
+    assert (decision["alive"], decision["decided"]) == (["a", "b", "c"], False)
+    behind = next(s for s in decision["settings"] if s["setting"] == "c")
+    assert behind["ratio_ci_high"] < 1  # significantly behind, and still racing
+    assert "round 1 of 3, still racing: a, b, c" in describe(decision)
+    r2 = _round(tmp_path, 2, 3, {"a": [1.55, 1.57, 1.52], "b": [1.53, 1.56, 1.55],
+                                 "c": [1.01, 0.99, 1.0]}, budget)  # fmt: skip
+    decision = race([*r1, *r2], (2, 3))
     assert (decision["final"], decision["alive"], decision["decided"]) == (False, ["a", "b"], False)
-    assert "round 1 of 2, still racing: a, b; out: c (dropped in round 1)" in describe(decision)
-    r2 = [
-        result(
-            tmp_path,
-            "a",
-            1,
-            [True] * 3,
-            paired=[1.9, 2.0, 1.95],
-            part="2/2",
-            first_prompt=3,
-            params={"D": 5},
-        ),  # fmt: skip
-        result(
-            tmp_path,
-            "b",
-            1,
-            [True] * 3,
-            paired=[1.50, 1.52, 1.49],
-            part="2/2",
-            first_prompt=3,
-            params={"D": 4},
-        ),  # fmt: skip
-        skip(tmp_path, "c", "2/2"),
-    ]
-    selected = race([*r1.values(), *r2])
-    assert (selected["setting"], selected["outcome"], selected["rounds_run"]) == ("b", "tie", 2)
+    assert "round 2 of 3, still racing: a, b; out: c (dropped in round 2)" in describe(decision)
+    r3 = _round(tmp_path, 3, 3, {"a": [1.9, 2.0, 1.95], "b": [1.50, 1.52, 1.49], "c": None},
+                budget)  # fmt: skip
+    selected = race([*r1, *r2, *r3])
+    assert (selected["setting"], selected["outcome"], selected["rounds_run"]) == ("b", "tie", 3)
     assert selected["tie"] == ["a", "b"] and selected["leader"] == "a"
     entries = {s["setting"]: s for s in selected["settings"]}
     assert (entries["b"]["status"], entries["b"]["dropped_round"]) == ("racing", None)
     assert entries["b"]["ratio_ci_low"] < 1 < entries["b"]["ratio_ci_high"]
-    assert entries["a"]["n"] == 6 and entries["c"]["n"] == 3
-    assert selected["sources"] == [r1["b"], r2[1]]
-    # a ahead in both rounds' processes (in round 1 not on every prompt, so b races on): a leads
+    assert entries["a"]["n"] == 9 and entries["c"]["n"] == 6
+    assert selected["sources"] == [r1[1], r2[1], r3[1]]
+    # a ahead in every round's process: a leads
     both = tmp_path / "both"
     both.mkdir()
     rounds = [
-        result(both, "a", 1, [True] * 3, paired=[1.62, 1.50, 1.63], part="1/2", params={"D": 5}),
-        result(both, "b", 1, [True] * 3, paired=[1.58, 1.52, 1.57], part="1/2", params={"D": 4}),
-        result(both, "a", 1, [True] * 3, paired=[1.9, 2.0, 1.95], part="2/2", first_prompt=3,
-               params={"D": 5}),
-        result(both, "b", 1, [True] * 3, paired=[1.40, 1.41, 1.39], part="2/2", first_prompt=3,
-               params={"D": 4}),
-    ]  # fmt: skip
-    assert race(rounds[:2], (1, 2))["alive"] == ["a", "b"]
+        *_round(both, 1, 3, {"a": [1.62, 1.50, 1.63], "b": [1.58, 1.52, 1.57]}, budget),
+        *_round(both, 2, 3, {"a": [1.8, 1.85, 1.9], "b": [1.45, 1.5, 1.48]}, budget),
+        *_round(both, 3, 3, {"a": [1.9, 2.0, 1.95], "b": [1.40, 1.41, 1.39]}, budget),
+    ]
+    assert race(rounds[:2], (1, 3))["alive"] == ["a", "b"]
     selected = race(rounds)
     assert (selected["setting"], selected["outcome"]) == ("a", "leads")
 
 
+def test_in_two_rounds_only_the_last_can_drop(tmp_path):
+    """The embedded default's sweeps race in two rounds: nothing drops after the first, and
+    after the second a setting behind in both rounds' processes does."""
+    budget = {"a": 5, "b": 4}
+    r1 = _round(tmp_path, 1, 2, {"a": [2.0, 2.1, 2.05], "b": [1.0, 1.1, 1.05]}, budget)
+    assert race(r1, (1, 2))["alive"] == ["a", "b"]
+    r2 = _round(tmp_path, 2, 2, {"a": [2.1, 2.0, 2.05], "b": [1.05, 1.0, 1.1]}, budget)
+    selected = race([*r1, *r2])
+    assert (selected["setting"], selected["outcome"]) == ("a", "leads")
+    assert [s["dropped_round"] for s in selected["settings"]] == [None, 2]
+
+
 def test_a_decided_race_skips_the_rest_and_stale_inputs_are_refused(tmp_path):
-    a1 = result(tmp_path, "a", 1, [True] * 3, paired=[2.0, 2.1, 2.05], part="1/2")
-    b1 = result(tmp_path, "b", 1, [True] * 3, paired=[1.0, 1.1, 1.05], part="1/2")
-    assert race([a1, b1], (1, 2))["decided"] is True  # b is out: a leads, alone
-    selected = race([a1, b1, skip(tmp_path, "a", "2/2"), skip(tmp_path, "b", "2/2")])
-    assert (selected["setting"], selected["rounds_run"], selected["outcome"]) == ("a", 2, "leads")
-    with pytest.raises(UsageError, match="round 2 of b missing"):
-        race([a1, b1, skip(tmp_path, "a", "2/2")])
+    budget = {"a": 5, "b": 4}
+    r1 = _round(tmp_path, 1, 3, {"a": [2.0, 2.1, 2.05], "b": [1.0, 1.1, 1.05]}, budget)
+    r2 = _round(tmp_path, 2, 3, {"a": [2.1, 2.0, 2.05], "b": [1.05, 1.0, 1.1]}, budget)
+    assert race([*r1, *r2], (2, 3))["decided"] is True  # b is out: a leads, alone
+    r3 = _round(tmp_path, 3, 3, {"a": None, "b": None}, budget)
+    selected = race([*r1, *r2, *r3])
+    assert (selected["setting"], selected["rounds_run"], selected["outcome"]) == ("a", 3, "leads")
+    with pytest.raises(UsageError, match="round 3 of b missing"):
+        race([*r1, *r2, r3[0]])
     with pytest.raises(UsageError, match="round 1 of a is also"):
-        race([a1, a1])
-    with pytest.raises(UsageError, match=r"--round 1/3: the inputs are a sweep in 2 rounds"):
-        race([a1, b1], (1, 3))
+        race([r1[0], r1[0]])
+    with pytest.raises(UsageError, match=r"--round 1/2: the inputs are a sweep in 3 rounds"):
+        race(r1, (1, 2))
+    (tmp_path / "stale").mkdir()
+    stale = _round(tmp_path / "stale", 2, 3, {"b": None}, budget)  # b was still racing
+    with pytest.raises(UsageError, match="b skipped round 2 while still in the race"):
+        race([*r1, r2[0], *stale], (2, 3))
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,17 @@
 Why racing: each sweep point used to be one 5-prompt job, and neighbouring settings are within
 noise of each other, so "the fastest" changed from run to run. A sweep split into K parts
 (``experiments.<sweep>.parts``) now runs them as rounds: every setting starts on the first share
-of the prompts; after each round, a setting whose paired speedup is significantly behind the
-leader's (``dynatree.bench.stats.compare`` on the prompts both measured, the paper's rule: the
-interval of the difference excludes zero; each round's prompts, timed by one process per
-setting, are a cluster of its bootstrap) drops out, and only the others decode the next round's
-new prompts (their later parts are skip records, ``dynatree.bench.parts``). The race ends when
-one setting is left (it leads significantly) or the K rounds, the prompt budget, are spent.
+of the prompts; after each round from the second on, a setting whose paired speedup is
+significantly behind the leader's (``dynatree.bench.stats.compare`` on the prompts both measured,
+the paper's rule: the interval of the difference excludes zero; each round's prompts, timed by
+one process per setting, are a cluster of its bootstrap) drops out, and only the others decode
+the next round's new prompts (their later parts are skip records, ``dynatree.bench.parts``). The
+race ends when one setting is left (it leads significantly) or the K rounds, the prompt budget,
+are spent. Why not drop after round 1 (:data:`DROP_FROM_ROUND`): there each setting is one
+process, whose machine state moves its mean as much as its prompts' spread does
+(docs/stability.md), so a first round cannot tell a slower setting from a slower process (in
+three full runs, two sweeps selected another setting in one run because its winner elsewhere had
+dropped after round 1). A sweep in one round decides on its prompts, the only evidence it has.
 
 Settings still within noise of the leader at the end are a declared tie, resolved by
 :data:`TIE_RULE`: the cheapest tree (``draft_budget`` of the method's parameters, the most nodes
@@ -37,6 +42,7 @@ from dynatree.bench.verdict import VERDICTS, row_verdict
 from dynatree.errors import UsageError
 from dynatree.io import read_json
 
+DROP_FROM_ROUND = 2  # the first round after which a setting can drop (of a sweep in 2+ rounds)
 TIE_RULE = "cheapest"
 TIE_RULE_TEXT = "the cheapest tree (fewest drafted nodes per iteration), then the sweep's order"
 # Protocol fields that must agree for settings to be compared (parts share their prompts file).
@@ -174,8 +180,9 @@ def _mean(setting: _Setting, prompts: list[str]) -> float:
     return statistics.fmean(setting.values[p] for p in prompts)
 
 
-def _play_round(racing: list[_Setting], index: int, criterion: str) -> None:
-    """Add round ``index`` to the settings still racing, then drop those behind the leader."""
+def _play_round(racing: list[_Setting], index: int, criterion: str, may_drop: bool) -> None:
+    """Add round ``index`` to the settings still racing, then compare each with the leader and,
+    when ``may_drop``, drop those significantly behind it."""
     for setting in racing:
         path, result = setting.rounds[index]
         if result is None:
@@ -204,7 +211,7 @@ def _play_round(racing: list[_Setting], index: int, criterion: str) -> None:
         # each round is its own process per setting: a cluster of the bootstrap (bench.stats)
         clusters = [(setting.round_of[p], leader.round_of[p]) for p in prompts]
         setting.versus = stats.compare(theirs, [leader.values[p] for p in prompts], clusters)
-        if setting.versus.verdict == stats.WORSE:
+        if may_drop and setting.versus.verdict == stats.WORSE:
             setting.status, setting.dropped_round = "dropped", index
 
 
@@ -236,7 +243,7 @@ def race(paths: list[str], round_: tuple[int, int] | None = None) -> dict[str, A
         racing = [s for s in settings if s.status == "racing"]
         if len(racing) < 2 and index > 1:
             break  # decided: the later rounds are skip records
-        _play_round(racing, index, criterion)
+        _play_round(racing, index, criterion, index >= min(DROP_FROM_ROUND, total))
     alive = [s for s in settings if s.status == "racing"]
     if not alive:
         raise UsageError(
