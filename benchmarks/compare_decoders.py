@@ -24,10 +24,10 @@ from typing import Any
 
 import torch
 
-from dynatree.aggregate.prediction import predicted_speedup
 from dynatree.assignments import parse_pairs
 from dynatree.bench.harness import decode_prompts, load_models
 from dynatree.bench.metrics import summarize
+from dynatree.bench.prediction import predicted_speedup
 from dynatree.bench.prompts import Prompt, ids_sha256, load_prompts
 from dynatree.bench.runtime_args import default_threads
 from dynatree.decoding.cost import CostProfile

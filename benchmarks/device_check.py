@@ -372,7 +372,7 @@ def regimes(target: Any, prompt: torch.Tensor, scale: Scale) -> dict[str, Any]:
             compile_s += verifier.warm_up(prefix + scale.regime_max_tree)
         verifier.start(prefix + scale.regime_max_tree)
         sizes = sizes_up_to(scale.regime_max_tree)
-        curve = profiling.verify_curve(verifier, prefix, sizes, scale.repeats, scale.warmup)
+        curve, _ = profiling.verify_curve(verifier, prefix, sizes, scale.repeats, scale.warmup)
         for point in curve:
             point["floor_multiple"] = point["median_s"] / floor
         tps = len(output.tokens) / wall

@@ -45,9 +45,10 @@ def test_curves_leave_caches_at_the_prefix_and_normalise_to_the_smallest() -> No
     drafter = TreeDrafter(tiny(1, 1), profiling._TopK(4))
     verifier.start(18)
     drafter.start(18)
-    verify = profiling.verify_curve(
+    verify, besides = profiling.verify_curve(
         verifier, prefix=9, sizes=[1, 2, 8], repeats=2, warmup=1, drafter=drafter
     )
+    assert besides == {}
     assert drafter.runner.cache.length == 9  # its forwards before each verification are dropped
     drafter.start(18)
     level = profiling.draft_curve(drafter, prefix=9, widths=[1, 4], repeats=2, warmup=0)
@@ -76,7 +77,18 @@ def test_a_verification_keeps_a_root_to_leaf_path_in_place_and_rewinds() -> None
 
 def test_ar_step_and_draft_phases_are_timed_by_the_decoders_own_code() -> None:
     target, draft = tiny(2, 0), tiny(1, 1)
-    step = profiling.ar_step_curve(ARDecoder(target), prefix=9, steps=4, repeats=2, warmup=1)
+    verifier = ModelRunner(target, greedy, 8)
+    verifier.start(18)
+    decoder = ARDecoder(target)
+    beside = {"ar": profiling.ar_step_call(decoder, prefix=9, steps=4)}
+    verify, besides = profiling.verify_curve(
+        verifier, prefix=9, sizes=[1, 4], repeats=3, warmup=1, beside=beside
+    )
+    # timed in t(n)'s rounds, by AR's own clock (its decode phase per step, no prefill)
+    assert [p["n"] for p in verify] == [1, 4] and len(besides["ar"]) == 3
+    stats = decoder.generate(profiling._random_ids(9, 48, torch.device("cpu"), 0), 5).stats
+    assert stats.iterations == 4 and stats.verify_time_s > 0
+    step = profiling.ar_step_point(besides["ar"], prefix=9, steps=4)
     assert (step["prefix"], step["steps"]) == (9 + 2, 4)  # the steps' mean cache length
     assert 0 < step["min_s"] <= step["median_s"] <= step["max_s"]
     shapes = [(1, 3), (2, 2), (3, 1)]
@@ -110,6 +122,13 @@ def test_every_timed_call_follows_an_untimed_call_of_its_size() -> None:
     assert {size: len(t) for size, t in times.items()} == {1: 3, 8: 3, 64: 3}
     assert len(log) == 2 * 3 * (3 + 1)
     assert all(log[i] == log[i + 1] for i in range(0, len(log), 2))
+
+
+def test_a_call_that_times_itself_is_recorded_at_its_own_seconds() -> None:
+    """AR's step is its decoder's decode phase, not the whole call (prefill included)."""
+    calls = {"own": lambda: 0.25, "outside": lambda: None}
+    times = profiling._round_robin(calls, torch.device("cpu"), repeats=2, warmup=1, desc="t")
+    assert times["own"] == [0.25, 0.25] and all(0 < t < 0.25 for t in times["outside"])
 
 
 def test_a_timed_call_can_follow_what_the_decoder_runs_before_it() -> None:

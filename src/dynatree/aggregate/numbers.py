@@ -383,7 +383,7 @@ def _sweep_best(nb: Numbers, key: str, part: Any, params: Sequence[str]) -> None
 def _fixed_tree_sweep(nb: Numbers, table: Any) -> None:
     """The fixed-tree sweep's grid per dataset (which setting won is the race's: ``select.*``,
     from the selection, not the highest mean here: a raced setting's mean covers the rounds it
-    ran, and a tie goes to the cheapest)."""
+    ran, and a tie goes by its rule)."""
     spec = table[table["method"] == "fixed_tree"]
     datasets = _ordered(spec["dataset"], DATASETS)
     nb.add("fixed_tree_sweep.datasets", datasets, spec["source"])
@@ -709,6 +709,8 @@ def _add_selection(nb: Numbers, path: str, doc: Any) -> None:
     nb.add(f"{key}.setting", doc["setting"], [path])
     nb.add(f"{key}.outcome", doc["outcome"], [path])
     nb.add(f"{key}.rule", doc["rule"], [path])
+    if doc["rule"] == "predicted":
+        nb.add(f"{key}.predicted_within_pct", 100 * doc["predicted_within"], [path], "%", 0)
     nb.add(f"{key}.leader_selected", doc["leader"] == doc["setting"], [path])
     nb.add(f"{key}.rounds", doc["rounds"], [path], "count", 0)
     nb.add(f"{key}.rounds_run", doc["rounds_run"], [path], "count", 0)

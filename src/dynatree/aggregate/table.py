@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dynatree.aggregate.prediction import predicted_speedup
 from dynatree.bench import stats
 from dynatree.bench.metrics import NUMERIC_METRICS
+from dynatree.bench.prediction import predicted_speedup
 from dynatree.bench.result_file import load_result
 from dynatree.bench.verdict import VERDICTS, summary_counts
 from dynatree.decoding.cost import CostProfile
@@ -205,7 +205,7 @@ def build_table(
     values that comparisons bootstrap. Without an AR input the unpaired columns are NaN and a
     warning names the file. Two different AR results for one key are ambiguous and rejected.
     With verify-cost ``profiles``, tree methods also get ``predicted_speedup`` (what the profile
-    of their regime predicts from their iterations, dynatree.aggregate.prediction; NaN without
+    of their regime predicts from their iterations, dynatree.bench.prediction; NaN without
     one) and ``model_ratio`` = speedup / predicted_speedup.
     """
     import pandas as pd

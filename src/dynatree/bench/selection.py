@@ -15,11 +15,17 @@ process, whose machine state moves its mean as much as its prompts' spread does
 three full runs, two sweeps selected another setting in one run because its winner elsewhere had
 dropped after round 1). A sweep in one round decides on its prompts, the only evidence it has.
 
-Settings still within noise of the leader at the end are a declared tie, resolved by
-:data:`TIE_RULE`: the cheapest tree (``draft_budget`` of the method's parameters, the most nodes
-one iteration drafts), then the order of the inputs. Why not the leader: among settings the data
-cannot tell apart, the leader is a coin toss between runs, while the cheapest of them changes only
-when the tie itself does; and a smaller tree spends less of the target on drafts that fail.
+Settings still within noise of the leader at the end are a declared tie. With the cost profile
+(``--profile``) it goes to the setting the cost model predicts fastest from the setting's own
+iterations (dynatree.bench.prediction; every setting within :data:`PREDICTED_WITHIN` of the
+best prediction counts as fastest), then to the cheapest tree (``draft_budget`` of the method's
+parameters, the most nodes one iteration drafts), then to the order of the inputs; without a
+profile, to the cheapest. Why not the leader: among settings the data cannot tell apart, the
+leader is a coin toss between runs. Why not the cheapest alone: the cheapest member of a tie is
+usually the slowest one, at the edge of significance, so the tie's winner flipped whenever it
+did (linear K2 vs K4 in three full runs, docs/measurements.md). A prediction reads what is
+deterministic (the tokens each iteration committed, a property of the models and prompts) priced
+by one profile shared by all settings, so it does not move with the sweep jobs' timing noise.
 
 Only settings whose every row reproduced the AR reference qualify: a numerical tie (``tie``
 verdict, dynatree.bench.verdict) does (the target's own rounding), a ``wrong`` row or an
@@ -37,14 +43,23 @@ from typing import Any
 
 from dynatree.bench import stats
 from dynatree.bench.parts import SKIP_SCHEMA, parse_part
+from dynatree.bench.prediction import predicted_speedup
 from dynatree.bench.reference import SCHEMA, read_result
 from dynatree.bench.verdict import VERDICTS, row_verdict
+from dynatree.decoding.cost import CostProfile
 from dynatree.errors import UsageError
 from dynatree.io import read_json
 
 DROP_FROM_ROUND = 2  # the first round after which a setting can drop (of a sweep in 2+ rounds)
-TIE_RULE = "cheapest"
-TIE_RULE_TEXT = "the cheapest tree (fewest drafted nodes per iteration), then the sweep's order"
+#: Predicted speedups this close (relative) to the tie's best count as the best: trees that draft
+#: the same (a depth the threshold never reaches) differ by interpolation rounding only.
+PREDICTED_WITHIN = 0.02
+#: Tie rules (the selection's ``rule``) and how the paper and the log say them.
+TIE_RULES = {
+    "predicted": "the fastest the cost model predicts from each setting's own iterations "
+    f"(within {PREDICTED_WITHIN:.0%}), then the cheapest tree, then the sweep's order",
+    "cheapest": "the cheapest tree (fewest drafted nodes per iteration), then the sweep's order",
+}
 # Protocol fields that must agree for settings to be compared (parts share their prompts file).
 _SAME_PROTOCOL = ("prompts_sha256", "max_new_tokens", "device", "dtype")
 _SPEED = {"type": "number", "exclusiveMinimum": 0}
@@ -97,6 +112,7 @@ class _Setting:
     values: dict[str, float] = field(default_factory=dict)  # measured prompt id → value
     round_of: dict[str, int] = field(default_factory=dict)  # measured prompt id → its round
     versus: stats.Comparison | None = None  # against the leader, when last compared
+    predicted: float | None = None  # the cost model's speedup over its measured rows (a tie's)
 
     def results(self) -> list[tuple[str, dict[str, Any]]]:
         return [(p, r) for _, (p, r) in sorted(self.rounds.items()) if r is not None]
@@ -223,10 +239,29 @@ def _budget(setting: _Setting) -> int:
     return int(getattr(parse_params(setting.method, setting.params), "draft_budget", 0))
 
 
-def race(paths: list[str], round_: tuple[int, int] | None = None) -> dict[str, Any]:
+def _resolve_tie(
+    alive: list[_Setting], settings: list[_Setting], profile: CostProfile | None
+) -> tuple[_Setting, str]:
+    """The tie's winner and the rule that chose it (module docstring): the cheapest of those
+    the profile predicts fastest; the cheapest of all when a setting cannot be priced."""
+    candidates, rule = alive, "cheapest"
+    if profile is not None and len(alive) > 1:
+        for setting in alive:
+            rows = [row for _, result in setting.results() for row in result["rows"]]
+            setting.predicted = predicted_speedup(profile, {"rows": rows})
+        if all(s.predicted is not None for s in alive):
+            best = max(s.predicted for s in alive)
+            candidates = [s for s in alive if s.predicted >= best * (1 - PREDICTED_WITHIN)]
+            rule = "predicted"
+    return min(candidates, key=lambda s: (_budget(s), settings.index(s))), rule
+
+
+def race(
+    paths: list[str], round_: tuple[int, int] | None = None, profile: CostProfile | None = None
+) -> dict[str, Any]:
     """The race over the results (and skip records) in ``paths`` after round I of K
     (``round_``; default: the last, the final selection), as the selection object of
-    docs/formats.md."""
+    docs/formats.md; a final tie goes by ``profile``'s predictions when given."""
     settings, total = _settings(paths)
     played, rounds = (total, total) if round_ is None else round_
     if rounds != total:
@@ -267,7 +302,8 @@ def race(paths: list[str], round_: tuple[int, int] | None = None) -> dict[str, A
     }
     if not decision["final"]:
         return decision
-    winner = min(alive, key=lambda s: (_budget(s), settings.index(s)))
+    winner, rule = _resolve_tie(alive, settings, profile)
+    decision["settings"] = [_entry(s, leader) for s in settings]  # with the tie's predictions
     sources = [path for path, _ in winner.results()]
     tps = [row["tps"] for _, r in winner.results() for row in r["rows"] if not row["warmup"]]
     return {
@@ -280,8 +316,9 @@ def race(paths: list[str], round_: tuple[int, int] | None = None) -> dict[str, A
         "tps_mean": statistics.fmean(tps),
         "outcome": "leads" if len(alive) == 1 else "tie",
         "tie": [s.name for s in alive] if len(alive) > 1 else [],
-        "rule": TIE_RULE,
-        "rule_text": TIE_RULE_TEXT,
+        "rule": rule,
+        "rule_text": TIE_RULES[rule],
+        **({"predicted_within": PREDICTED_WITHIN} if rule == "predicted" else {}),
     }
 
 
@@ -306,6 +343,7 @@ def _entry(setting: _Setting, leader: _Setting) -> dict[str, Any]:
         low: None if versus is None else versus.low,
         high: None if versus is None else versus.high,
         "leader": setting is leader,
+        "predicted_speedup": setting.predicted,
     }
 
 

@@ -4,7 +4,7 @@ A cost-aware decoder needs t(n), the target's latency to verify n tree tokens ov
 given length, and g(w), the draft's latency for one tree level of w nodes, on the hardware it
 runs on. :class:`CostProfile` answers both from the measured curves (docs/formats.md, "Cost
 profile JSON") by linear interpolation, so a decoder prices any tree size without measuring.
-For predicting a whole decode (dynatree.aggregate.prediction) it also prices AR's own step
+For predicting a whole decode (dynatree.bench.prediction) it also prices AR's own step
 s(prefix) and the draft phase's host-side work beyond its forwards. No torch here: reading a
 profile never touches a device.
 """

@@ -15,7 +15,10 @@ under the tree mask, top-k, host transfer), exactly as ``draft_tree`` does per l
 s(prefix): AR's own cached one-token step, timed by :class:`ARDecoder`'s clock (its decode phase
 over :data:`AR_STEPS` steps, per step). AR is not a tree of one token: its step skips the tree
 mask and the cache roll-back that t(1) pays (about 13 % of t(1) on the embedded pair's CPU), so
-pricing AR as t(1) inflated every predicted speedup alike.
+pricing AR as t(1) inflated every predicted speedup alike. It is timed in t(n)'s rounds, one
+call more per round: every predicted speedup divides by it, and timed in a block of its own (under
+a second) one slow spell priced AR 8-15 % dearer than the verifications beside it (a full run's
+measured / predicted fell to 0.88, docs/measurements.md).
 d(shape): a whole draft phase as the decoder runs it between two verifications (the draft
 cache's roll-back, the catch-up forward, every level's candidates, admission and ancestor rows,
 and the forwards), for trees of fixed branching and depth, right after a verification as in
@@ -121,21 +124,27 @@ def shape_nodes(branching: int, depth: int) -> int:
     return sum(branching**level for level in range(1, depth + 1))
 
 
-def _timed(clock: Clock, call: Callable[[], None]) -> float:
-    """Seconds one call takes, by the decoders' own clock (CUDA events on a GPU)."""
+#: A profiled call: returns None to be timed from outside, or the seconds it timed itself (a
+#: decoder's own clock around the part of the call that is priced).
+Call = Callable[[], float | None]
+
+
+def _timed(clock: Clock, call: Call) -> float:
+    """Seconds one call takes, by the decoders' own clock (CUDA events on a GPU), or what it
+    timed itself."""
     clock.start()
-    call()
+    own = call()
     clock.lap("call")
-    return clock.totals()["call"]
+    return clock.totals()["call"] if own is None else own
 
 
 def _round_robin(
-    calls: dict[Any, Callable[[], None]],
+    calls: dict[Any, Call],
     device: torch.device,
     repeats: int,
     warmup: int,
     desc: str,
-    before: dict[Any, Callable[[], None]] | None = None,
+    before: dict[Any, Call] | None = None,
 ) -> dict[Any, list[float]]:
     """Time every call ``repeats`` times, one of each per round, after ``warmup`` rounds.
 
@@ -197,8 +206,10 @@ def verify_curve(
     warmup: int,
     seed: int = 0,
     drafter: TreeDrafter | None = None,
-) -> list[dict[str, Any]]:
-    """t(n) for every n in ``sizes`` over a target cache of ``prefix`` random tokens.
+    beside: dict[str, Call] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
+    """t(n) for every n in ``sizes`` over a target cache of ``prefix`` random tokens, and the
+    times of the ``beside`` calls, timed in the same rounds (AR's step: module docstring).
 
     A verification keeps the root and one root-to-leaf path (its entries moved into place, as
     an accepted path's are), then the cache is rewound to the prefix. With ``drafter``, each
@@ -225,15 +236,24 @@ def verify_curve(
     calls = {
         n: verify(random_tree(n, vocab, device, seed + n, root_position=prefix)) for n in sizes
     }
-    before = None
+    before: dict[Any, Call] = dict(calls)
     if drafter is not None:
         drafter.prefill(ids)
         drafting = _draft_forward(drafter, ids[-1], prefix)
         before = {n: _then(call, drafting) for n, call in calls.items()}
-    times = _round_robin(calls, device, repeats, warmup, f"verify t(n), prefix {prefix}", before)
+    extra = beside or {}
+    times = _round_robin(
+        {**calls, **extra},
+        device,
+        repeats,
+        warmup,
+        f"verify t(n), prefix {prefix}",
+        {**before, **extra},
+    )
     if verifier.cache.length != prefix:
         raise RuntimeError("the target cache was not rolled back to the prefix")
-    return _points(times, "n", prefix)
+    besides = {key: times.pop(key) for key in extra}
+    return _points(times, "n", prefix), besides
 
 
 def _draft_forward(drafter: TreeDrafter, token: int, position: int) -> Callable[[], None]:
@@ -286,25 +306,24 @@ def draft_curve(
     return _points(times, "width", prefix)
 
 
-@torch.inference_mode()
-def ar_step_curve(
-    decoder: ARDecoder, prefix: int, steps: int, repeats: int, warmup: int, seed: int = 0
-) -> dict[str, Any]:
-    """s(prefix): AR's one-token step over a cache of about ``prefix`` tokens, by AR's own code.
-
-    Each round decodes ``steps`` tokens after a prefill of ``prefix`` random tokens with
-    ``decoder`` (in the profiled regime) and takes its decode phase (its clock: ``verify``) per
-    step; the point's prefix is the mean cache length of those steps.
-    """
+def ar_step_call(decoder: ARDecoder, prefix: int, steps: int, seed: int = 0) -> Call:
+    """One call of s(prefix): ``decoder`` (in the profiled regime) decodes ``steps`` tokens after
+    a prefill of ``prefix`` random tokens and returns its decode phase (its clock: ``verify``)
+    per step, the prefill left out."""
     target = decoder.target
     vocab = target.get_input_embeddings().weight.shape[0]
     ids = _random_ids(prefix, vocab, next(target.parameters()).device, seed)
-    seconds = []
-    rounds = tqdm(range(warmup + repeats), desc=f"AR s, prefix {prefix}", unit="round", leave=False)
-    for round_ in rounds:
+
+    def call() -> float:
         stats = decoder.generate(ids, steps + 1).stats
-        if round_ >= warmup:
-            seconds.append(stats.verify_time_s / stats.iterations)
+        return stats.verify_time_s / stats.iterations
+
+    return call
+
+
+def ar_step_point(seconds: list[float], prefix: int, steps: int) -> dict[str, Any]:
+    """The s(prefix) record of ``steps``-step AR calls after ``prefix`` tokens: its prefix is the
+    mean cache length of the steps."""
     return {
         "prefix": prefix + steps // 2,
         "steps": steps,
@@ -421,10 +440,14 @@ def measure(
     for prefix in prefix_lengths:
         verifier.start(committed)
         drafter.start(committed)
-        verify += verify_curve(verifier, prefix, sizes, repeats, warmup, drafter=drafter)
+        beside = {"ar": ar_step_call(ar, prefix, steps)}
+        points, besides = verify_curve(
+            verifier, prefix, sizes, repeats, warmup, drafter=drafter, beside=beside
+        )
+        verify += points
+        ar_step.append(ar_step_point(besides["ar"], prefix, steps))
         drafter.start(committed)
         draft_level += draft_curve(drafter, prefix, sizes, repeats, warmup)
-        ar_step.append(ar_step_curve(ar, prefix, steps, repeats, warmup))
         verifier.start(committed)
         drafter.start(committed)
         draft_phase += draft_phase_curve(verifier, drafter, prefix, shapes, repeats, warmup)

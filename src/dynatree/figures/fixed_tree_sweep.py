@@ -2,8 +2,8 @@
 
 The main table's fixed tree is raced on this sweep (dynatree.bench.selection), so the star marks
 the setting the paper compares DynaTree against: the main table's own, which is not always the
-highest point (a declared tie goes to the cheapest tree; settings dropped early have fewer
-prompts).
+highest point (a declared tie goes by its rule, not the highest mean; settings dropped early
+have fewer prompts).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ import pytest
 from synthetic import write_profile, write_suite
 
 from dynatree.aggregate.numbers import CA_RIVALS, build_numbers
-from dynatree.aggregate.prediction import ar_time_s, predicted_speedup, tree_time_s
 from dynatree.aggregate.table import build_table, read_tables
+from dynatree.bench.prediction import ar_time_s, predicted_speedup, tree_time_s
 from dynatree.decoding.cost import SCHEMA, CostProfile
 
 
