@@ -16,9 +16,9 @@ s(prefix): AR's own cached one-token step, timed by :class:`ARDecoder`'s clock (
 over :data:`AR_STEPS` steps, per step). AR is not a tree of one token: its step skips the tree
 mask and the cache roll-back that t(1) pays (about 13 % of t(1) on the embedded pair's CPU), so
 pricing AR as t(1) inflated every predicted speedup alike. It is timed in t(n)'s rounds, one
-call more per round: every predicted speedup divides by it, and timed in a block of its own (under
-a second) one slow spell priced AR 8-15 % dearer than the verifications beside it (a full run's
-measured / predicted fell to 0.88, docs/measurements.md).
+call more per round, so a slow spell of the machine hits it as it hits the verifications: every
+predicted speedup divides by it. (Its 16-step calls still price AR 5-15 % above the AR the
+benchmarks time over a whole decode: docs/measurements.md, issue 22.)
 d(shape): a whole draft phase as the decoder runs it between two verifications (the draft
 cache's roll-back, the catch-up forward, every level's candidates, admission and ancestor rows,
 and the forwards), for trees of fixed branching and depth, right after a verification as in
