@@ -287,6 +287,9 @@ def race(
         )
     prompts = sorted(set.intersection(*(set(s.values) for s in alive)))
     leader = max(alive, key=lambda s: _mean(s, prompts)) if prompts else alive[0]
+    final = played == total
+    # before the entries: a tie's members carry their predictions
+    winner, rule = _resolve_tie(alive, settings, profile) if final else (leader, "")
     decision: dict[str, Any] = {
         "method": settings[0].method,
         "dataset": settings[0].dataset,
@@ -294,16 +297,14 @@ def race(
         "rounds": total,
         "rounds_run": played,
         "round_prompts": [_share(settings, index) for index in range(1, played + 1)],
-        "final": played == total,
+        "final": final,
         "decided": len(alive) == 1,
         "alive": [s.name for s in alive],
         "leader": leader.name,
         "settings": [_entry(s, leader) for s in settings],
     }
-    if not decision["final"]:
+    if not final:
         return decision
-    winner, rule = _resolve_tie(alive, settings, profile)
-    decision["settings"] = [_entry(s, leader) for s in settings]  # with the tie's predictions
     sources = [path for path, _ in winner.results()]
     tps = [row["tps"] for _, r in winner.results() for row in r["rows"] if not row["warmup"]]
     return {
