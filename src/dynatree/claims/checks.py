@@ -161,6 +161,10 @@ def _key_part(value: Any) -> str:
 
 
 def _increasing(fields: dict[str, Any], facts: Facts, spec: ClaimsFile) -> Outcome:
+    """A series grows: its last value is significantly above its first, and no step between
+    neighbours falls significantly. Why not every step significantly up: a small experiment's
+    neighbouring steps sit at the edge of significance, so that verdict flipped between reruns
+    of the same code (issue 22) while the trend itself did not."""
     series = dict(fields["series"])
     template = series.pop("key")
     (var, list_key), *_ = series.items()
@@ -171,15 +175,19 @@ def _increasing(fields: dict[str, Any], facts: Facts, spec: ClaimsFile) -> Outco
         return Outcome(NOT_COMPARABLE, "", f"{var} has {len(keys)} value(s); a trend needs two")
     values = ", ".join(facts.shown(k) for k in keys)
     reproduced = f"{values} at {var} = {shown_points}"
-    broken = []
+    ends = f"{var} {_key_part(points[0])} to {_key_part(points[-1])}"
+    overall = compare(facts, keys[-1], keys[0])
+    falls = []
     for i in range(1, len(keys)):
         comparison = compare(facts, keys[i], keys[i - 1])
-        if comparison.order != "higher":
+        if comparison.order == "lower":
             step = f"{_key_part(points[i - 1])} to {_key_part(points[i])}"
-            broken.append(f"{var} {step}: {comparison.why}")
-    if broken:
-        return Outcome(FAILS, reproduced, "does not grow at " + "; ".join(broken))
-    return Outcome(HOLDS, reproduced, f"grows at every step of {var} = {shown_points}")
+            falls.append(f"{var} {step}: {comparison.why}")
+    if falls:
+        return Outcome(FAILS, reproduced, "falls at " + "; ".join(falls))
+    if overall.order != "higher":
+        return Outcome(FAILS, reproduced, f"does not grow from {ends}: {overall.why}")
+    return Outcome(HOLDS, reproduced, f"grows from {ends} ({overall.why}); no step falls")
 
 
 def _same(a: Any, b: Any) -> bool:
