@@ -789,6 +789,9 @@ CASES: dict[str, Case] = {
         "--out",
         "is --inputs",
     ),
+    "select: --out is --profile": case(
+        lambda i: select(i, "--profile", i.profile, out=i.profile), "--out", "is --profile"
+    ),
     "aggregate table: --out is --profile": case(
         lambda i: table(i, out=i.profile), "--out", "is --profile"
     ),
@@ -898,6 +901,11 @@ CASES: dict[str, Case] = {
         "--inputs",
         "whole.json",
         "1 rows, but protocol.n_prompts is 7",
+    ),
+    "select: --profile without its curves": case(
+        lambda i: select(i, "--profile", _edit(i.profile, lambda d: d.pop("verify"))),
+        "--profile",
+        "verify: missing",
     ),
     "aggregate table: --profile without its curves": case(
         lambda i: table(i, profile=_edit(i.profile, lambda d: d.pop("verify"))),

@@ -106,25 +106,6 @@ def test_predicted_speedup_is_ar_over_method_on_measured_prompts() -> None:
     assert predicted_speedup(profile, {"rows": [{**chain, "verify_sizes": []}]}) is None
 
 
-def test_a_paired_job_predicts_against_the_ar_it_measured() -> None:
-    """Issue 22: the AR timed beside the method is AR's time; the profile prices the tree only
-    (its AR step missed the jobs' AR by up to 18 %, moving every fit of a run alike)."""
-    profile = line_profile(per_token=0.0, per_width=0.0)
-    chain = {
-        "warmup": False,
-        "ttft_s": 0.0,
-        "prompt_tokens": 5,
-        "new_tokens": 9,
-        "verify_sizes": [5, 5],
-        "draft_widths": [[1, 1, 1, 1], [1, 1, 1, 1]],
-        "accepted_lengths": [4, 3],
-    }
-    paired = {**chain, "paired_ar_wall_time_s": 5.6}
-    assert predicted_speedup(profile, {"rows": [paired]}) == pytest.approx(5.6 / 2.8)
-    unpaired = {**chain, "paired_ar_wall_time_s": None}  # priced: 8 steps of 1 s
-    assert predicted_speedup(profile, {"rows": [unpaired]}) == pytest.approx(8 / 2.8)
-
-
 def test_tables_and_numbers_carry_the_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
     inputs = write_suite(tmp_path / "results")
     profile = write_profile(tmp_path / "profile.json")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dynatree.bench.selection import TIE_WITHIN, describe, race
+from dynatree.bench.selection import PREDICTED_WITHIN, TIE_WITHIN, describe, race
 from dynatree.errors import UsageError
 
 PROTOCOL = {"prompts_sha256": "abc", "max_new_tokens": 8, "device": "cpu", "dtype": "float32"}
@@ -94,7 +94,7 @@ def test_a_tie_within_noise_goes_to_the_cheaper_tree(tmp_path):
     selected = race([big, small])
     assert selected["criterion"] == "paired_speedup_mean"
     assert (selected["leader"], selected["source"], selected["outcome"]) == (big, small, "tie")
-    assert selected["tie"] == [big, small] and "cheapest" in selected["rule_text"]
+    assert selected["tie"] == [big, small] and selected["rule"] == "cheapest"
     versus = next(s for s in selected["settings"] if s["setting"] == small)
     assert versus["ratio_ci_low"] < 1.0 < versus["ratio_ci_high"]
     assert "wins a tie of" in describe(selected)
@@ -118,6 +118,48 @@ def test_a_setting_significantly_but_slightly_behind_stays_in_the_tie(tmp_path):
     assert (entries[far]["status"], entries[far]["dropped_round"]) == ("dropped", 1)
     assert (selected["outcome"], selected["tie"]) == ("tie", [big, close])
     assert selected["source"] == close
+
+
+def with_iterations(path: str, sizes: list, widths: list, accepted: list) -> str:
+    """``path``'s rows given the same iterations (what the cost model prices)."""
+    doc = json.loads(Path(path).read_text())
+    for row in doc["rows"]:
+        row.update(prompt_tokens=10, new_tokens=1 + sum(a + 1 for a in accepted), ttft_s=0.01,
+                   verify_sizes=sizes, draft_widths=widths, accepted_lengths=accepted)  # fmt: skip
+    Path(path).write_text(json.dumps(doc))
+    return path
+
+
+def test_a_tie_goes_to_the_cheapest_of_the_settings_the_profile_predicts_fastest(tmp_path):
+    """The cheapest member (D = 2) commits one token per iteration less: predicted slower, it
+    does not win the tie although it is cheapest; of the two predicted alike (same iterations),
+    the cheaper (D = 4) does. Without a profile the cheapest wins, as before."""
+    from dynatree.decoding.cost import SCHEMA, CostProfile
+
+    tie = {"big": (6, [1.55, 1.62, 1.52, 1.61]), "twin": (4, [1.60, 1.55, 1.45, 1.63]),
+           "small": (2, [1.58, 1.50, 1.56, 1.60])}  # fmt: skip
+    paths = {
+        name: result(tmp_path, name, 20.0, [True] * 4, paired=paired, params={"D": d, "B": 2})
+        for name, (d, paired) in tie.items()
+    }
+    for name in ("big", "twin"):
+        with_iterations(paths[name], [5, 5], [[1, 2], [1, 2]], [3, 3])
+    with_iterations(paths["small"], [3, 3, 3, 3], [[1, 1]] * 4, [1, 1, 1, 1])
+    profile = CostProfile({
+        "schema": SCHEMA,
+        "verify": [{"n": n, "prefix": 0, "median_s": 0.01 + 0.001 * n} for n in (1, 8)],
+        "draft_level": [{"width": w, "prefix": 0, "median_s": 0.001 * w} for w in (1, 8)],
+        "ar_step": [{"prefix": 0, "median_s": 0.01}],
+    })  # fmt: skip
+    selected = race(list(paths.values()), profile=profile)
+    assert (selected["outcome"], selected["rule"]) == ("tie", "predicted")
+    assert selected["source"] == paths["twin"]
+    predicted = {s["setting"]: s["predicted_speedup"] for s in selected["settings"]}
+    assert predicted[paths["big"]] == predicted[paths["twin"]]
+    assert predicted[paths["twin"]] > predicted[paths["small"]] * (1 + PREDICTED_WITHIN)
+    assert "predicts" in describe(selected)
+    cheapest = race(list(paths.values()))
+    assert (cheapest["source"], cheapest["rule"]) == (paths["small"], "cheapest")
 
 
 def test_a_setting_clearly_ahead_leads(tmp_path):

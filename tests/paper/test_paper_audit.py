@@ -34,7 +34,7 @@ def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("paper")
     profiles = [write_profile(root / f"{r}.json", regime=r) for r in ("eager", "compiled")]
     suite = write_suite(root / "results")
-    selections = write_selections(root / "select", suite)
+    selections = write_selections(root / "select", suite, profiles[0])
     tables = write_tables(root / "aggregate", suite, profiles)
     numbers = write_numbers(root / "numbers.json", tables, selections, profiles)
     figures = root / "figures"

@@ -387,17 +387,22 @@ def write_profile(path: str | Path, device: str = "cpu", regime: str = "eager") 
     return str(path)
 
 
-def write_selections(out_dir: str | Path, suite: dict[str, list[str]]) -> list[str]:
-    """The sweeps' selections (``dynatree select``, one round) of a synthetic suite, as files."""
+def write_selections(
+    out_dir: str | Path, suite: dict[str, list[str]], profile: str | None = None
+) -> list[str]:
+    """The sweeps' selections (``dynatree select``, one round) of a synthetic suite, as files;
+    with ``profile`` a tie goes by its predictions, as in the pipeline."""
     from dynatree.bench.selection import race
+    from dynatree.decoding.cost import CostProfile
 
+    cost = CostProfile.from_file(profile) if profile else None
     paths = []
     for sweep, method in (("fixed_tree_sweep", "fixed_tree"), ("linear_sweep", "linear")):
         for ds in ("wikitext", "pg19"):
             prefix = f"{sweep}-{ds}-{method}-"
             results = [p for p in suite[sweep] if Path(p).name.startswith(prefix)]
             path = Path(out_dir) / f"select-{ds}-{method}.json"
-            write_json_atomic(path, race(results))
+            write_json_atomic(path, race(results, profile=cost))
             paths.append(str(path))
     return paths
 

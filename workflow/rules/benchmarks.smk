@@ -113,11 +113,12 @@ rule race_round:
 
 
 # The main table's linear K and fixed-tree setting, raced on the sweep of the same dataset: the
-# winner, or the declared tie resolved by its rule, the cheapest tree (a data dependency, never
-# a number in the config).
+# winner, or the declared tie resolved by its rule, the profile's predictions (a data
+# dependency, never a number in the config).
 rule select_setting:
     input:
         results=sweep_results,
+        profile=PROFILE,
     output:
         "results/select/{dataset}/{method}.json",
     log:
@@ -129,7 +130,8 @@ rule select_setting:
     conda:
         "../../envs/bench.yaml"
     shell:
-        "python -m dynatree select --inputs {input.results} --out {output} > {log} 2>&1"
+        "python -m dynatree select --inputs {input.results} --profile {input.profile} "
+        "--out {output} > {log} 2>&1"
 
 
 # The verify-cost profile (dynatree profile): the target's latency to verify n tree tokens and the

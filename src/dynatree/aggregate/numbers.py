@@ -708,7 +708,10 @@ def _add_selection(nb: Numbers, path: str, doc: Any) -> None:
         nb.add(f"{key}.param.{name}", value, [path])
     nb.add(f"{key}.setting", doc["setting"], [path])
     nb.add(f"{key}.outcome", doc["outcome"], [path])
+    nb.add(f"{key}.rule", doc["rule"], [path])
     nb.add(f"{key}.tie_within_pct", 100 * doc["tie_within"], [path], "%", 0)
+    if doc["rule"] == "predicted":
+        nb.add(f"{key}.predicted_within_pct", 100 * doc["predicted_within"], [path], "%", 0)
     nb.add(f"{key}.leader_selected", doc["leader"] == doc["setting"], [path])
     nb.add(f"{key}.rounds", doc["rounds"], [path], "count", 0)
     nb.add(f"{key}.rounds_run", doc["rounds_run"], [path], "count", 0)

@@ -205,8 +205,7 @@ def build_table(
     values that comparisons bootstrap. Without an AR input the unpaired columns are NaN and a
     warning names the file. Two different AR results for one key are ambiguous and rejected.
     With verify-cost ``profiles``, tree methods also get ``predicted_speedup`` (what the profile
-    of their regime predicts from their iterations against their paired AR,
-    dynatree.bench.prediction; NaN without
+    of their regime predicts from their iterations, dynatree.bench.prediction; NaN without
     one) and ``model_ratio`` = speedup / predicted_speedup.
     """
     import pandas as pd

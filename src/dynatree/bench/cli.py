@@ -114,6 +114,12 @@ def register(subparsers: Any) -> None:
     select.add_argument(
         "--round", metavar="I/K", help="the decision after round I of K (default: the last)"
     )
+    select.add_argument(
+        "--profile",
+        metavar="JSON",
+        help="cost profile of the sweep's regime (dynatree profile): a final tie goes to the "
+        "setting it predicts fastest, then the cheapest (default: the cheapest)",
+    )
     select.add_argument("--out", required=True, metavar="JSON")
     select.set_defaults(func=_select)
 
@@ -177,11 +183,14 @@ def _share(args: argparse.Namespace) -> int:
 def _select(args: argparse.Namespace) -> int:
     from dynatree.bench.parts import parse_part
     from dynatree.bench.selection import describe, race
+    from dynatree.decoding.cost import CostProfile
     from dynatree.io import check_outputs, write_json_atomic
 
-    check_outputs({"--out": args.out}, {"--inputs": args.inputs})
+    given = {"--inputs": args.inputs, **({"--profile": args.profile} if args.profile else {})}
+    check_outputs({"--out": args.out}, given)
+    profile = CostProfile.from_file(args.profile) if args.profile else None
     round_ = None if args.round is None else parse_part(args.round, "--round")
-    selected = race(args.inputs, round_)
+    selected = race(args.inputs, round_, profile)
     write_json_atomic(args.out, selected)
     print(describe(selected), file=sys.stderr)
     return 0

@@ -4,19 +4,11 @@ DynaTree-CA chooses trees by predicted tokens per second, from a verify-cost pro
 (:class:`dynatree.decoding.cost.CostProfile`). The same prices applied to what any tree method
 actually did (per iteration: tokens verified, draft rounds and their widths, tokens committed)
 predict its decode time: the verification, the draft forwards, and the draft phase's host-side
-work around them. Their ratio to AR's time is the predicted speedup, and measured / predicted
-says how much of the tree method's real cost the model sees (1: all of it; below 1: overheads
-it does not price). The prefill is priced at its measured time, since every method pays the
-same one.
-
-AR's time is the one measured right beside the method when the job ran paired
-(``paired_ar_wall_time_s``: the same prompt, process and minute), and is priced only without
-it, as T - 1 of AR's own steps from the profile (not one-token verifications: those pay a tree
-mask and a cache roll-back AR never does). Why not always price it: the model is the tree's
-cost, AR has nothing to model, and the profile's AR step, timed between verifications, came
-out 0.82-1.12 of the AR the jobs timed beside their method, while the verifications in the
-same jobs matched their price (issue 22, docs/measurements.md); that miss moved every fit of
-a run alike, below the 0.9-1.1 band in two of three full runs.
+work around them. AR's is T - 1 of AR's own steps (not one-token verifications: those pay a
+tree mask and a cache roll-back AR never does, which inflated every prediction alike). Their
+ratio is the predicted speedup, and measured / predicted says how much of the real cost the
+model sees (1: all of it; below 1: overheads it does not price). The prefill is priced at its
+measured time for both, since every method pays the same one.
 """
 
 from __future__ import annotations
@@ -52,8 +44,7 @@ def tree_time_s(profile: CostProfile, row: dict[str, Any]) -> float | None:
 
 
 def predicted_speedup(profile: CostProfile, result: dict[str, Any]) -> float | None:
-    """Mean over measured prompts of AR's time (measured beside the method when paired, else
-    priced) / the method's predicted time (None if unpriceable)."""
+    """Mean over measured prompts of predicted AR time / predicted time (None if unpriceable)."""
     ratios = []
     for row in result["rows"]:
         if row["warmup"]:
@@ -61,8 +52,6 @@ def predicted_speedup(profile: CostProfile, result: dict[str, Any]) -> float | N
         own = tree_time_s(profile, row)
         if own is None:
             return None
-        ar = row.get("paired_ar_wall_time_s")
-        if ar is None:
-            ar = ar_time_s(profile, row["prompt_tokens"], row["new_tokens"], row["ttft_s"])
+        ar = ar_time_s(profile, row["prompt_tokens"], row["new_tokens"], row["ttft_s"])
         ratios.append(ar / own)
     return statistics.fmean(ratios) if ratios else None

@@ -15,18 +15,23 @@ process, whose machine state moves its mean as much as its prompts' spread does
 three full runs, two sweeps selected another setting in one run because its winner elsewhere had
 dropped after round 1). A sweep in one round decides on its prompts, the only evidence it has.
 
-A setting drops only when it is significantly behind the leader *and* its mean paired speedup
-is more than :data:`TIE_WITHIN` below the leader's: a difference smaller than what one setting
-moves between whole runs (within 5 % in most main-table rows, docs/stability.md) decides
-nothing a rerun would repeat. The settings left at the end are a declared tie, and it goes to
-the cheapest tree (``draft_budget`` of the method's parameters, the most nodes one iteration
-drafts), then to the order of the inputs. Why not the leader: among settings the data cannot
-tell apart, the leader is a coin toss between runs. Why the margin: the cheapest member of a
-tie is usually its slowest, so with significance alone it sat at the edge and the winner
-flipped whenever it dropped (linear K2 vs K4, docs/measurements.md). Why not the setting the
-cost profile predicts fastest (the rule before): on a flat axis the predictions are as close
-as the profile's own noise, and it flipped pg19's linear K between K6 and K2 in three runs
-whose ties all held K2 (docs/stability.md).
+A setting drops only when it is significantly behind the leader *and* its mean is more than
+:data:`TIE_WITHIN` below the leader's: a smaller gap is less than one setting moves between
+whole runs (docs/stability.md), and D4 B2 and D8 B2, which draft the same trees, came out
+"significantly" apart in one run. Settings still racing at the end are a declared tie. With
+the cost profile (``--profile``) it goes to the settings the cost model predicts fastest from
+their own iterations (dynatree.bench.prediction; every one within :data:`PREDICTED_WITHIN` of
+the best prediction counts as fastest), of those to the cheapest tree (``draft_budget`` of the
+method's parameters, the most nodes one iteration drafts), then to the order of the inputs;
+without a profile, to the cheapest. Why not the leader: among settings the data cannot tell
+apart, the leader is a coin toss between runs. Why not the cheapest alone: the cheapest member
+of a tie is usually the slowest one, at the edge of the tie, so the winner flipped whenever it
+dropped (linear K2 vs K4, docs/measurements.md). A prediction reads what is deterministic (the
+tokens each iteration committed, a property of the models and prompts) priced by one profile
+shared by all settings, so it does not move with the sweep jobs' timing noise. Why 5 %, not
+2 %: the model's own error is several percent (measured / predicted 0.87-1.06 on the main
+table over six runs), and in three runs of c5fea52 a 2 % window moved WikiText-2's linear K
+between K6 and K4 as K4's prediction sat 2.0-2.3 % below the best (docs/measurements.md).
 
 Only settings whose every row reproduced the AR reference qualify: a numerical tie (``tie``
 verdict, dynatree.bench.verdict) does (the target's own rounding), a ``wrong`` row or an
@@ -44,17 +49,26 @@ from typing import Any
 
 from dynatree.bench import stats
 from dynatree.bench.parts import SKIP_SCHEMA, parse_part
+from dynatree.bench.prediction import predicted_speedup
 from dynatree.bench.reference import SCHEMA, read_result
 from dynatree.bench.verdict import VERDICTS, row_verdict
+from dynatree.decoding.cost import CostProfile
 from dynatree.errors import UsageError
 from dynatree.io import read_json
 
 DROP_FROM_ROUND = 2  # the first round after which a setting can drop (of a sweep in 2+ rounds)
-#: A setting this close (relative mean paired speedup) to the leader stays in the race even when
-#: significantly behind it: less than a setting moves between whole runs (docs/stability.md).
+#: A setting this close (relative mean) to the leader stays in the race even when significantly
+#: behind it (module docstring).
 TIE_WITHIN = 0.05
-#: How the paper and the log say the tie rule (the selection's ``rule_text``).
-TIE_RULE = "the cheapest tree (fewest drafted nodes per iteration), then the sweep's order"
+#: Predicted speedups this close (relative) to the tie's best count as the best: about the cost
+#: model's own error (module docstring).
+PREDICTED_WITHIN = 0.05
+#: Tie rules (the selection's ``rule``) and how the paper and the log say them.
+TIE_RULES = {
+    "predicted": "the fastest the cost model predicts from each setting's own iterations "
+    f"(within {PREDICTED_WITHIN:.0%}), then the cheapest tree, then the sweep's order",
+    "cheapest": "the cheapest tree (fewest drafted nodes per iteration), then the sweep's order",
+}
 # Protocol fields that must agree for settings to be compared (parts share their prompts file).
 _SAME_PROTOCOL = ("prompts_sha256", "max_new_tokens", "device", "dtype")
 _SPEED = {"type": "number", "exclusiveMinimum": 0}
@@ -107,6 +121,7 @@ class _Setting:
     values: dict[str, float] = field(default_factory=dict)  # measured prompt id → value
     round_of: dict[str, int] = field(default_factory=dict)  # measured prompt id → its round
     versus: stats.Comparison | None = None  # against the leader, when last compared
+    predicted: float | None = None  # the cost model's speedup over its measured rows (a tie's)
 
     def results(self) -> list[tuple[str, dict[str, Any]]]:
         return [(p, r) for _, (p, r) in sorted(self.rounds.items()) if r is not None]
@@ -235,10 +250,29 @@ def _budget(setting: _Setting) -> int:
     return int(getattr(parse_params(setting.method, setting.params), "draft_budget", 0))
 
 
-def race(paths: list[str], round_: tuple[int, int] | None = None) -> dict[str, Any]:
+def _resolve_tie(
+    alive: list[_Setting], settings: list[_Setting], profile: CostProfile | None
+) -> tuple[_Setting, str]:
+    """The tie's winner and the rule that chose it (module docstring): the cheapest of those
+    the profile predicts fastest; the cheapest of all when a setting cannot be priced."""
+    candidates, rule = alive, "cheapest"
+    if profile is not None and len(alive) > 1:
+        for setting in alive:
+            rows = [row for _, result in setting.results() for row in result["rows"]]
+            setting.predicted = predicted_speedup(profile, {"rows": rows})
+        if all(s.predicted is not None for s in alive):
+            best = max(s.predicted for s in alive)
+            candidates = [s for s in alive if s.predicted >= best * (1 - PREDICTED_WITHIN)]
+            rule = "predicted"
+    return min(candidates, key=lambda s: (_budget(s), settings.index(s))), rule
+
+
+def race(
+    paths: list[str], round_: tuple[int, int] | None = None, profile: CostProfile | None = None
+) -> dict[str, Any]:
     """The race over the results (and skip records) in ``paths`` after round I of K
     (``round_``; default: the last, the final selection), as the selection object of
-    docs/formats.md."""
+    docs/formats.md; a final tie goes by ``profile``'s predictions when given."""
     settings, total = _settings(paths)
     played, rounds = (total, total) if round_ is None else round_
     if rounds != total:
@@ -265,6 +299,8 @@ def race(paths: list[str], round_: tuple[int, int] | None = None) -> dict[str, A
     prompts = sorted(set.intersection(*(set(s.values) for s in alive)))
     leader = max(alive, key=lambda s: _mean(s, prompts)) if prompts else alive[0]
     final = played == total
+    # before the entries: a tie's members carry their predictions
+    winner, rule = _resolve_tie(alive, settings, profile) if final else (leader, "")
     decision: dict[str, Any] = {
         "method": settings[0].method,
         "dataset": settings[0].dataset,
@@ -280,7 +316,6 @@ def race(paths: list[str], round_: tuple[int, int] | None = None) -> dict[str, A
     }
     if not final:
         return decision
-    winner = min(alive, key=lambda s: (_budget(s), settings.index(s)))
     sources = [path for path, _ in winner.results()]
     tps = [row["tps"] for _, r in winner.results() for row in r["rows"] if not row["warmup"]]
     return {
@@ -294,7 +329,9 @@ def race(paths: list[str], round_: tuple[int, int] | None = None) -> dict[str, A
         "outcome": "leads" if len(alive) == 1 else "tie",
         "tie": [s.name for s in alive] if len(alive) > 1 else [],
         "tie_within": TIE_WITHIN,
-        "rule_text": TIE_RULE,
+        "rule": rule,
+        "rule_text": TIE_RULES[rule],
+        **({"predicted_within": PREDICTED_WITHIN} if rule == "predicted" else {}),
     }
 
 
@@ -319,6 +356,7 @@ def _entry(setting: _Setting, leader: _Setting) -> dict[str, Any]:
         low: None if versus is None else versus.low,
         high: None if versus is None else versus.high,
         "leader": setting is leader,
+        "predicted_speedup": setting.predicted,
     }
 
 

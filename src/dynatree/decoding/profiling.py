@@ -16,10 +16,9 @@ s(prefix): AR's own cached one-token step, timed by :class:`ARDecoder`'s clock (
 over :data:`AR_STEPS` steps, per step). AR is not a tree of one token: its step skips the tree
 mask and the cache roll-back that t(1) pays (about 13 % of t(1) on the embedded pair's CPU), so
 pricing AR as t(1) inflated every predicted speedup alike. It is timed in t(n)'s rounds, one
-call more per round, so a slow spell of the machine hits it as it hits the verifications. It
-prices AR only for jobs run without a paired AR: timed between verifications it came out
-0.82-1.12 of the AR the jobs timed beside their method (docs/measurements.md, issue 22), so a
-paired job's prediction uses the AR it measured (dynatree.bench.prediction).
+call more per round, so a slow spell of the machine hits it as it hits the verifications: every
+predicted speedup divides by it. (Its 16-step calls still price AR 5-15 % above the AR the
+benchmarks time over a whole decode: docs/measurements.md, issue 22.)
 d(shape): a whole draft phase as the decoder runs it between two verifications (the draft
 cache's roll-back, the catch-up forward, every level's candidates, admission and ancestor rows,
 and the forwards), for trees of fixed branching and depth, right after a verification as in
