@@ -228,7 +228,6 @@ def _play_round(racing: list[_Setting], index: int, criterion: str, may_drop: bo
     if not prompts:
         return  # nothing to compare on: nobody is behind
     leader = max(alive, key=lambda s: _mean(s, prompts))  # the first of equals: input order
-    close = _mean(leader, prompts) * (1 - TIE_WITHIN)
     for setting in alive:
         if setting is leader:
             setting.versus = None
@@ -237,8 +236,8 @@ def _play_round(racing: list[_Setting], index: int, criterion: str, may_drop: bo
         # each round is its own process per setting: a cluster of the bootstrap (bench.stats)
         clusters = [(setting.round_of[p], leader.round_of[p]) for p in prompts]
         setting.versus = stats.compare(theirs, [leader.values[p] for p in prompts], clusters)
-        behind = setting.versus.verdict == stats.WORSE and _mean(setting, prompts) < close
-        if may_drop and behind:
+        versus = setting.versus
+        if may_drop and versus.verdict == stats.WORSE and versus.ratio < 1 - TIE_WITHIN:
             setting.status, setting.dropped_round = "dropped", index
 
 
