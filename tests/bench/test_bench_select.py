@@ -230,7 +230,7 @@ def test_round_one_never_drops_later_rounds_drop_the_slow(tmp_path):
 
 
 def test_in_two_rounds_only_the_last_can_drop(tmp_path):
-    """The embedded default's sweeps race in two rounds: nothing drops after the first, and
+    """A sweep in two rounds (the smoke config's): nothing drops after the first, and
     after the second a setting behind in both rounds' processes does."""
     budget = {"a": 5, "b": 4}
     r1 = _round(tmp_path, 1, 2, {"a": [2.0, 2.1, 2.05], "b": [1.0, 1.1, 1.05]}, budget)
