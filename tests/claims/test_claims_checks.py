@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from claims_numbers import CLAIMS_FILE, paper_run, put
 
-from dynatree.bench.stats import ci_keys
+from dynatree.bench.stats import BETWEEN_RUNS, ci_keys
 from dynatree.claims.checks import Facts, compare, shown
 from dynatree.claims.evaluate import evaluate_claim
 from dynatree.claims.spec import load_claims
@@ -63,6 +63,32 @@ def test_interval_of_the_difference_decides_when_given():
     row = _row("table1.wikitext.dynatree_vs_fixed_tree", numbers)
     assert row.verdict == "does not hold"
     assert "includes zero" in row.why
+
+
+def test_a_significant_difference_within_what_runs_move_is_on_par():
+    """Issue 22: a difference significant within one run but smaller than a mean moves between
+    runs (BETWEEN_RUNS) reversed between runs of the same code, so it is not a finding."""
+    assert BETWEEN_RUNS == 0.05
+    numbers = paper_run()
+    pct = "main.wikitext.dynatree_vs.fixed_tree.pct"
+    put(numbers, pct, 4.2, "%", 1)
+    _ci(numbers, pct, 2.8, 5.8)
+    row = _row("table1.wikitext.dynatree_vs_fixed_tree", numbers)
+    assert row.verdict == "does not hold"
+    assert row.why == (
+        "95 % interval of the difference [2.8%, 5.8%] excludes zero, but +4.2 % is within the "
+        "5 % a mean moves between runs"
+    )
+    put(numbers, pct, 5.3, "%", 1)
+    assert _row("table1.wikitext.dynatree_vs_fixed_tree", numbers).verdict == "holds"
+    a, b = "main.pg19.fixed_tree.speedup", "main.pg19.linear.speedup"  # both intervals
+    put(numbers, a, 1.30, "x", 2)
+    _ci(numbers, a, 1.28, 1.32)
+    _ci(numbers, b, 1.20, 1.27)
+    row = _row("table1.pg19.fixed_tree_vs_linear", numbers)
+    assert row.verdict == "does not hold"
+    assert row.why.endswith("overlap, but +3.2 % is within the 5 % a mean moves between runs")
+    assert compare(Facts(numbers), b, a).order == "on par"  # the other way round, too
 
 
 def test_speedup_above_one_needs_its_interval_above_one():

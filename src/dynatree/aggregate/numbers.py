@@ -660,6 +660,7 @@ def _protocol(nb: Numbers, table: Any, main: Any | None) -> None:
     nb.add("stats.ci_pct", stats.CI_LEVEL * 100.0, [], "%", 0)
     nb.add("stats.n_resamples", stats.N_RESAMPLES, [], "count", 0)
     nb.add("stats.repeat_pct", stats.REPEAT * 100.0, [], "%", 0)
+    nb.add("stats.between_runs_pct", stats.BETWEEN_RUNS * 100.0, [], "%", 0)
 
 
 def _flatten(nb: Numbers, prefix: str, obj: Any, source: str, depth: int = 0) -> None:

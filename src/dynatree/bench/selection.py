@@ -58,8 +58,8 @@ from dynatree.io import read_json
 
 DROP_FROM_ROUND = 2  # the first round after which a setting can drop (of a sweep in 2+ rounds)
 #: A setting this close (relative mean) to the leader stays in the race even when significantly
-#: behind it (module docstring).
-TIE_WITHIN = 0.05
+#: behind it (module docstring): what a mean moves between runs.
+TIE_WITHIN = stats.BETWEEN_RUNS
 #: Predicted speedups this close (relative) to the tie's best count as the best: about the cost
 #: model's own error (module docstring).
 PREDICTED_WITHIN = 0.05

@@ -47,6 +47,12 @@ CI_LOW, CI_HIGH = "_ci_low", "_ci_high"
 
 # Verdicts of :func:`compare`.
 BETTER, WORSE, ON_PAR = "better", "worse", "on_par"
+#: How far a setting's mean paired speedup moves between whole runs of the same code on one
+#: machine (docs/stability.md: 3.5-5 % on the embedded pair; a run's process state moves all its
+#: prompts, which no interval inside one run sees). A difference within it is not a finding,
+#: however significant one run calls it: the sweeps keep such settings in the race
+#: (dynatree.bench.selection) and the claims call them on par (dynatree.claims.checks).
+BETWEEN_RUNS = 0.05
 #: How often a verdict must come out the same on a rerun for a prompt count to be called enough
 #: (:func:`prompts_for_stable_verdict`).
 REPEAT = 0.95

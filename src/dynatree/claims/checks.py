@@ -5,8 +5,10 @@ verdict can name its result files) and returns an :class:`Outcome`. Orderings go
 function, :func:`compare`: when numbers.json carries a 95 % confidence interval for a value
 (the bounds named by ``dynatree.bench.stats.ci_keys``, the paper's own rule) or for a
 difference, a claim
-"A is faster than B" holds only when the intervals say so; otherwise the point values decide and
-the verdict says that it rests on point values.
+"A is faster than B" holds only when the intervals say so and A is more than
+``dynatree.bench.stats.BETWEEN_RUNS`` faster (a smaller difference reversed between runs of the
+same code, issue 22); otherwise the point values decide and the verdict says that it rests on
+point values.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dynatree.bench.stats import ci_keys
+from dynatree.bench.stats import BETWEEN_RUNS, ci_keys
 from dynatree.claims.records import ClaimsFile
 from dynatree.numbers_file import format_value
 
@@ -90,10 +92,12 @@ class Facts:
 
 @dataclass(frozen=True)
 class Comparison:
-    """How value A stands to value B: "higher", "lower" or "on par", and on what evidence."""
+    """How value A stands to value B: "higher", "lower" or "on par", and on what evidence
+    (``within_runs``: significantly apart, but by less than a mean moves between runs)."""
 
     order: str
     why: str
+    within_runs: bool = False
 
 
 def _order(low_above: bool, high_below: bool) -> str:
@@ -107,25 +111,42 @@ def _span(facts: Facts, key: str) -> str:
     return f"[{shown(low, e['unit'], e['digits'])}, {shown(high, e['unit'], e['digits'])}]"
 
 
+def _beyond_runs(order: str, ratio: float, why: str) -> Comparison:
+    """A significant order that stands only when A and B are more than :data:`BETWEEN_RUNS`
+    apart (``ratio``: A over B); a smaller gap is called on par and says so."""
+    if order == "on par" or abs(ratio - 1) > BETWEEN_RUNS:
+        return Comparison(order, why)
+    gap = f"{(ratio - 1) * 100:+.1f} %"
+    return Comparison(
+        "on par",
+        f"{why}, but {gap} is within the {BETWEEN_RUNS * 100:.0f} % a mean moves between runs",
+        within_runs=True,
+    )
+
+
 def compare(facts: Facts, a: str, b: str | float, diff: str | None = None) -> Comparison:
     """Order the value at key ``a`` against key (or constant) ``b``.
 
     The significance rule lives here only: an interval of the difference (key ``diff``, signed
-    A over B) decides when present; else the intervals of both sides (a constant is its own
-    interval) decide, "on par" when they overlap (a conservative test); else the point values.
+    A over B, in %) decides when present; else the intervals of both sides (a constant is its
+    own interval) decide, "on par" when they overlap (a conservative test); either way a
+    significant order within :data:`BETWEEN_RUNS` is on par. Without intervals, the point values.
     """
     if diff is not None and facts.interval(diff) is not None:
         low, high = facts.interval(diff)
         order = _order(low > 0, high < 0)
         says = "includes zero" if order == "on par" else "excludes zero"
-        return Comparison(order, f"95 % interval of the difference {_span(facts, diff)} {says}")
+        why = f"95 % interval of the difference {_span(facts, diff)} {says}"
+        return _beyond_runs(order, 1 + facts.number(diff) / 100, why)
     side_b = (b, b) if isinstance(b, int | float) else facts.interval(b)
     side_a = facts.interval(a)
     if side_a is not None and side_b is not None:
         order = _order(side_a[0] > side_b[1], side_a[1] < side_b[0])
         says = "overlap" if order == "on par" else "do not overlap"
         span_b = f"{b:g}" if isinstance(b, int | float) else _span(facts, b)
-        return Comparison(order, f"95 % intervals {_span(facts, a)} and {span_b} {says}")
+        why = f"95 % intervals {_span(facts, a)} and {span_b} {says}"
+        value_b = float(b) if isinstance(b, int | float) else facts.number(b)
+        return _beyond_runs(order, facts.number(a) / value_b, why)
     va = facts.number(a)
     vb = float(b) if isinstance(b, int | float) else facts.number(b)
     sign = ">" if va > vb else "<" if va < vb else "="
@@ -139,7 +160,7 @@ def compare(facts: Facts, a: str, b: str | float, diff: str | None = None) -> Co
 def _verdict(comparison: Comparison) -> tuple[str, str]:
     if comparison.order == "higher":
         return HOLDS, comparison.why
-    if comparison.order == "lower":
+    if comparison.order == "lower" or comparison.within_runs:
         return FAILS, comparison.why
     return FAILS, f"not significantly different: {comparison.why}"
 
