@@ -258,7 +258,7 @@ def test_comparison_says_how_many_prompts_its_verdict_needs() -> None:
     expected = prompts_for_stable_verdict(nb.entries["x.pct"]["value"], statistics.stdev(diffs))
     assert nb.entries["x.n_stable"]["value"] == expected > 5
     nb.add_comparison("y", base, base, ["r.json"])
-    assert nb.entries["y.n_stable"]["value"] is None  # no effect: no prompt count settles it
+    assert nb.entries["y.n_stable"]["value"] == 0  # no effect and no spread: on par already
 
 
 def test_ablation_compares_each_component_with_the_one_before(built):

@@ -91,12 +91,16 @@ def test_bound_names_are_declared_once():
 
 
 def test_prompts_for_a_stable_verdict_follow_the_spread_and_the_effect():
-    """n = ((z(0.975) + z(0.95)) · sd / effect)^2: an effect of 5 % among per-prompt
-    differences of sd 8.8 % needs 41 prompts; half the effect four times as many; none: never."""
+    """Two edges, significance and the 5 % margin (BETWEEN_RUNS): among per-prompt differences
+    of sd 8.8 %, an effect of 10 % needs ((z(0.975) + z(0.95)) · 8.8 / 10)^2 = 11 prompts to stay
+    significant (staying beyond 5 % needs fewer); 2.5 % stays on par from
+    (z(0.95) · 8.8 / 2.5)^2 = 34 prompts, none from 9; an effect at the margin never settles."""
     from dynatree.bench.stats import prompts_for_stable_verdict
 
-    assert prompts_for_stable_verdict(5.0, 8.8) == 41
-    assert prompts_for_stable_verdict(-5.0, 8.8) == 41
-    assert prompts_for_stable_verdict(2.5, 8.8) == 162
-    assert prompts_for_stable_verdict(0.0, 8.8) == math.inf
+    assert prompts_for_stable_verdict(10.0, 8.8) == 11
+    assert prompts_for_stable_verdict(-10.0, 8.8) == 11
+    assert prompts_for_stable_verdict(6.0, 8.8) == 210  # (1.645 · 8.8 / 1)^2: the margin's edge
+    assert prompts_for_stable_verdict(2.5, 8.8) == 34
+    assert prompts_for_stable_verdict(0.0, 8.8) == 9
+    assert prompts_for_stable_verdict(5.0, 8.8) == math.inf
     assert math.isnan(prompts_for_stable_verdict(5.0, math.nan))

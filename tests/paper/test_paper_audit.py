@@ -208,7 +208,8 @@ def test_setup_names_every_experiments_prompts_and_the_ablations_sizing(inputs, 
     key = "ablation.wikitext.breadth_depth.vs_fixed"
     sd, needed = facts[f"{key}.sd_pct"]["value"], facts[f"{key}.n_stable"]["value"]
     assert f"$s={sd:.1f}$\\% over 3 prompts, so $n={needed}$" in tex
-    assert "from $n = ((z_{95} + z_{95})\\,s/\\delta)^2$ prompts" in tex
+    assert "from $n = (z_{95}\\,s/(m - |\\delta|))^2$ prompts" in tex
+    assert "$n = ((z_{95} + z_{95})\\,s/\\delta)^2$" in tex
 
 
 def test_setup_says_the_main_table_ran_in_parts_only_when_it_did(inputs, tmp_path):

@@ -171,7 +171,7 @@ class Numbers:
         """How many prompts this comparison's verdict needs to repeat (issue 22): the sd of its
         per-prompt % differences (``sd_pct``), the prompts it had (``n``) and
         ``n_stable`` = ``stats.prompts_for_stable_verdict`` at the effect measured (null when
-        the effect is zero or cannot be measured)."""
+        it cannot be measured, or sits at the margin, where no count settles it)."""
         diffs = [(r - 1.0) * 100.0 for r in ratios]
         sd = statistics.stdev(diffs) if len(diffs) > 1 else float("nan")
         needed = stats.prompts_for_stable_verdict(pct, sd)

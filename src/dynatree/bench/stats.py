@@ -181,17 +181,25 @@ def prompts_for_stable_verdict(effect_pct: float, sd_pct: float) -> float:
     """Measured prompts at which a comparison of this effect repeats its verdict in
     :data:`REPEAT` of reruns, from the spread of its per-prompt differences.
 
-    :func:`compare` calls an effect significant when its interval (level :data:`CI_LEVEL`)
-    excludes zero, i.e. roughly when |mean| > z_a · sd / sqrt(n) with z_a = z(1 - (1 - level)/2).
-    A rerun's mean scatters by sd / sqrt(n) around the true effect, so the verdict is the same in
-    a fraction REPEAT of reruns once |effect| >= (z_a + z_r) · sd / sqrt(n), z_r = z(REPEAT):
-    n = ((z_a + z_r) · sd / effect)^2, the usual sample size of a two-sided test at that power.
-    An effect of zero never reaches it (inf): "no difference" repeats at any n, a real effect too
-    small to see keeps flipping until n is this large. Both in percent of the compared speedup.
+    A verdict has two edges. :func:`compare` calls an effect significant when its interval
+    (level :data:`CI_LEVEL`) excludes zero, roughly when |mean| > z_a · sd / sqrt(n) with
+    z_a = z(1 - (1 - level)/2); and a claim calls a difference within :data:`BETWEEN_RUNS` (m)
+    on par however significant (dynatree.claims.checks). A rerun's mean scatters by
+    sd / sqrt(n) around the true effect, z_r = z(REPEAT). An effect within the margin repeats
+    "on par" once the margin is z_r standard errors away: n = (z_r · sd / (m - |effect|))^2. An
+    effect beyond it must stay beyond it and significant: the larger of
+    (z_r · sd / (|effect| - m))^2 and ((z_a + z_r) · sd / effect)^2, the usual sample size of
+    a two-sided test at that power. An effect at the margin never settles (inf). All in percent
+    of the compared speedup.
     """
     if sd_pct < 0 or math.isnan(effect_pct) or math.isnan(sd_pct):
         return math.nan
-    if effect_pct == 0:
+    margin = BETWEEN_RUNS * 100.0
+    if abs(effect_pct) == margin:
         return math.inf
-    z = NormalDist().inv_cdf(1 - (1 - CI_LEVEL) / 2) + NormalDist().inv_cdf(REPEAT)
-    return math.ceil((z * sd_pct / abs(effect_pct)) ** 2)
+    z_r = NormalDist().inv_cdf(REPEAT)
+    needed = (z_r * sd_pct / abs(abs(effect_pct) - margin)) ** 2
+    if abs(effect_pct) > margin:
+        z_a = NormalDist().inv_cdf(1 - (1 - CI_LEVEL) / 2)
+        needed = max(needed, ((z_a + z_r) * sd_pct / effect_pct) ** 2)
+    return math.ceil(needed)
