@@ -15,7 +15,7 @@ from dynatree.claims.evaluate import evaluate
 from dynatree.claims.output import write
 from dynatree.claims.spec import load_claims
 from dynatree.numbers_file import load_numbers
-from dynatree.stability.compare import FIT_BAND, compare, read_run
+from dynatree.stability.compare import FIT_BAND, Row, compare, read_run, summary
 
 CLAIMS_FILE = Path(__file__).resolve().parents[2] / "config" / "claims.yaml"
 
@@ -118,3 +118,21 @@ def test_bad_inputs_are_one_line_and_write_nothing(
     err = capsys.readouterr().err.strip()
     assert named in err and len(err.splitlines()) == 1
     assert not out.exists() and not out.with_suffix(".md").exists()
+
+
+def test_a_sweep_repeats_when_its_setting_or_its_declared_tie_does():
+    """Another member of the same declared tie is a repeat; another tie with the same setting
+    too; both changed is not."""
+    rows = [
+        Row("selection", "w/linear", ["K4", "K2"], changed=True),
+        Row("tie", "w/linear", ["K2, K4", "K2, K4"]),
+        Row("selection", "p/linear", ["K2", "K2"]),
+        Row("tie", "p/linear", ["K2, K4", "K2"], changed=True),
+        Row("selection", "p/fixed_tree", ["D4", "D8"], changed=True),
+        Row("tie", "p/fixed_tree", ["D4, D8", "D8"], changed=True),
+    ]
+    lines = summary(rows, 0.05)
+    assert "sweeps: 2 of 3 same selected setting or same declared tie" in lines
+    assert lines.index("ties: 1 of 3 same declared tie (or a lead) in every run") + 1 == (
+        lines.index("sweeps: 2 of 3 same selected setting or same declared tie")
+    )

@@ -200,7 +200,23 @@ def summary(rows: list[Row], tolerance: float) -> list[str]:
         if mine:
             same = sum(not row.changed for row in mine)
             lines.append(f"{what}s: {same} of {len(mine)} {agree}")
+        if what == "tie":
+            lines += _sweeps(rows)
     return lines
+
+
+def _sweeps(rows: list[Row]) -> list[str]:
+    """Sweeps that repeat their decision: the same selected setting or, where a tie went to
+    another of its members, the same declared tie (issue 22's "the same selected settings (or
+    the same declared ties)")."""
+    changed: dict[str, bool] = {}
+    for row in rows:
+        if row.what in ("selection", "tie"):
+            changed[row.key] = changed.get(row.key, True) and row.changed
+    if not changed:
+        return []
+    same = sum(not c for c in changed.values())
+    return [f"sweeps: {same} of {len(changed)} same selected setting or same declared tie"]
 
 
 def markdown(rows: list[Row], runs: list[Run], tolerance: float) -> str:
