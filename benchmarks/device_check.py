@@ -44,7 +44,7 @@ from typing import Any
 import torch
 
 from dynatree.bench import provenance
-from dynatree.bench.floor import weight_bytes, weight_streaming
+from dynatree.bench.floor import weight_bytes, weight_products
 from dynatree.bench.harness import load_models, timed_generate
 from dynatree.bench.prompts import load_prompts
 from dynatree.bench.runtime_args import default_threads
@@ -355,7 +355,7 @@ def regimes(target: Any, prompt: torch.Tensor, scale: Scale) -> dict[str, Any]:
     the floor's (one weight read per token), and t(n) for n up to ``regime_max_tree`` at the
     middle prefix (each n also as a multiple of the floor).
     """
-    floor = weight_streaming(target)
+    floor = weight_products(target)
     device = prompt.device
     prefix = sorted(scale.prefix_lengths)[len(scale.prefix_lengths) // 2]
     tokens = scale.throughput_tokens

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from dynatree.bench.floor import weight_streaming
+from dynatree.bench.floor import weight_products
 from dynatree.bench.harness import decode_prompts, load_models, prepare
 from dynatree.bench.metrics import summarize
 from dynatree.bench.prompts import Prompt, ids_sha256, load_prompts
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     longest = max(len(p.input_ids) for prompts in sets.values() for p in prompts)
     prefixes = [max(1, longest // 2), longest + args.max_new_tokens - 1]
     max_tree = parse_params("dynatree_ca", {}).N_max + 1
-    floors = {"target": weight_streaming(target), "draft": weight_streaming(draft)}
+    floors = {"target": weight_products(target), "draft": weight_products(draft)}
     regimes = (EAGER, resolve("on", device.type))
     measured = {r.name: steps(target, draft, r, prefixes, max_tree, args.repeats) for r in regimes}
     results = {

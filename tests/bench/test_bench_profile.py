@@ -11,7 +11,7 @@ from tiny_models import tiny_model
 from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
 
 import dynatree.cli
-from dynatree.bench.floor import weight_bytes, weight_matrices, weight_streaming
+from dynatree.bench.floor import weight_bytes, weight_matrices, weight_products
 from dynatree.decoding.cost import SCHEMA, CostProfile
 
 
@@ -41,7 +41,7 @@ def test_floor_streams_every_multiplied_matrix_once() -> None:
     tied = GPTNeoXForCausalLM(config).eval()
     head = tied.get_output_embeddings().weight
     assert sum(m.data_ptr() == head.data_ptr() for m in weight_matrices(tied)) == 1
-    assert weight_streaming(model, repeats=3, warmup=1) > 0
+    assert weight_products(model, repeats=3, warmup=1) > 0
 
 
 def test_profile_command_writes_a_readable_profile(cli, models, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -64,7 +64,11 @@ def test_profile_command_writes_a_readable_profile(cli, models, tmp_path) -> Non
     assert result["provenance"]["command"]
     assert result["compile"] == {"regime": "eager", "mode": None, "shapes": None, "buckets": [],
                                  "compile_s": result["compile"]["compile_s"]}  # fmt: skip
-    assert result["floor"]["target_s"] > 0 and result["floor"]["draft_s"] > 0
+    floor = result["floor"]
+    assert [point["n"] for point in floor["curve"]] == [1, 2, 4, 6]  # the verified sizes
+    one = floor["curve"][0]
+    assert (floor["target_s"], floor["draft_s"]) == (one["target_s"], one["draft_s"])
+    assert min(p[m] for p in floor["curve"] for m in ("target_s", "draft_s")) > 0
     cost = CostProfile.from_file(str(out))
     assert cost.verify_s(6, 20) == next(
         p["median_s"] for p in result["verify"] if (p["n"], p["prefix"]) == (6, 20)

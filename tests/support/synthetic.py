@@ -378,7 +378,16 @@ def write_profile(path: str | Path, device: str = "cpu", regime: str = "eager") 
             "buckets": sizes if regime == "compiled" else [],
             "compile_s": 97.1 if regime == "compiled" else 0.0,
         },
-        "floor": {"target_s": 0.00527, "draft_s": 0.00093},
+        "floor": {
+            "target_s": 0.00527,
+            "draft_s": 0.00093,
+            # products with n vectors: flat while reading the weights dominates, then arithmetic
+            "curve": [
+                {"n": n, "target_s": 0.00527 * ratio, "draft_s": 0.00093 * ratio}
+                for n in sizes
+                for ratio in [max(1.0, n / 4)]
+            ],
+        },
         "verify": points("n", slope),
         "draft_level": points("width", slope / 3),
         "provenance": {"hostname": "synthetic-test-fixture"},

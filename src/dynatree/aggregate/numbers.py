@@ -492,13 +492,18 @@ def _floor(nb: Numbers, profiles: dict[str, tuple[str, dict[str, Any]]]) -> None
     """Each model's weight-streaming floor (bench.floor, in a profile) and, per regime, its
     one-token step as a multiple of it: the target verifying the root alone (an AR step), the
     draft feeding one node; ``c`` = draft step / target step; ``t_ratio.n<N>`` = t(N)/t(1), what
-    verifying N tokens costs over one in that regime."""
+    verifying N tokens costs over one in that regime. The floor's own ``c`` and ``t_ratio`` (its
+    products with N vectors over one) are the least those can be on this machine."""
     for regime, (path, profile) in profiles.items():
         floor = profile.get("floor")
         if not floor:
             continue
         nb.add("floor.target_ms", floor["target_s"] * 1e3, [path], "ms", 2)
         nb.add("floor.draft_ms", floor["draft_s"] * 1e3, [path], "ms", 2)
+        nb.add("floor.c", floor["draft_s"] / floor["target_s"], [path], "x", 3)
+        for point in floor.get("curve", []):
+            ratio = point["target_s"] / floor["target_s"]
+            nb.add(f"floor.t_ratio.n{point['n']}", ratio, [path], "x", 2)
         prefix = max(point["prefix"] for point in profile["verify"])
         target = next(p for p in profile["verify"] if p["prefix"] == prefix and p["n"] == 1)
         draft = next(p for p in profile["draft_level"] if p["prefix"] == prefix and p["width"] == 1)

@@ -125,7 +125,7 @@ def run_profile(options: ProfileOptions, argv: list[str]) -> dict[str, Any]:
     import torch
 
     from dynatree.bench import provenance
-    from dynatree.bench.floor import weight_streaming
+    from dynatree.bench.floor import floor_curve
     from dynatree.bench.harness import load_models
     from dynatree.decoding.cost import SCHEMA
     from dynatree.decoding.profiling import measure
@@ -161,7 +161,7 @@ def run_profile(options: ProfileOptions, argv: list[str]) -> dict[str, Any]:
         "dtype": str(dtype).removeprefix("torch."),
         "threads": options.threads,
         **measured,
-        "floor": {"target_s": weight_streaming(target), "draft_s": weight_streaming(draft)},
+        "floor": floor_curve(target, draft, measured["settings"]["sizes"]),
         "provenance": provenance.collect(device, argv),
     }
 
