@@ -8,7 +8,7 @@ from synthetic import write_profile, write_suite
 from dynatree.aggregate.numbers import CA_RIVALS, build_numbers
 from dynatree.aggregate.table import build_table, read_tables
 from dynatree.bench.prediction import ar_time_s, predicted_speedup, tree_time_s
-from dynatree.decoding.cost import SCHEMA, CostProfile
+from dynatree.decoding.cost import SCHEMA, CostProfile, floor_prices
 
 
 def line_profile(per_token: float, per_width: float, **extra: list) -> CostProfile:
@@ -106,6 +106,32 @@ def test_predicted_speedup_is_ar_over_method_on_measured_prompts() -> None:
     assert predicted_speedup(profile, {"rows": [{**chain, "verify_sizes": []}]}) is None
 
 
+def test_floor_prices_each_forward_at_its_weight_products() -> None:
+    """At the floor a forward of n tokens costs the products with n vectors, whatever the cache,
+    AR's step the product with one, and nothing else; the prefill is left out of both sides."""
+    curve = [{"n": n, "target_s": t, "draft_s": d} for n, t, d in ((1, 1.0, 0.1), (2, 1.0, 0.1),
+                                                                   (4, 2.0, 0.2))]  # fmt: skip
+    measured = {"schema": SCHEMA, "verify": [{"n": 1, "prefix": p, "median_s": 9.0, "ratio": 1}
+                                             for p in (3, 300)]}  # fmt: skip
+    assert floor_prices(measured) is None  # measured before the floor's curve
+    floor = CostProfile(floor_prices({**measured, "floor": {"curve": curve}}))
+    assert floor.verify_s(4, 3) == floor.verify_s(4, 300) == 2.0 and floor.ar_step_s(50) == 1.0
+    assert floor.draft_level_s(3, 100) == pytest.approx(0.15)  # between measured widths
+    assert floor.draft_overhead_s(3, 7) == 0.0
+    row = {
+        "warmup": False,
+        "ttft_s": 3.0,
+        "prompt_tokens": 5,
+        "new_tokens": 5,
+        "verify_sizes": [4, 2],
+        "draft_widths": [[1, 2], [1]],
+        "accepted_lengths": [3, 0],
+    }
+    # AR: 4 steps of 1 s; the method: t(4) + g(1) + g(2) + t(2) + g(1) = 2 + 0.2 + 1 + 0.1
+    assert predicted_speedup(floor, {"rows": [row]}, prefill=False) == pytest.approx(4 / 3.3)
+    assert predicted_speedup(floor, {"rows": [row]}) == pytest.approx(7 / 6.3)
+
+
 def test_tables_and_numbers_carry_the_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
     inputs = write_suite(tmp_path / "results")
     profile = write_profile(tmp_path / "profile.json")
@@ -116,6 +142,10 @@ def test_tables_and_numbers_carry_the_model(tmp_path) -> None:  # type: ignore[n
     assert (priced["model_ratio"] - ratio).abs().max() < 1e-9
     assert main.loc[main["method"] == "ar", "predicted_speedup"].isna().all()
     assert build_table("main", inputs["main"])["predicted_speedup"].isna().all()  # no profile
+    # the synthetic profile's draft level costs what its verification does (c = 1); at its
+    # floor the draft is 0.18 of the target, so the same iterations gain more there
+    assert (priced["floor_speedup"] > priced["predicted_speedup"]).all()
+    assert main.loc[main["method"] == "ar", "floor_speedup"].isna().all()
 
     path = tmp_path / "main.csv"
     main.to_csv(path, index=False)
@@ -130,3 +160,6 @@ def test_tables_and_numbers_carry_the_model(tmp_path) -> None:  # type: ignore[n
     assert low == pytest.approx(ratio.min()) and high == pytest.approx(ratio.max())
     assert numbers["main.wikitext.dynatree_ca.best_rival"]["value"] in CA_RIVALS
     assert numbers["cost.t_ratio.n257"]["value"] == pytest.approx(1 + 0.06 * 256)
+    at_floor = priced.loc[priced["method"] == "dynatree_ca"].iloc[0]
+    key = f"main.{at_floor['dataset']}.dynatree_ca.floor_speedup"
+    assert numbers[key]["value"] == pytest.approx(at_floor["floor_speedup"])

@@ -247,6 +247,8 @@ def test_regimes_section_compares_each_method_with_the_ar_of_its_regime(inputs, 
     assert facts["floor.t_ratio.n16"]["value"] == 4.0  # the synthetic products: flat to 4, then n/4
     assert f"16 vectors takes {shown('floor.t_ratio.n16')} times as long" in tex
     assert f"the draft's step would be $c={shown('floor.c')}$ of the target's" in tex
+    at_floor = shown("main.wikitext.dynatree_ca.floor_speedup")
+    assert f"DynaTree-CA's iterations on WikiText-2 would give {at_floor}\\x{{}}" in tex
     for key in [k for k in facts if k.startswith(("regimes.", "floor."))]:
         del facts[key]
     without = tmp_path / "numbers.json"

@@ -59,6 +59,7 @@ _RESULT_METRICS = (
     ("tree_nodes_p90", "tree_nodes_p90", "nodes", 0, 1.0),
     ("predicted_speedup", "predicted_speedup", "x", 2, 1.0),
     ("model_ratio", "model_ratio", "x", 2, 1.0),
+    ("floor_speedup", "floor_speedup", "x", 2, 1.0),
     ("peak_memory_bytes", "peak_memory_mib", "MiB", 0, 1.0 / 2**20),
     ("exact_match_rate", "exact_match_pct", "%", 1, 100.0),
     ("n", "n", "count", 0, 1.0),

@@ -25,7 +25,7 @@ from dynatree.bench.metrics import NUMERIC_METRICS
 from dynatree.bench.prediction import predicted_speedup
 from dynatree.bench.result_file import load_result
 from dynatree.bench.verdict import VERDICTS, summary_counts
-from dynatree.decoding.cost import CostProfile
+from dynatree.decoding.cost import CostProfile, floor_prices, read_profile
 from dynatree.errors import UsageError
 
 SPEEDUP_COLUMNS = (
@@ -77,6 +77,7 @@ NUMERIC_COLUMNS = (
     "paired_exact_match_rate",
     "predicted_speedup",
     "model_ratio",
+    "floor_speedup",
 )
 _PROVENANCE = (
     "git_commit",
@@ -206,7 +207,10 @@ def build_table(
     warning names the file. Two different AR results for one key are ambiguous and rejected.
     With verify-cost ``profiles``, tree methods also get ``predicted_speedup`` (what the profile
     of their regime predicts from their iterations, dynatree.bench.prediction; NaN without
-    one) and ``model_ratio`` = speedup / predicted_speedup.
+    one) and ``model_ratio`` = speedup / predicted_speedup, and ``floor_speedup``: the same
+    prediction of the decode after the prefill with every forward priced at its weight products
+    alone (the profile's floor, :func:`dynatree.decoding.cost.floor_prices`), the speedup those
+    iterations would give with the framework's overhead gone (NaN for a profile without it).
     """
     import pandas as pd
 
@@ -214,12 +218,17 @@ def build_table(
     if not unique:
         raise UsageError("--inputs: no result files given")
     results = {p: load_result(p) for p in unique}
-    costs = {}
+    costs: dict[str, CostProfile] = {}
+    floors: dict[str, CostProfile] = {}
     for path in profiles or ():
-        cost = CostProfile.from_file(path, "--profile")
+        document = read_profile(path, "--profile")
+        cost = CostProfile(document, f"--profile {path}")
         if cost.regime in costs:
             raise UsageError(f"--profile: two profiles of the {cost.regime} regime; pass one")
         costs[cost.regime] = cost
+        floor = floor_prices(document)
+        if floor is not None:
+            floors[cost.regime] = CostProfile(floor, f"--profile {path} (floor)")
     ar: dict[tuple[str, str, int], str] = {}
     for path, result in results.items():
         if result["method"] != "ar":
@@ -248,6 +257,9 @@ def build_table(
         predicted = None if cost is None else predicted_speedup(cost, result)
         row["predicted_speedup"] = float("nan") if predicted is None else predicted
         row["model_ratio"] = row["speedup"] / row["predicted_speedup"]
+        floor = floors.get(row["regime"])
+        at_floor = None if floor is None else predicted_speedup(floor, result, prefill=False)
+        row["floor_speedup"] = float("nan") if at_floor is None else at_floor
         rows.append(row)
     frame = pd.DataFrame(rows)
     first = ["experiment", "dataset", "method", "setting"]

@@ -43,12 +43,18 @@ def tree_time_s(profile: CostProfile, row: dict[str, Any]) -> float | None:
     return total
 
 
-def predicted_speedup(profile: CostProfile, result: dict[str, Any]) -> float | None:
-    """Mean over measured prompts of predicted AR time / predicted time (None if unpriceable)."""
+def predicted_speedup(
+    profile: CostProfile, result: dict[str, Any], prefill: bool = True
+) -> float | None:
+    """Mean over measured prompts of predicted AR time / predicted time (None if unpriceable);
+    without ``prefill``, of the decodes after it (for prices that do not cover the prefill, as
+    :func:`dynatree.decoding.cost.floor_prices`')."""
     ratios = []
     for row in result["rows"]:
         if row["warmup"]:
             continue
+        if not prefill:
+            row = {**row, "ttft_s": 0.0}
         own = tree_time_s(profile, row)
         if own is None:
             return None

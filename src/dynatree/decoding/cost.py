@@ -281,6 +281,35 @@ DEVICE_CHECK_FIELDS = {
 }
 
 
+def floor_prices(profile: dict[str, Any]) -> dict[str, Any] | None:
+    """``profile`` as it would read if every forward cost only its weight products (its
+    ``floor.curve``, dynatree.bench.floor): t(n) and g(w) the products with n vectors at each
+    measured prefix, AR's step the product with one, no host-side work, no buckets. What a
+    decode's iterations would cost with the framework's overhead gone; None for a profile
+    measured before the curve was."""
+    curve = (profile.get("floor") or {}).get("curve")
+    if not curve:
+        return None
+    prefixes = sorted({int(p["prefix"]) for p in profile["verify"]})
+
+    def points(size_key: str, model: str) -> list[dict[str, Any]]:
+        one = next(p[model] for p in curve if p["n"] == 1)
+        return [
+            {size_key: p["n"], "prefix": prefix, "median_s": p[model], "ratio": p[model] / one}
+            for prefix in prefixes
+            for p in curve
+        ]
+
+    one = next(p["target_s"] for p in curve if p["n"] == 1)
+    return {
+        "schema": SCHEMA,
+        "verify": points("n", "target_s"),
+        "draft_level": points("width", "draft_s"),
+        "ar_step": [{"prefix": prefix, "median_s": one} for prefix in prefixes],
+        "compile": {"regime": (profile.get("compile") or {}).get("regime", "eager")},
+    }
+
+
 def read_profile(path: str | Path, option: str = "--profile") -> dict[str, Any]:
     """A cost profile JSON with whole, positive curves; else a one-line error naming ``option``."""
     return read_validated(path, option, PROFILE_FIELDS, "; make it with `dynatree profile`")
