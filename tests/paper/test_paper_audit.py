@@ -20,7 +20,7 @@ from dynatree.errors import UsageError
 from dynatree.figures.cli import FIGURES
 from dynatree.numbers_file import format_value, load_numbers
 from dynatree.paper import audit as audit_mod
-from dynatree.paper.compile import compile_pdf
+from dynatree.paper.compile import compile_pdf, overfull
 from dynatree.paper.render import load_values, render
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "paper"
@@ -125,12 +125,25 @@ def test_missing_key_and_missing_figure_are_named(inputs, tmp_path):
         render(numbers, partial, tmp_path / "build", TEMPLATES)
 
 
+def test_overfull_names_what_runs_visibly_past_its_column(tmp_path):
+    log = tmp_path / "main.log"
+    log.write_text(
+        "Overfull \\hbox (38.24553pt too wide) in paragraph at lines 546--557\n"
+        "Overfull \\hbox (0.4pt too wide) in paragraph at lines 12--13\n"  # invisible
+        "Overfull \\hbox (3.1pt too wide) detected at line 640\n"
+        "Underfull \\hbox (badness 10000) in paragraph at lines 1--2\n"
+    )
+    assert overfull(log) == [(38.24553, "546--557"), (3.1, "640")]
+    assert overfull(tmp_path / "missing.log") == []
+
+
 @pytest.mark.skipif(shutil.which("latexmk") is None, reason="TeX not installed")
 def test_compile_produces_a_pdf(inputs, claims, tmp_path):
     _, numbers, figures = inputs
     tex = render(numbers, figures, tmp_path / "build", TEMPLATES, claims)
     pdf = compile_pdf(tex, tmp_path / "out" / "paper.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
+    assert overfull(tex.parent / "latexmk" / "main.log") == []  # every table fits its column
     broken = tmp_path / "broken" / "main.tex"
     broken.parent.mkdir()
     broken.write_text("\\documentclass{article}\\begin{document}\\undefinedmacro\\end{document}\n")
