@@ -110,30 +110,21 @@ def measure_model(model: Any, args: argparse.Namespace, workdir: Path) -> dict[s
     aot_buffers = {name: torch.zeros_like(b) for name, b in step.named_buffers(recurse=False)}
     aot.load_constants(aot_buffers, check_full_update=False, user_managed=True)
     compile_s = time.perf_counter() - started
-    with torch.inference_mode():
-        return _timed(step, aot, aot_buffers, compile_s, model, args)
-
-
-def _timed(
-    step: SlotStep, aot: Any, aot_buffers: dict[str, torch.Tensor], compile_s: float,
-    model: Any, args: argparse.Namespace,
-) -> dict[str, Any]:  # fmt: skip
-    example = step_inputs(1, args.prefix, args.capacity)
     compiled = torch.compile(step, fullgraph=True)
     calls = {"eager": step, "compiled": compiled, "aot": aot}
     buffers = {path: dict(step.named_buffers(recurse=False)) for path in ("eager", "compiled")}
     buffers["aot"] = aot_buffers
     vocab = model.config.vocab_size
     prompt = torch.randint(0, vocab, (args.prefix,), generator=torch.Generator().manual_seed(0))
-    tokens = {}
-    for path, call in calls.items():
-        for buffer in buffers[path].values():
-            buffer.zero_()
-        tokens[path] = decode(call, prompt.tolist(), args.new_tokens, args.capacity)
     out: dict[str, Any] = {"floor_ms": weight_products(model) * 1e3, "aot_compile_s": compile_s}
-    for path, call in calls.items():
-        ms = median_ms(lambda call=call: call(*example), args.repeats, args.warmup)
-        out[f"{path}_ms"], out[f"{path}_floor_multiple"] = ms, ms / out["floor_ms"]
+    tokens = {}
+    with torch.inference_mode():
+        for path, call in calls.items():
+            for buffer in buffers[path].values():
+                buffer.zero_()
+            tokens[path] = decode(call, prompt.tolist(), args.new_tokens, args.capacity)
+            ms = median_ms(lambda call=call: call(*example), args.repeats, args.warmup)
+            out[f"{path}_ms"], out[f"{path}_floor_multiple"] = ms, ms / out["floor_ms"]
     for path in ("compiled", "aot"):
         out[f"{path}_same_tokens"] = tokens[path] == tokens["eager"]
     return out

@@ -8,7 +8,7 @@ from synthetic import write_profile, write_suite
 from dynatree.aggregate.numbers import CA_RIVALS, build_numbers
 from dynatree.aggregate.table import build_table, read_tables
 from dynatree.bench.prediction import ar_time_s, predicted_speedup, tree_time_s
-from dynatree.decoding.cost import SCHEMA, CostProfile, floor_prices
+from dynatree.decoding.cost import SCHEMA, CostProfile
 
 
 def line_profile(per_token: float, per_width: float, **extra: list) -> CostProfile:
@@ -106,15 +106,18 @@ def test_predicted_speedup_is_ar_over_method_on_measured_prompts() -> None:
     assert predicted_speedup(profile, {"rows": [{**chain, "verify_sizes": []}]}) is None
 
 
-def test_floor_prices_each_forward_at_its_weight_products() -> None:
+def test_at_floor_prices_each_forward_at_its_weight_products() -> None:
     """At the floor a forward of n tokens costs the products with n vectors, whatever the cache,
     AR's step the product with one, and nothing else; the prefill is left out of both sides."""
     curve = [{"n": n, "target_s": t, "draft_s": d} for n, t, d in ((1, 1.0, 0.1), (2, 1.0, 0.1),
                                                                    (4, 2.0, 0.2))]  # fmt: skip
-    measured = {"schema": SCHEMA, "verify": [{"n": 1, "prefix": p, "median_s": 9.0, "ratio": 1}
-                                             for p in (3, 300)]}  # fmt: skip
-    assert floor_prices(measured) is None  # measured before the floor's curve
-    floor = CostProfile(floor_prices({**measured, "floor": {"curve": curve}}))
+    measured = {
+        "schema": SCHEMA,
+        "verify": [{"n": 1, "prefix": p, "median_s": 9.0, "ratio": 1} for p in (3, 300)],
+        "draft_level": [{"width": 1, "prefix": 3, "median_s": 0.9, "ratio": 1}],
+    }
+    assert CostProfile(measured).at_floor() is None  # measured before the floor's curve
+    floor = CostProfile({**measured, "floor": {"curve": curve}}).at_floor()
     assert floor.verify_s(4, 3) == floor.verify_s(4, 300) == 2.0 and floor.ar_step_s(50) == 1.0
     assert floor.draft_level_s(3, 100) == pytest.approx(0.15)  # between measured widths
     assert floor.draft_overhead_s(3, 7) == 0.0

@@ -25,7 +25,7 @@ from dynatree.bench.metrics import NUMERIC_METRICS
 from dynatree.bench.prediction import predicted_speedup
 from dynatree.bench.result_file import load_result
 from dynatree.bench.verdict import VERDICTS, summary_counts
-from dynatree.decoding.cost import CostProfile, floor_prices, read_profile
+from dynatree.decoding.cost import CostProfile
 from dynatree.errors import UsageError
 
 SPEEDUP_COLUMNS = (
@@ -209,8 +209,9 @@ def build_table(
     of their regime predicts from their iterations, dynatree.bench.prediction; NaN without
     one) and ``model_ratio`` = speedup / predicted_speedup, and ``floor_speedup``: the same
     prediction of the decode after the prefill with every forward priced at its weight products
-    alone (the profile's floor, :func:`dynatree.decoding.cost.floor_prices`), the speedup those
-    iterations would give with the framework's overhead gone (NaN for a profile without it).
+    alone (the profile's floor, :meth:`dynatree.decoding.cost.CostProfile.at_floor`), the
+    speedup those iterations would give with the framework's overhead gone (NaN for a profile
+    without it).
     """
     import pandas as pd
 
@@ -221,14 +222,13 @@ def build_table(
     costs: dict[str, CostProfile] = {}
     floors: dict[str, CostProfile] = {}
     for path in profiles or ():
-        document = read_profile(path, "--profile")
-        cost = CostProfile(document, f"--profile {path}")
+        cost = CostProfile.from_file(path, "--profile")
         if cost.regime in costs:
             raise UsageError(f"--profile: two profiles of the {cost.regime} regime; pass one")
         costs[cost.regime] = cost
-        floor = floor_prices(document)
+        floor = cost.at_floor()
         if floor is not None:
-            floors[cost.regime] = CostProfile(floor, f"--profile {path} (floor)")
+            floors[cost.regime] = floor
     ar: dict[tuple[str, str, int], str] = {}
     for path, result in results.items():
         if result["method"] != "ar":

@@ -48,7 +48,7 @@ def predicted_speedup(
 ) -> float | None:
     """Mean over measured prompts of predicted AR time / predicted time (None if unpriceable);
     without ``prefill``, of the decodes after it (for prices that do not cover the prefill, as
-    :func:`dynatree.decoding.cost.floor_prices`')."""
+    :meth:`dynatree.decoding.cost.CostProfile.at_floor`')."""
     ratios = []
     for row in result["rows"]:
         if row["warmup"]:

@@ -142,6 +142,9 @@ class CostProfile:
         try:
             self._ar = {int(p["prefix"]): float(p["median_s"]) for p in profile.get("ar_step", [])}
             self.draft_overhead = self._overhead(profile.get("draft_phase", []))
+            curve = (profile.get("floor") or {}).get("curve") or []
+            # size -> (target, draft) seconds of the weight products (dynatree.bench.floor)
+            self._floor = {int(p["n"]): (float(p["target_s"]), float(p["draft_s"])) for p in curve}
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"{source}: malformed cost profile ({exc!r})") from None
         self.source = source
@@ -153,6 +156,33 @@ class CostProfile:
         """The bucket a call of ``size`` tokens is padded to (compiled profiles only)."""
         at = bisect.bisect_left(self.buckets, size)
         return self.buckets[at] if at < len(self.buckets) else size
+
+    def at_floor(self) -> CostProfile | None:
+        """This profile as it would read if every forward cost only its weight products (its
+        ``floor.curve``): t(n) and g(w) the products with n vectors at each measured prefix,
+        AR's step the product with one, no host-side work, no buckets. What a decode's
+        iterations would cost with the framework's overhead gone; None for a profile measured
+        before the curve was."""
+        if 1 not in self._floor:
+            return None
+        prefixes = self.prefix_lengths
+
+        def points(size_key: str, model: int) -> list[dict[str, Any]]:
+            return [
+                {size_key: n, "prefix": prefix, "median_s": seconds[model]}
+                for prefix in prefixes
+                for n, seconds in self._floor.items()
+            ]
+
+        step = self._floor[1][0]
+        floor = {
+            "schema": SCHEMA,
+            "verify": points("n", 0),
+            "draft_level": points("width", 1),
+            "ar_step": [{"prefix": prefix, "median_s": step} for prefix in prefixes],
+            "compile": {"regime": self.regime},
+        }
+        return CostProfile(floor, f"{self.source} (floor)")
 
     @classmethod
     def from_file(cls, path: str, option: str = "--profile") -> CostProfile:
@@ -279,35 +309,6 @@ DEVICE_CHECK_FIELDS = {
         "provenance": {"type": "object", "properties": {"device_name": {"type": "string"}}},
     },
 }
-
-
-def floor_prices(profile: dict[str, Any]) -> dict[str, Any] | None:
-    """``profile`` as it would read if every forward cost only its weight products (its
-    ``floor.curve``, dynatree.bench.floor): t(n) and g(w) the products with n vectors at each
-    measured prefix, AR's step the product with one, no host-side work, no buckets. What a
-    decode's iterations would cost with the framework's overhead gone; None for a profile
-    measured before the curve was."""
-    curve = (profile.get("floor") or {}).get("curve")
-    if not curve:
-        return None
-    prefixes = sorted({int(p["prefix"]) for p in profile["verify"]})
-
-    def points(size_key: str, model: str) -> list[dict[str, Any]]:
-        one = next(p[model] for p in curve if p["n"] == 1)
-        return [
-            {size_key: p["n"], "prefix": prefix, "median_s": p[model], "ratio": p[model] / one}
-            for prefix in prefixes
-            for p in curve
-        ]
-
-    one = next(p["target_s"] for p in curve if p["n"] == 1)
-    return {
-        "schema": SCHEMA,
-        "verify": points("n", "target_s"),
-        "draft_level": points("width", "draft_s"),
-        "ar_step": [{"prefix": prefix, "median_s": one} for prefix in prefixes],
-        "compile": {"regime": (profile.get("compile") or {}).get("regime", "eager")},
-    }
 
 
 def read_profile(path: str | Path, option: str = "--profile") -> dict[str, Any]:
