@@ -138,6 +138,47 @@ def test_overfull_names_what_runs_visibly_past_its_column(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("latexmk") is None, reason="TeX not installed")
+def test_a_digest_fits_its_line_wherever_it_falls(tmp_path):
+    """The appendix prints the claims file's SHA-256 (64 characters, a third of a page's line)
+    after a path as long as the user's checkout: set as one word, it ran past the line on CI's
+    longer checkout path. Typeset with the template's ``\\digest`` it breaks anywhere; every
+    offset of it in a line must fit, and the same text as one word must not (so this can fail)."""
+    preamble = [
+        line
+        for line in (TEMPLATES / "main.tex.j2").read_text().splitlines()
+        if line.startswith(
+            ("\\usepackage{url}", "\\urlstyle", "\\Urlmuskip", "\\DeclareUrlCommand\\digest")
+        )
+    ]
+    assert len(preamble) == 4
+    sha = "e5c4b61663cda5320c7433ba086b8518b9f102f041691b9b70d92e51533baf07"
+
+    def overflows(word: str) -> list:
+        body = "\n\n".join(
+            f"{'read from claims ' * k}(version 3, hash {word}), against" for k in range(24)
+        )
+        tex = tmp_path / word[1:4] / "main.tex"
+        tex.parent.mkdir()
+        tex.write_text(
+            "\n".join(
+                [
+                    "\\documentclass{article}",
+                    *preamble,
+                    "\\begin{document}",
+                    body,
+                    "\\end{document}",
+                    "",
+                ]
+            )
+        )
+        compile_pdf(tex, tex.with_suffix(".pdf"))
+        return overfull(tex.parent / "latexmk" / "main.log")
+
+    assert overflows(f"\\digest{{{sha}}}") == []
+    assert overflows(f"\\texttt{{{sha}}}") != []
+
+
+@pytest.mark.skipif(shutil.which("latexmk") is None, reason="TeX not installed")
 def test_compile_produces_a_pdf(inputs, claims, tmp_path):
     _, numbers, figures = inputs
     tex = render(numbers, figures, tmp_path / "build", TEMPLATES, claims)
