@@ -2,7 +2,7 @@
 floor, and every method's speedup over the AR of its own regime.
 
 A quick look (not a pipeline step, not a test), on the embedded pair by default. For each
-regime (eager; compiled: ``torch.compile``, CUDA graphs on CUDA, sizes padded to buckets), a
+regime (eager; compiled: AOTInductor on a CPU, CUDA graphs on CUDA, sizes padded to buckets), a
 cost profile is measured with the decoders' own calls (``dynatree.decoding.profiling``; DynaTree-CA
 prices its trees with it), and every method decodes the prompts paired with the AR of that
 regime. Printed, as ratios: each model's one-token step (t(1), g(1) at the longest measured

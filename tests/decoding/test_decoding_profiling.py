@@ -157,7 +157,7 @@ def test_cost_profile_interpolates_between_and_beyond_measurements() -> None:
 
 def test_compiled_profile_prices_a_size_at_its_bucket() -> None:
     doc = fake_profile()
-    doc["compile"] = {"regime": "compiled", "mode": "default", "buckets": [1, 2, 4]}
+    doc["compile"] = {"regime": "compiled", "mode": "reduce-overhead", "buckets": [1, 2, 4]}
     cost = CostProfile(doc)
     assert cost.regime == "compiled" and CostProfile(fake_profile()).regime == "eager"
     assert cost.verify_s(3, 100) == cost.verify_s(4, 100) == pytest.approx(0.14)

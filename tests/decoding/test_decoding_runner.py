@@ -7,9 +7,10 @@ import pytest
 import torch
 from tiny_models import VOCAB, tiny_model
 
-from dynatree.decoding.regime import EAGER, Regime, resolve, sizes_up_to
+from dynatree.decoding import aot
+from dynatree.decoding.regime import AOT, EAGER, Regime, resolve, sizes_up_to
 from dynatree.decoding.registry import build_decoder, parse_params
-from dynatree.decoding.runner import ModelRunner, greedy, host_rows
+from dynatree.decoding.runner import ModelRunner, greedy, host_rows, top_k_head
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -101,7 +102,7 @@ def test_buckets_and_regimes() -> None:
         "reduce-overhead", True, [1, 2, 4, 5], [1, 2, 4, 5],
     )  # fmt: skip
     assert (cpu.mode, cpu.name, cpu.buckets(5), cpu.shapes(5), cpu.shapes(1)) == (
-        "default", "compiled", [], [1, 2], [1],
+        AOT, "compiled", [], [1, 2], [1],
     )  # fmt: skip
     assert EAGER.buckets(12) == EAGER.shapes(12) == [] and EAGER.name == "eager"
     runner = padded(tiny_model("gpt_neox", 0), 5)
@@ -109,12 +110,10 @@ def test_buckets_and_regimes() -> None:
     assert ModelRunner(tiny_model("gpt_neox", 0), greedy, 5).bucket(3) == 3
 
 
-def test_compiled_decoders_match_ar_and_compile_only_while_preparing() -> None:
-    """The CPU's compiled regime end to end: two graphs per model (one token; two or more,
-    symbolic), exact against eager AR, and after ``prepare`` no decode compiles anything, however
-    many tokens its calls feed."""
-    import torch._dynamo.config
-
+def test_compiled_decoders_match_ar_and_compile_only_while_preparing(monkeypatch) -> None:
+    """The CPU's compiled regime end to end: AOTInductor packages per model and head (one token;
+    two or more, symbolic), exact against eager AR, and after ``prepare`` no decode builds or
+    loads one, however many tokens its calls feed."""
     target, draft = tiny_model("gpt_neox", 0), tiny_model("gpt_neox", 1, layers=1, hidden=16)
     compiled = resolve("on", "cpu")
     ids = torch.randint(0, VOCAB, (1, 7), generator=torch.Generator().manual_seed(4))
@@ -125,13 +124,57 @@ def test_compiled_decoders_match_ar_and_compile_only_while_preparing() -> None:
         build_decoder("linear", parse_params("linear", {"K": "2"}), target, draft, compiled),
         build_decoder("fixed_tree", parse_params("fixed_tree", tree), target, target, compiled),
     ]
-    # outside inference mode, as a user may call it: the graphs must still serve generate's
+    # outside inference mode, as a user may call it: the packages must still serve generate's
     assert all(d.prepare(ids.shape[1], 16) > 0 for d in decoders)
     assert decoders[0].prepare(ids.shape[1], 16) == 0  # done once
-    # dynamo's own patch (its config module resolves options lazily, which monkeypatch's
-    # attribute check does not always see, e.g. after the device check's tests)
-    with torch._dynamo.config.patch(error_on_recompile=True):
-        for decoder in decoders:
-            out = decoder.generate(ids, 16)
-            assert out.tokens == eager_ar
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a package built or loaded while decoding")
+
+    monkeypatch.setattr(aot, "_build", refuse)
+    monkeypatch.setattr(torch._inductor, "aoti_load_package", refuse)
+    for decoder in decoders:
+        out = decoder.generate(ids, 16)
+        assert out.tokens == eager_ar
     assert max(out.stats.verify_sizes) > 8  # the identical draft grew trees of many sizes
+
+
+def test_a_package_serves_any_model_of_its_config_and_writes_the_runners_cache() -> None:
+    """Packages hold no weights and no cache: built for one model, one serves another of the
+    same configuration with that model's weights, writing into that runner's own buffers (so
+    keeping entries moves what the package wrote)."""
+    compiled = resolve("on", "cpu")
+    runs = {}
+    for seed in (0, 2):
+        model = tiny_model("llama", seed)
+        runner = ModelRunner(model, greedy, 4, compiled)
+        runner.warm_up(16)
+        runner.start(16)
+        with torch.inference_mode():
+            runner.prefill(PREFIX)
+            keys = runner.cache.layers[0].keys.clone()
+            choices = host_rows(runner.forward(BRANCH, POSITIONS, SIBLINGS), 3)
+            assert not torch.equal(keys, runner.cache.layers[0].keys)  # written in place
+            runner.keep([0, 2])
+            after = host_rows(runner.forward([7], [6], torch.ones(1, 1, dtype=torch.bool)), 1)
+        sequential = [logits_after(model, [*PREFIX, *path])[-1].argmax().item()
+                      for path in ([5], [5, 9], [5, 2])]  # fmt: skip
+        assert choices == sequential
+        assert after == [logits_after(model, [*PREFIX, 5, 2, 7])[-1].argmax().item()]
+        runs[seed] = (choices, after)
+    assert runs[0] != runs[2]  # two models' own weights, not the first one's baked in
+
+
+def test_package_key_names_what_the_generated_code_depends_on() -> None:
+    model, other = tiny_model("llama", 0), tiny_model("llama", 2)
+    shapes = [torch.Size([1, 2, 1024, 8])] * 2
+    key = aot.package_key(model, greedy, shapes, many=True)
+    assert key == aot.package_key(other, greedy, shapes, many=True)  # weights are not in it
+    assert key != aot.package_key(model, greedy, shapes, many=False)
+    assert key != aot.package_key(model, greedy, [torch.Size([1, 2, 2048, 8])] * 2, many=True)
+    assert key != aot.package_key(model, top_k_head(3), shapes, many=True)
+    assert aot.package_key(model, top_k_head(3), shapes, True) != aot.package_key(
+        model, top_k_head(9), shapes, True
+    )
+    assert key != aot.package_key(tiny_model("llama", 0, layers=3), greedy, shapes, many=True)
+    assert key != aot.package_key(model.to(torch.float64), greedy, shapes, many=True)

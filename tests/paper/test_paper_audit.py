@@ -297,6 +297,8 @@ def test_regimes_section_compares_each_method_with_the_ar_of_its_regime(inputs, 
     assert f"{compiled}\\x{{}} ({shown(ratio)} times)" in tex
     assert f"compiling makes AR {shown('regimes.wikitext.ar.tps_ratio')} times as fast" in tex
     assert f"$c={shown('floor.compiled.c')}$" in tex and f"{shown('floor.target_ms')}~ms" in tex
+    assert facts["floor.compiled.mode"]["value"] == "aot-inductor"  # the profile's, so:
+    assert "here ahead of time by AOTInductor" in tex and "CUDA graphs" not in tex
     assert f"costs {shown('floor.compiled.t_ratio.n16')} times one token compiled" in tex
     assert facts["floor.t_ratio.n16"]["value"] == 4.0  # the synthetic products: flat to 4, then n/4
     assert f"16 vectors takes {shown('floor.t_ratio.n16')} times as long" in tex

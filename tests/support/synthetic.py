@@ -183,7 +183,7 @@ class SyntheticSuite:
                 "threads": 2,
                 "compile": {
                     "regime": regime,
-                    "mode": "default" if compiled else None,
+                    "mode": "aot-inductor" if compiled else None,
                     "buckets": {"target": [1, 2, 4, 8] if compiled else []},
                     "compile_s": 41.3 if compiled else 0.0,
                 },
@@ -374,7 +374,7 @@ def write_profile(path: str | Path, device: str = "cpu", regime: str = "eager") 
         "settings": {"max_tree": 257, "sizes": sizes, "prefix_lengths": [16, 136, 255]},
         "compile": {
             "regime": regime,
-            "mode": "default" if regime == "compiled" else None,
+            "mode": "aot-inductor" if regime == "compiled" else None,
             "buckets": sizes if regime == "compiled" else [],
             "compile_s": 97.1 if regime == "compiled" else 0.0,
         },

@@ -520,6 +520,8 @@ def _floor(nb: Numbers, profiles: dict[str, tuple[str, dict[str, Any]]]) -> None
                 nb.add(f"{key}.t_ratio.n{point['n']}", point["ratio"], [path], "x", 2)
         compiled = profile.get("compile") or {}
         nb.add(f"{key}.compile_s", compiled.get("compile_s", 0.0), [path], "s", 0)
+        if compiled.get("mode"):
+            nb.add(f"{key}.mode", compiled["mode"], [path])
 
 
 def _sensitivity(nb: Numbers, table: Any) -> None:

@@ -130,7 +130,7 @@ def prepare(decoders: list[Decoder | None], prompts: list[Prompt], max_new_token
 
 
 def compile_record(decoder: Decoder, regime: Regime, seconds: float) -> dict[str, Any]:
-    """``protocol.compile`` of a result (docs/formats.md): the regime, its torch.compile mode,
+    """``protocol.compile`` of a result (docs/formats.md): the regime, its compiled mode,
     each model's buckets and the seconds the warm-up took."""
     buckets = {role: runner.buckets for role, runner in decoder.runners.items()}
     return {**regime.describe(), "buckets": buckets, "compile_s": round(seconds, 3)}

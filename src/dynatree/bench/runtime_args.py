@@ -32,8 +32,8 @@ def add_runtime_arguments(
         "--compile",
         default="auto",
         choices=SETTINGS,
-        help="run the model forwards compiled (torch.compile; CUDA graphs on CUDA), sizes "
-        "padded to buckets, after a warm-up that compiles them; auto: on CUDA only (default)",
+        help="run the model forwards compiled (AOTInductor on a CPU; CUDA graphs on CUDA, sizes "
+        "padded to buckets), after a warm-up that compiles them; auto: on CUDA only (default)",
     )
     parser.add_argument(
         "--beyond-context",

@@ -1,11 +1,12 @@
-"""How the model forwards run: eager, or compiled with ``torch.compile`` (the two regimes).
+"""How the model forwards run: eager, or compiled (the two regimes).
 
 Eager, every forward pays PyTorch's per-operation dispatch; on a small model that overhead, not
 the arithmetic or the weight traffic, sets the step time. Compiled, the forward of each shape is
 one generated program, compiled once before any timing (the decoders' ``prepare``):
 
-- on a CPU, inductor's kernels with the call's token count symbolic (``dynamic``): one graph
-  for one-token calls and one for all larger ones, per model, nothing padded;
+- on a CPU, compiled ahead of time by AOTInductor (``decoding.aot``) with the call's token
+  count symbolic (``dynamic``): one program for one-token calls and one for all larger ones,
+  per model, nothing padded, called without Python wrappers;
 - on CUDA, graph capture (``mode="reduce-overhead"``), which needs static shapes: each call is
   padded to a bucket (1, 2, 4, ... and the largest call), one CUDA graph per bucket.
 
@@ -21,11 +22,14 @@ from dataclasses import dataclass
 
 #: values of ``--compile`` (``protocol.compile``: true, false, null = auto)
 SETTINGS = ("auto", "on", "off")
+#: the CPU's compiled mode: compiled ahead of time by AOTInductor (``decoding.aot``)
+AOT = "aot-inductor"
 
 
 @dataclass(frozen=True)
 class Regime:
-    """Eager (``mode`` None) or compiled with torch.compile ``mode``; ``bucketed``: static
+    """Eager (``mode`` None), compiled ahead of time (:data:`AOT`) or with torch.compile
+    ``mode`` (CUDA graphs); ``bucketed``: static
     shapes, each call padded to a bucket (else the token count is a symbolic dimension)."""
 
     mode: str | None = None
@@ -74,5 +78,5 @@ def resolve(setting: str, device_type: str) -> Regime:
     """The regime ``setting`` (one of :data:`SETTINGS`) means on a ``device_type`` device."""
     cuda = device_type == "cuda"
     if setting == "on" or (setting == "auto" and cuda):
-        return Regime("reduce-overhead", bucketed=True) if cuda else Regime("default")
+        return Regime("reduce-overhead", bucketed=True) if cuda else Regime(AOT)
     return EAGER

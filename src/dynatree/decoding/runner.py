@@ -8,17 +8,15 @@ that ``allowed`` names (its tree ancestors and itself), through a 4D additive ma
 attention window. :meth:`ModelRunner.keep` then commits the entries a decoder accepts, moving
 them into place, and forgets the rest.
 
-Compiled (``decoding.regime``), a call runs the compiled head. With symbolic sizes (a CPU) the
-token count is marked dynamic, so one graph serves every call of two tokens or more; with
-bucketed sizes (CUDA graphs) a call is padded to its bucket: padding tokens repeat the last real
-token at its position, are written at slots no real token sees, see only themselves, and their
-outputs are dropped, so the real rows are those of the unpadded call. Either way a compiled
-kernel may round differently from the eager one (the exactness verdicts diagnose such ties).
-Attention spans the written slots (a symbolic size when compiled), or the whole cache with
-bucketed shapes. Once every shape ran (:meth:`ModelRunner.warm_up`), a compiled call
-skips dynamo's guards except those that tell its graphs apart: nothing the warm-up did not
-compile can come (``torch.compiler.set_stance(skip_guard_eval_unsafe=True)``; CPU only). The
-prefill runs eager in both regimes: it happens once per prompt, at any length.
+Compiled (``decoding.regime``), a call runs the compiled head. On a CPU that is the head
+compiled ahead of time (``decoding.aot``): one program for one-token calls, one for all larger
+ones, the token count and the window symbolic, nothing padded. With bucketed sizes (CUDA
+graphs) a call is padded to its bucket: padding tokens repeat the last real token at its
+position, are written at slots no real token sees, see only themselves, and their outputs are
+dropped, so the real rows are those of the unpadded call. Either way a compiled kernel may
+round differently from the eager one (the exactness verdicts diagnose such ties). Attention
+spans the written slots (a symbolic size when compiled), or the whole cache with bucketed
+shapes. The prefill runs eager in both regimes: it happens once per prompt, at any length.
 """
 
 from __future__ import annotations
@@ -30,14 +28,16 @@ from typing import Any
 
 import torch
 
+from dynatree.decoding.aot import AotHead
 from dynatree.decoding.kv import SlotCache
 from dynatree.decoding.regime import EAGER, Regime
 
-# A compiled graph is made for one cache capacity. Where attention reads only the written slots
-# (eager, symbolic window), spare slots cost memory, not time: capacities are powers of two of
-# at least MIN_CAPACITY, so the runners of different decoders, prompt sets and jobs share graphs
-# (and inductor's on-disk cache: every runner of the embedded configs has one capacity). CUDA
-# graphs attend over the whole cache: there it is the next multiple of CAPACITY_STEP.
+# A compiled program is made for one cache capacity. Where attention reads only the written
+# slots (eager, symbolic window), spare slots cost memory, not time: capacities are powers of two
+# of at least MIN_CAPACITY, so the runners of different decoders, prompt sets and jobs share
+# programs (and their on-disk caches: every runner of the embedded configs has one capacity),
+# and above every window (a symbolic window stays below its capacity). CUDA graphs attend over
+# the whole cache: there it is the next multiple of CAPACITY_STEP.
 CAPACITY_STEP = 128
 MIN_CAPACITY = 1024
 # Candidates the draft's head returns per row (see top_k_head).
@@ -48,7 +48,7 @@ def capacity_for(need: int, bucketed: bool) -> int:
     """The cache capacity for ``need`` slots (module comment above)."""
     if bucketed:
         return -(-need // CAPACITY_STEP) * CAPACITY_STEP
-    return max(MIN_CAPACITY, 1 << (need - 1).bit_length())
+    return max(MIN_CAPACITY, 1 << need.bit_length())
 
 
 def _logits(
@@ -86,20 +86,13 @@ def top_k(
 
 
 def compile_head(head: Callable[..., Any], regime: Regime) -> Callable[..., Any]:
-    """``head`` compiled for ``regime``: CUDA graphs of static shapes, or inductor kernels with
-    symbolic sizes and no per-call checks of input sizes and strides (``size_asserts``: a few
-    microseconds per input, a tenth of a small draft's step)."""
+    """``head`` compiled for ``regime``'s CUDA graphs: static shapes, one graph per bucket."""
     import torch._dynamo.config as dynamo
 
-    # one graph per shape of every runner in the process (dynamo gives up after 8 by default),
-    # and only the sizes the runner marks are symbolic: a cache of another capacity is another
-    # graph, not a guess that relates it to the window
+    # one graph per bucket of every runner in the process (dynamo gives up after 8 by default)
     dynamo.recompile_limit = max(dynamo.recompile_limit, 64)
     dynamo.accumulated_recompile_limit = max(dynamo.accumulated_recompile_limit, 256)
-    dynamo.automatic_dynamic_shapes = False
-    if regime.bucketed:
-        return torch.compile(head, mode=regime.mode, dynamic=False, fullgraph=True)
-    return torch.compile(head, options={"size_asserts": False}, fullgraph=True)
+    return torch.compile(head, mode=regime.mode, dynamic=False, fullgraph=True)
 
 
 class ModelRunner:
@@ -128,7 +121,11 @@ class ModelRunner:
         # twice their sum
         self.room = 2 * largest if levels and self.buckets else self.bucket(largest)
         self.head = head
-        self.step = compile_head(head, regime) if regime.compiled else head
+        self.step: Callable[..., Any] = head
+        if regime.bucketed:
+            self.step = compile_head(head, regime)
+        elif regime.compiled:
+            self.step = AotHead(head)
         self.cache = SlotCache(0)
         self.written: list[int] = []  # slots of the real entries written since the last keep
         self.end = 0  # first slot after everything written since the last keep (padding too)
@@ -199,40 +196,29 @@ class ModelRunner:
     @torch.inference_mode()
     def _compiled(self, ids: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor) -> Any:
         """The compiled head on one call's inputs (see the module docstring), in inference
-        mode as every graph was compiled (grad mode is part of what tells graphs apart)."""
-        cache = self.cache
+        mode as every program was compiled."""
         if self.regime.bucketed:
             torch.compiler.cudagraph_mark_step_begin()  # the last call's outputs are consumed
-            return self.step(self.model, cache, ids, pos, mask)
-        # symbolic sizes: the window always, the token count from 2 up (one graph each side);
-        # both stay below the capacity (start() leaves room), where slicing would be a no-op
-        top = cache.capacity - 1
-        torch._dynamo.mark_dynamic(mask, 3, min=2, max=top)
-        if ids.shape[1] > 1:
-            for tensor, dim in ((ids, 1), (pos, 1), (mask, 2), (cache.slots, 0)):
-                torch._dynamo.mark_dynamic(tensor, dim, min=2, max=top)
-        if self.warm != cache.capacity:
-            return self.step(self.model, cache, ids, pos, mask)
-        with torch.compiler.set_stance("default", skip_guard_eval_unsafe=True):
-            return self.step(self.model, cache, ids, pos, mask)
+        return self.step(self.model, self.cache, ids, pos, mask)
 
     def _mask(
         self, q: int, size: int, window: int, first: int, allowed: torch.Tensor
     ) -> torch.Tensor:
         """``(1, 1, size, window)``: the committed prefix and the ``allowed`` entries for real
         rows; only itself for a padding row; nothing beyond."""
-        visible = torch.zeros(size, window, dtype=torch.bool, device=self.device)
-        visible[:q, : self.cache.length] = True
+        blocked = torch.finfo(self.dtype).min
+        mask = torch.full((size, window), blocked, dtype=self.dtype, device=self.device)
+        mask[:q, : self.cache.length] = 0.0
         columns = self.written + list(range(first, first + q))
         if columns and columns[-1] - columns[0] == len(columns) - 1:  # contiguous: a slice
-            visible[:q, columns[0] : columns[-1] + 1] = allowed
+            mask[:q, columns[0] : columns[-1] + 1].masked_fill_(allowed, 0.0)
         else:
-            visible[:q, torch.tensor(columns, device=self.device)] = allowed
+            seen = torch.where(allowed, 0.0, blocked).to(self.dtype)
+            mask[:q, torch.tensor(columns, device=self.device)] = seen
         if size > q:
             pads = torch.arange(q, size, device=self.device)
-            visible[pads, pads + first] = True
-        mask = torch.zeros(size, window, dtype=self.dtype, device=self.device)
-        return mask.masked_fill_(~visible, torch.finfo(self.dtype).min)[None, None]
+            mask[pads, pads + first] = 0.0
+        return mask[None, None]
 
     def keep(self, entries: list[int]) -> None:
         """Commit the real entries written since the last keep at indices ``entries`` (in
