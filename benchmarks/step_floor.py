@@ -76,10 +76,7 @@ def timings(runner: ModelRunner, prompt: list[int], repeats: int, warmup: int) -
         runner.rewind(prefix)
 
     def step() -> None:  # at the call's slot: cache.slots is kept
-        if runner.regime.compiled:
-            runner._compiled(*inputs)
-        else:
-            runner.head(runner.model, runner.cache, *inputs)
+        runner.step(runner.model, runner.cache, *inputs)  # the head, or its compiled form
 
     return {
         kind: median_ms(timed, repeats, warmup) for kind, timed in (("step", step), ("call", call))

@@ -1,7 +1,8 @@
 """The CPU's compiled regime: a runner's head compiled ahead of time by AOTInductor.
 
 ``torch.compile`` on a CPU leaves about 0.3 ms per call in dynamo's frame wrapper and inductor's
-Python wrapper, which is most of a small draft's step (docs/measurements.md, "AOTInductor").
+Python wrapper, which is most of a small draft's step (docs/measurements.md, "Compiled ahead of
+time").
 Here the head over a :class:`SlotCache` is exported (``torch.export``) and compiled into a
 package whose call is one C++ function: two packages per model, head and cache capacity, one for
 one-token calls (the token count specialised) and one for calls of two tokens or more, each with
@@ -69,6 +70,11 @@ def _head_name(head: Callable[..., Any]) -> str:
     return f"{head.__module__}.{head.__qualname__}"
 
 
+def _head_module(head: Callable[..., Any]) -> str:
+    """The module that defines the head's function."""
+    return _head_module(head.func) if isinstance(head, functools.partial) else head.__module__
+
+
 @functools.cache
 def _code_digest(head_module: str) -> str:
     """The source that the exported program traces besides the model: the cache, this module
@@ -76,10 +82,6 @@ def _code_digest(head_module: str) -> str:
     modules = (kv, sys.modules[__name__], sys.modules[head_module])
     text = "".join(inspect.getsource(module) for module in modules)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _head_module(head: Callable[..., Any]) -> str:
-    return _head_module(head.func) if isinstance(head, functools.partial) else head.__module__
 
 
 def package_key(model: Any, head: Callable[..., Any], shapes: list[torch.Size], many: bool) -> str:

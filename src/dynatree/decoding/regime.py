@@ -29,8 +29,8 @@ AOT = "aot-inductor"
 @dataclass(frozen=True)
 class Regime:
     """Eager (``mode`` None), compiled ahead of time (:data:`AOT`) or with torch.compile
-    ``mode`` (CUDA graphs); ``bucketed``: static
-    shapes, each call padded to a bucket (else the token count is a symbolic dimension)."""
+    ``mode`` (CUDA graphs); ``bucketed``: static shapes, each call padded to a bucket (else the
+    token count is a symbolic dimension)."""
 
     mode: str | None = None
     bucketed: bool = False
